@@ -1,0 +1,1 @@
+"""The Auster Models DSL engine: spec, validator, executor and the operation registry."""

@@ -1,0 +1,63 @@
+"""The injected data-access object: the only way operations reach data.
+
+It holds one gateway per kind (macro, market, derivatives), unwraps each ``Fetched`` into its pandas
+value and records the provenance of every fetch, so a run can say exactly where its numbers came
+from. The engine never imports a concrete gateway; callers build a ``DataAccess`` and pass it in.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from gateways.base import DerivativesGateway, Fetched, MacroGateway, MarketGateway, Provenance
+
+
+class DataAccess:
+    """Gateways for one run (or one session), with a provenance log."""
+
+    def __init__(self, macro: MacroGateway, market: MarketGateway, derivatives: DerivativesGateway):
+        self.macro = macro
+        self.market = market
+        self.derivatives = derivatives
+        self.provenance: list[Provenance] = []
+
+    @classmethod
+    def sample(cls) -> DataAccess:
+        """Data access over the bundled sample snapshot for all three kinds."""
+        from gateways.sample import SampleGateway
+
+        gateway = SampleGateway()
+        return cls(gateway, gateway, gateway)
+
+    def fresh(self) -> DataAccess:
+        """A copy sharing the gateways with an empty provenance log (one per run)."""
+        return DataAccess(self.macro, self.market, self.derivatives)
+
+    def _keep(self, fetched: Fetched[Any]) -> Any:
+        self.provenance.append(fetched.provenance)
+        return fetched.value
+
+    def series(self, series_id: str, start: date | None = None, end: date | None = None, **fred: str | None) -> pd.Series:
+        return self._keep(self.macro.series(series_id, start, end, **fred))
+
+    def series_info(self, series_id: str) -> dict[str, Any]:
+        return self._keep(self.macro.series_info(series_id))
+
+    def daily_bars(self, symbol: str, start: date | None = None, end: date | None = None) -> pd.DataFrame:
+        return self._keep(self.market.daily_bars(symbol, start, end))
+
+    def quote(self, symbol: str) -> dict[str, Any]:
+        return self._keep(self.market.quote(symbol))
+
+    def expirations(self, symbol: str) -> list[date]:
+        return self._keep(self.derivatives.expirations(symbol))
+
+    def options_chain(self, symbol: str, expiration: date | None = None) -> pd.DataFrame:
+        return self._keep(self.derivatives.options_chain(symbol, expiration))
+
+    def describe(self) -> dict[str, str]:
+        """Which provider serves each kind of data (for the UI's data-mode badge)."""
+        return {"macro": self.macro.name, "market": self.market.name, "derivatives": self.derivatives.name}

@@ -1,0 +1,214 @@
+"""Run a validated DSL document over injected data access.
+
+``execute(doc, inputs, data)`` validates the document and the inputs, runs the steps in topological
+order, times each one, records where every piece of data came from, enforces the limits and returns a
+``RunResult`` whose JSON form (``to_json``) is what runs and artifacts store.
+"""
+
+from __future__ import annotations
+
+import graphlib
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+
+import pandas as pd
+from pydantic import ValidationError
+
+from engine.data import DataAccess
+from engine.errors import EngineError, LimitExceeded, OperationError, StepFailed
+from engine.inputs import resolve_inputs
+from engine.limits import Limits
+from engine.outputs import build_outputs
+from engine.registry import REGISTRY, Record, ValueType
+from engine.spec import ModelDSL
+from engine.validator import check, parse_input_schema, static_types
+from gateways.base import DataError
+
+_PY_TYPE = {ValueType.SERIES: pd.Series, ValueType.FRAME: pd.DataFrame, ValueType.SCALAR: float, ValueType.RECORD: dict}
+
+
+@dataclass(frozen=True)
+class TraceEntry:
+    step: str
+    operation: str
+    ms: float
+    rows: int
+    output: str
+
+
+@dataclass
+class RunResult:
+    """What a run produced: outputs in their stored JSON shape, the step trace, provenance, runtime."""
+
+    outputs: dict[str, list[dict[str, Any]]]
+    trace: list[TraceEntry]
+    provenance: list[dict[str, Any]]
+    runtime_ms: float
+    inputs: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "outputs": self.outputs,
+            "trace": [asdict(t) for t in self.trace],
+            "provenance": self.provenance,
+            "runtime_ms": self.runtime_ms,
+            "inputs": self.inputs,
+            "warnings": self.warnings,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunResult:
+        return cls(
+            outputs=data["outputs"],
+            trace=[TraceEntry(**t) for t in data.get("trace", [])],
+            provenance=list(data.get("provenance", [])),
+            runtime_ms=float(data.get("runtime_ms", 0.0)),
+            inputs=dict(data.get("inputs", {})),
+            warnings=list(data.get("warnings", [])),
+        )
+
+    def dumps(self) -> str:
+        """Strict JSON (no NaN), as stored."""
+        return json.dumps(self.to_json(), allow_nan=False)
+
+
+def _rows(value: Any) -> int:
+    if isinstance(value, (pd.Series, pd.DataFrame)):
+        return len(value)
+    return 1
+
+
+def _points(value: Any) -> int:
+    if isinstance(value, pd.DataFrame):
+        return value.shape[0] * max(value.shape[1], 1)
+    if isinstance(value, pd.Series):
+        return len(value)
+    return 1
+
+
+def bind_params(params: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
+    """Substitute ``$name`` by the run input (dropping unset ones so defaults apply); ``$$x`` is ``$x``."""
+    bound: dict[str, Any] = {}
+    for key, value in params.items():
+        if isinstance(value, str) and value.startswith("$$"):
+            bound[key] = value[1:]
+        elif isinstance(value, str) and value.startswith("$"):
+            resolved = inputs.get(value[1:])
+            if resolved is not None:
+                bound[key] = resolved
+        else:
+            bound[key] = value
+    return bound
+
+
+def _param_sentence(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors():
+        name = ".".join(str(p) for p in item["loc"]) or "params"
+        parts.append(f"parameter '{name}': {item['msg']}")
+    return "; ".join(parts)
+
+
+def execute(
+    doc: dict[str, Any],
+    inputs: dict[str, Any] | None = None,
+    data: DataAccess | None = None,
+    *,
+    input_schema: Any = None,
+    limits: Limits | None = None,
+    today: date | None = None,
+) -> RunResult:
+    """Validate ``doc`` and ``inputs`` and run the model; raise a typed ``EngineError`` on failure."""
+    started = time.perf_counter()
+    limits = limits or Limits.from_env()
+    model = check(doc, input_schema, limits, today)
+    schema, _ = parse_input_schema(input_schema)
+    values_in = resolve_inputs(schema, inputs or {}, today)
+    access = (data or DataAccess.sample()).fresh()
+    values, trace = _run_steps(model, values_in, access, limits, static_types(doc, input_schema), started)
+    try:
+        outputs = build_outputs(model.outputs, values)
+    except OperationError as exc:
+        raise StepFailed("outputs", "outputs", str(exc), "E_OUTPUT_COLUMN") from exc
+    provenance = [p.to_json() for p in access.provenance]
+    warnings = [p["warning"] for p in provenance if p.get("warning")]
+    size_kb = len(json.dumps(outputs, allow_nan=False)) / 1024
+    if size_kb > limits.max_output_kb:
+        raise LimitExceeded(f"The results are {size_kb:,.0f} KB, over the limit of {limits.max_output_kb:,} KB; narrow the date range.")
+    runtime_ms = round((time.perf_counter() - started) * 1000, 3)
+    return RunResult(outputs, trace, provenance, runtime_ms, {k: _plain(v) for k, v in values_in.items()}, warnings)
+
+
+def run_values(
+    doc: dict[str, Any],
+    inputs: dict[str, Any] | None = None,
+    data: DataAccess | None = None,
+    *,
+    input_schema: Any = None,
+    today: date | None = None,
+) -> dict[str, Any]:
+    """Run and return every step's raw pandas value (for tests, notebooks and the builder preview)."""
+    limits = Limits.from_env()
+    model = check(doc, input_schema, limits, today)
+    schema, _ = parse_input_schema(input_schema)
+    values_in = resolve_inputs(schema, inputs or {}, today)
+    access = (data or DataAccess.sample()).fresh()
+    values, _ = _run_steps(model, values_in, access, limits, static_types(doc, input_schema), time.perf_counter())
+    return values
+
+
+def _run_steps(
+    model: ModelDSL,
+    values_in: dict[str, Any],
+    access: DataAccess,
+    limits: Limits,
+    types: dict[str, ValueType],
+    started: float,
+) -> tuple[dict[str, Any], list[TraceEntry]]:
+    """Run every step in topological order; return the values and the trace."""
+    steps = {s.id: s for s in model.steps}
+    sorter = graphlib.TopologicalSorter({s.id: set(s.inputs) for s in model.steps})
+    values: dict[str, Any] = {}
+    trace: list[TraceEntry] = []
+    for step_id in sorter.static_order():
+        step = steps[step_id]
+        op = REGISTRY[step.operation]
+        t0 = time.perf_counter()
+        try:
+            params = op.params_model.model_validate(bind_params(step.params, values_in))
+        except ValidationError as exc:
+            raise StepFailed(step_id, op.name, _param_sentence(exc) + ".", "E_PARAM") from exc
+        try:
+            value = op.invoke([values[ref] for ref in step.inputs], params, access)
+        except DataError as exc:
+            raise StepFailed(step_id, op.name, str(exc), exc.code) from exc
+        except (OperationError, LimitExceeded) as exc:
+            raise StepFailed(step_id, op.name, str(exc), exc.code) from exc
+        except EngineError:
+            raise
+        except Exception as exc:  # a primitive's bug must still reach the user as a sentence
+            raise StepFailed(step_id, op.name, f"unexpected {type(exc).__name__}: {exc}", "E_INTERNAL") from exc
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        expected = types.get(step_id)
+        if expected is not None and not isinstance(value, _PY_TYPE[expected]):
+            raise StepFailed(step_id, op.name, f"produced a {type(value).__name__} where a {expected.value} was declared", "E_INTERNAL")
+        if _points(value) > limits.max_points:
+            raise LimitExceeded(f"Step '{step_id}' ({op.name}) produced {_points(value):,} points, over the limit of {limits.max_points:,}.")
+        values[step_id] = value
+        ms = (time.perf_counter() - t0) * 1000
+        trace.append(TraceEntry(step_id, op.name, round(ms, 3), _rows(value), expected.value if expected else type(value).__name__))
+        if (time.perf_counter() - started) * 1000 > limits.max_runtime_ms:
+            raise LimitExceeded(f"The run took over {limits.max_runtime_ms / 1000:g} s (stopped after step '{step_id}'); narrow the date range or simplify the model.")
+    return values, trace
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+__all__ = ["RunResult", "TraceEntry", "execute", "run_values", "Record"]

@@ -1,0 +1,3 @@
+"""analysis operations."""
+
+from __future__ import annotations

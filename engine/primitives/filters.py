@@ -1,0 +1,3 @@
+"""filters operations."""
+
+from __future__ import annotations

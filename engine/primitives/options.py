@@ -1,0 +1,3 @@
+"""options operations."""
+
+from __future__ import annotations

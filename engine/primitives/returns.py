@@ -1,0 +1,3 @@
+"""returns operations."""
+
+from __future__ import annotations
