@@ -151,3 +151,16 @@ def clip(x: pd.Series | float, *, params: ClipParams) -> pd.Series | float:
 
 def _label(stamp: object) -> str:
     return stamp.date().isoformat() if isinstance(stamp, pd.Timestamp) else str(stamp)
+
+
+@operation("normal_cdf", family="math", output_rule=series_if_any_series)
+def normal_cdf(x: pd.Series | float) -> pd.Series | float:
+    """Standard normal cumulative probability Φ(x) of each point (e.g. a probit model's probability).
+
+    The New York Fed recession model is ``normal_cdf(scale(spread, factor=-0.6330, offset=-0.5333))``.
+    """
+    from scipy.stats import norm
+
+    if isinstance(x, pd.Series):
+        return pd.Series(norm.cdf(x.to_numpy(dtype=float)), index=x.index, name=x.name)
+    return float(norm.cdf(x))
