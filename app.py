@@ -1,7 +1,37 @@
-"""Auster Models: placeholder home page until the app issue lands."""
+"""Auster Models: the Streamlit entry point. Pages live in pages/, reusable pieces in components/."""
+
+from __future__ import annotations
 
 import streamlit as st
 
-st.set_page_config(page_title="Auster Models", layout="wide")
-st.title("Auster Models")
-st.write("Run `python -m engine ops` to list the DSL operations; the full app is on its way.")
+from components.sidebar import sidebar
+
+# url_path values are part of every shared link: never rename them.
+PAGES = {
+    "Discover": [
+        st.Page("pages/registry.py", title="Model registry", icon=":material/apps:", default=True),
+        st.Page("pages/artifacts.py", title="Published artifacts", icon=":material/collections_bookmark:", url_path="artifacts"),
+    ],
+    "Labs": [
+        st.Page("pages/econ_lab.py", title="Econ Lab", icon=":material/monitoring:", url_path="econ-lab"),
+        st.Page("pages/derivatives_lab.py", title="Derivatives Lab", icon=":material/candlestick_chart:", url_path="derivatives-lab"),
+    ],
+    "You": [
+        st.Page("pages/workspace.py", title="Workspace", icon=":material/work:", url_path="workspace"),
+        st.Page("pages/account.py", title="Account", icon=":material/person:", url_path="account"),
+    ],
+    "": [
+        st.Page("pages/model.py", title="Model", icon=":material/insights:", url_path="model", visibility="hidden"),
+        st.Page("pages/artifact.py", title="Artifact", icon=":material/article:", url_path="artifact", visibility="hidden"),
+    ],
+}
+
+
+def run() -> None:
+    st.set_page_config(page_title="Auster Models", page_icon=":material/ssid_chart:", layout="wide")
+    page = st.navigation(PAGES)
+    sidebar()
+    page.run()
+
+
+run()

@@ -1,0 +1,70 @@
+"""Render a published artifact from what was stored (never re-run) and list artifacts as cards."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from components.model_card import MODEL_PAGE
+from components.publish_dialog import artifact_url
+from components.results_panel import data_mode_text, results_panel
+from components.text import escape
+
+ARTIFACT_PAGE = "pages/artifact.py"
+
+
+def artifact_result(artifact: Any) -> dict[str, Any]:
+    """The stored run result (``RunResult.to_json()`` shape)."""
+    payload = artifact.payload or {}
+    return payload.get("result") or payload
+
+
+def artifact_model(artifact: Any) -> tuple[str | None, str, Any]:
+    """``(model slug, model name, version)`` as stored with the artifact."""
+    payload = artifact.payload or {}
+    model = payload.get("model") if isinstance(payload.get("model"), dict) else {}
+    slug = payload.get("model_slug") or model.get("slug")
+    name = payload.get("model_name") or model.get("name") or slug or "a model"
+    version = payload.get("version") or model.get("version") or payload.get("model_version")
+    return slug, str(name), version
+
+
+def rerun_query(artifact: Any) -> dict[str, str]:
+    """Query parameters that open the model with the artifact's inputs."""
+    slug, _, _ = artifact_model(artifact)
+    inputs = artifact_result(artifact).get("inputs") or (artifact.payload or {}).get("inputs") or {}
+    query = {k: str(v) for k, v in inputs.items() if v is not None and not isinstance(v, (list, dict))}
+    query.update({k: ",".join(map(str, v)) for k, v in inputs.items() if isinstance(v, list)})
+    return {"slug": slug or "", **query}
+
+
+def artifact_card(artifact: Any) -> None:
+    """A bordered card linking to ``/artifact?slug=...``."""
+    _, model_name, _ = artifact_model(artifact)
+    with st.container(border=True, key=f"artifact-card.{artifact.slug}"):
+        st.page_link(ARTIFACT_PAGE, label=escape(artifact.title), query_params={"slug": artifact.slug}, icon=":material/article:")
+        if artifact.summary:
+            st.markdown(escape(artifact.summary[:300]))
+        st.caption(f"{escape(model_name)} · {artifact.created_at:%Y-%m-%d} · {artifact.view_count:,} view{'s' if artifact.view_count != 1 else ''} · {artifact.visibility}")
+
+
+def artifact_view(artifact: Any) -> None:
+    """The full artifact page body."""
+    slug, model_name, version = artifact_model(artifact)
+    result = artifact_result(artifact)
+    st.title(escape(artifact.title))
+    if artifact.summary:
+        st.markdown(escape(artifact.summary))
+    facts = [f"Model: {escape(model_name)}" + (f" (version {version})" if version else ""), f"published {artifact.created_at:%Y-%m-%d %H:%M} UTC"]
+    facts.append(f"{artifact.view_count:,} view{'s' if artifact.view_count != 1 else ''}")
+    facts.append(artifact.visibility)
+    st.caption(" · ".join(facts))
+    st.caption(data_mode_text(result.get("provenance") or []))
+    inputs = result.get("inputs") or {}
+    if inputs:
+        st.markdown("**Inputs**  \n" + "  \n".join(f"{escape(k)}: `{str(v).replace('`', '')}`" for k, v in inputs.items()))
+    if slug:
+        st.page_link(MODEL_PAGE, label="Run this model yourself with the same inputs", query_params=rerun_query(artifact), icon=":material/play_arrow:")
+    st.code(artifact_url(artifact.slug), language=None)
+    results_panel(result, key=f"artifact.{artifact.slug}", filename=artifact.slug)

@@ -1,0 +1,68 @@
+"""Per-browser-session state: the signed-in user and the process-wide services handle.
+
+Every browser session runs in the same Streamlit process, so the user lives in ``st.session_state``
+(with Supabase the ``User`` carries that session's own client and JWT); ``st.cache_resource`` holds
+only what every session may share: the services factory over the configured store and the data.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import streamlit as st
+
+import services
+from services.errors import ServiceError
+
+USER_KEY = "auster.user"
+# Environment that selects the store and data; the cached services are keyed on it, so tests (and a
+# changed configuration) get their own handle instead of another configuration's.
+_CONFIG_NAMES = ("AUSTER_DB_PATH", "SUPABASE_URL", "FRED_API_KEY", "MASSIVE_API_KEY", "POLYGON_API_KEY", "REDIS_URL", "KV_URL")
+
+
+@st.cache_resource(show_spinner="Opening the model store…")
+def _services(config: tuple[tuple[str, str], ...]) -> Any:
+    return services.build()
+
+
+def get_services() -> Any:
+    """The process-wide services for the current configuration."""
+    config = tuple((name, os.environ.get(name, "")) for name in _CONFIG_NAMES)
+    return _services(config)
+
+
+def current_user() -> Any | None:
+    """The user of this browser session, or ``None`` for an anonymous visitor."""
+    return st.session_state.get(USER_KEY)
+
+
+def set_user(user: Any | None) -> None:
+    if user is None:
+        st.session_state.pop(USER_KEY, None)
+    else:
+        st.session_state[USER_KEY] = user
+
+
+def require_user(action: str) -> Any | None:
+    """The session's user, starting a guest session on first need; ``None`` (with a message) if that fails."""
+    user = current_user()
+    if user is not None:
+        return user
+    try:
+        user = get_services().auth.guest()
+    except ServiceError as exc:
+        st.error(f"Could not start a guest session to {action}: {exc}")
+        return None
+    set_user(user)
+    return user
+
+
+def display_name(user: Any | None) -> str:
+    """How the sidebar names the user."""
+    if user is None:
+        return "Not signed in"
+    name = getattr(user, "display_name", None) or getattr(user, "email", None)
+    if getattr(user, "is_anonymous", False) or not name:
+        return "Guest"
+    return str(name)

@@ -1,0 +1,56 @@
+"""The sidebar shown on every page: who is signed in, and whether data is live or the sample snapshot."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from components.session import current_user, display_name, get_services
+from components.text import escape
+
+
+@st.cache_data(show_spinner=False)
+def sample_as_of() -> str:
+    """The newest date in the bundled sample snapshot (FRED observations and daily bars)."""
+    from gateways.sample import SampleGateway
+
+    gateway = SampleGateway()
+    fred = gateway.series_info("DGS10").value["observation_end"]
+    bars = gateway.quote("SPY").value["as_of"]
+    return max(fred, bars)
+
+
+def data_mode(svc: Any) -> tuple[bool, str]:
+    """``(live, sentence)`` describing the data in use."""
+    try:
+        from gateways.factory import describe_mode  # written alongside the live gateways
+
+        described = describe_mode()
+    except Exception:  # the factory is optional; fall back to the providers of the services' data access
+        described = None
+    if isinstance(described, str) and described:
+        return "sample" not in described.lower(), described
+    providers = svc.data.describe() if getattr(svc, "data", None) is not None else {"macro": "sample"}
+    live = {kind: name for kind, name in providers.items() if name != "sample"}
+    if not live:
+        return False, f"Sample data (bundled snapshot), as of {sample_as_of()}."
+    parts = ", ".join(f"{kind}: {name}" for kind, name in providers.items())
+    return True, f"Live data ({parts})." + ("" if len(live) == len(providers) else f" The rest is sample data as of {sample_as_of()}.")
+
+
+def sidebar() -> None:
+    """Identity and data-mode badge."""
+    user = current_user()
+    with st.sidebar:
+        st.divider()
+        if user is None:
+            st.markdown("**Not signed in**: browsing only.")
+            st.page_link("pages/account.py", label="Sign in, sign up or continue as guest", icon=":material/login:")
+        else:
+            tier = getattr(user, "tier", "free")
+            role = " · admin" if getattr(user, "is_admin", False) else ""
+            st.markdown(f"Signed in as **{escape(display_name(user))}**")
+            st.caption(f"{tier} tier{role}")
+        live, sentence = data_mode(get_services())
+        (st.success if live else st.info)(sentence, icon=":material/cloud_done:" if live else ":material/inventory_2:")

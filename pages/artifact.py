@@ -1,0 +1,29 @@
+"""/artifact?slug= : a published run, rendered from what was stored; works for anonymous visitors."""
+
+import streamlit as st
+
+from components.artifact_view import artifact_view
+from components.session import current_user, get_services
+from services.errors import NotFoundError, ServiceError
+
+slug = st.query_params.get("slug", "").strip()
+if not slug:
+    st.title("Artifact")
+    st.info("No artifact was named in the link. Browse the published artifacts instead.")
+    st.page_link("pages/artifacts.py", label="Published artifacts", icon=":material/collections_bookmark:")
+    st.stop()
+
+# Count one view per artifact per browser session, not one per rerun.
+viewed = st.session_state.setdefault("auster.viewed_artifacts", set())
+try:
+    artifact = get_services().publishing.get_artifact(slug, current_user(), count_view=slug not in viewed)
+except NotFoundError:
+    st.title("Artifact not found")
+    st.info("There is no published artifact at this link. It may have been mistyped, or it is not shared with you.")
+    st.page_link("pages/artifacts.py", label="Browse published artifacts", icon=":material/collections_bookmark:")
+    st.stop()
+except ServiceError as exc:
+    st.error(str(exc))
+    st.stop()
+viewed.add(slug)
+artifact_view(artifact)

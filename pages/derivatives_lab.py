@@ -1,0 +1,43 @@
+"""/derivatives-lab : an option chain and its IV smile, and the derivatives models prefilled from it."""
+
+import streamlit as st
+
+from components.charts import smile_figure
+from components.lab_data import expirations, option_chain, smile_points, spot_price
+from components.models_tab import models_tab
+from components.results_panel import data_mode_text
+from gateways.base import DataError
+from gateways.sample import CHAIN_FILES
+
+st.title("Derivatives Lab")
+
+with st.sidebar:
+    st.subheader("Lab context")
+    symbol = st.selectbox("Symbol", list(CHAIN_FILES), key="deriv.symbol", accept_new_options=True, help="Type any US ticker when live data is configured.")
+    symbol = (symbol or "").strip().upper()
+    try:
+        choices = expirations(symbol)
+    except DataError as exc:
+        st.error(str(exc))
+        st.stop()
+    expiration = st.selectbox("Expiration", choices, key=f"deriv.expiration.{symbol}", format_func=lambda d: d.isoformat())
+
+try:
+    chain, provenance = option_chain(symbol, expiration)
+except DataError as exc:
+    st.error(str(exc))
+    st.stop()
+spot = spot_price(chain)
+with st.sidebar:
+    st.metric("Spot", f"{spot:,.2f}" if spot is not None else "n/a")
+context = {"symbol": symbol, "expiration": expiration, "spot_price": spot}
+
+chain_tab, models = st.tabs(["Chain and smile", "Models"])
+with chain_tab:
+    st.caption(data_mode_text(provenance))
+    calls, puts = chain[chain["type"] == "call"], chain[chain["type"] == "put"]
+    st.plotly_chart(smile_figure(smile_points(calls), smile_points(puts), spot, f"{symbol} implied volatility, {expiration}"), key="deriv.smile")
+    shown = ["type", "strike", "bid", "ask", "mid", "last", "volume", "open_interest", "iv", "delta", "gamma", "theta", "vega"]
+    st.dataframe(chain[shown], hide_index=True, width="stretch", height=380)
+with models:
+    models_tab("derivatives", context, key="deriv.models")

@@ -1,0 +1,43 @@
+"""/econ-lab : FRED series over a date range, and the econ models prefilled from that context."""
+
+from datetime import date, timedelta
+
+import streamlit as st
+
+from components.charts import line_figure
+from components.lab_data import fred_catalogue, series_frame
+from components.models_tab import models_tab
+from components.results_panel import data_mode_text
+from gateways.base import DataError
+
+st.title("Econ Lab")
+
+catalogue = fred_catalogue()
+titles = dict(zip(catalogue["id"], catalogue["title"], strict=True))
+with st.sidebar:
+    st.subheader("Lab context")
+    start = st.date_input("Start", value=date.today() - timedelta(days=365 * 10), key="econ.start", format="YYYY-MM-DD")
+    end = st.date_input("End", value=date.today(), key="econ.end", format="YYYY-MM-DD")
+    series = st.multiselect(
+        "FRED series", list(titles), default=["DGS10", "DGS2"], key="econ.series", format_func=lambda s: f"{s}: {titles.get(s, s)}",
+        accept_new_options=True, help="Type to search; with FRED_API_KEY set any FRED id can be typed in.",
+    )
+context = {"start": start, "end": end, "series": [s.strip().upper() for s in series]}
+
+chart_tab, models = st.tabs(["Chart", "Models"])
+with chart_tab:
+    if not series:
+        st.info("Pick one or more FRED series in the sidebar.")
+    elif start >= end:
+        st.error("The start date must be before the end date.")
+    else:
+        try:
+            frame, provenance = series_frame(tuple(context["series"]), start, end)
+        except DataError as exc:
+            st.error(str(exc))
+        else:
+            x = [d.date().isoformat() for d in frame.index]
+            st.plotly_chart(line_figure(x, {c: frame[c].where(frame[c].notna(), None).tolist() for c in frame.columns}), key="econ.chart")
+            st.caption(data_mode_text(provenance))
+with models:
+    models_tab("econ", context, key="econ.models")

@@ -1,0 +1,58 @@
+"""/model?slug= : a model's description, run form (prefilled from the query string), results and actions."""
+
+import streamlit as st
+
+from components.model_actions import action_bar, reviews_tab, versions_tab
+from components.model_card import facts_line, tags_line
+from components.publish_dialog import publish_dialog, published_notice, show_artifact_link
+from components.run_form import parse_schema, prefill_from_query
+from components.run_panel import run_panel
+from components.session import current_user, get_services
+from components.text import escape
+from services.errors import NotFoundError, ServiceError
+
+slug = st.query_params.get("slug", "").strip()
+if not slug:
+    st.title("Model")
+    st.info("No model was named in the link. Pick one from the registry.")
+    st.page_link("pages/registry.py", label="Model registry", icon=":material/apps:")
+    st.stop()
+
+svc = get_services()
+try:
+    model = svc.registry.get_model(slug, current_user())
+except NotFoundError:
+    st.title("Model not found")
+    st.info(f"There is no model '{escape(slug)}' that you can see. It may be private or mistyped.")
+    st.page_link("pages/registry.py", label="Back to the registry", icon=":material/apps:")
+    st.stop()
+except ServiceError as exc:
+    st.error(str(exc))
+    st.stop()
+
+st.title(escape(model.name))
+st.markdown(escape(model.description))
+if model.tags:
+    st.markdown(tags_line(model.tags))
+st.caption(facts_line(model.summary) + (f" · version {model.latest.version}" if model.latest else ""))
+action_bar(model)
+
+run_tab, reviews, versions, source = st.tabs(["Run", "Ratings and reviews", "Versions", "DSL source"])
+with run_tab:
+    prefill = prefill_from_query(st.query_params.to_dict(), parse_schema(model.latest.input_schema if model.latest else None))
+    kept = run_panel(model, prefill)
+    if kept:
+        published = published_notice(slug, kept["run_id"])
+        if published:
+            show_artifact_link(published["slug"], published["title"])
+        elif st.button("Publish this run", icon=":material/publish:", key=f"{slug}.publish", type="primary"):
+            publish_dialog(kept["run_id"], slug, model.name)
+with reviews:
+    reviews_tab(model)
+with versions:
+    versions_tab(model)
+with source:
+    if model.latest:
+        st.json(model.latest.dsl, expanded=True)
+        with st.expander("Input schema"):
+            st.json(model.latest.input_schema)

@@ -1,0 +1,28 @@
+"""/ : the model registry: search, filters, sorts and model cards."""
+
+import streamlit as st
+
+from components.filters import registry_filters
+from components.model_card import card_grid
+from components.session import current_user, get_services
+from services.errors import ServiceError
+
+st.title("Model registry")
+st.caption("Analytical models over economic, market and options data. Open one to run it, publish its results or fork it.")
+
+svc = get_services()
+user = current_user()
+try:
+    filters = registry_filters(svc.registry.all_tags(user))
+    models = svc.registry.list_models(
+        user, text=filters.text, lab_scope=filters.lab_scope, tags=filters.tags, difficulty=filters.difficulty, sort=filters.sort
+    )
+except ServiceError as exc:
+    st.error(str(exc))
+    st.stop()
+
+if not models:
+    st.info("No model matches these filters. Clear the search or pick fewer tags.")
+else:
+    st.caption(f"{len(models)} model{'s' if len(models) != 1 else ''}")
+    card_grid(models, key="registry")

@@ -1,0 +1,60 @@
+"""/workspace : my models, saved models, my runs (open a run's results) and my artifacts."""
+
+import pandas as pd
+import streamlit as st
+
+from components.artifact_view import artifact_card
+from components.model_card import card_grid
+from components.results_panel import results_panel
+from components.session import current_user, get_services
+from services.errors import ServiceError
+
+st.title("Workspace")
+user = current_user()
+if user is None:
+    st.info("Sign in or continue as a guest to keep models, runs and artifacts here.")
+    st.page_link("pages/account.py", label="Go to your account", icon=":material/login:")
+    st.stop()
+
+svc = get_services()
+mine, saved, runs, artifacts = st.tabs(["My models", "Saved", "Runs", "Artifacts"])
+try:
+    with mine:
+        models = svc.models.list_mine(user)
+        if models:
+            card_grid(models, key="mine")
+        else:
+            st.info("Models you fork or create appear here.")
+    with saved:
+        saved_models = svc.social.list_saved(user)
+        if saved_models:
+            card_grid(saved_models, key="saved")
+        else:
+            st.info("Press Save on a model to keep it here.")
+    with runs:
+        records = svc.runs.list_runs(user, limit=50)
+        if not records:
+            st.info("Your runs appear here after you run a model.")
+        else:
+            rows = [
+                {"when": r.created_at.strftime("%Y-%m-%d %H:%M:%S"), "model": r.model_slug, "status": r.status, "ms": r.runtime_ms,
+                 "cached": r.cached, "inputs": ", ".join(f"{k}={v}" for k, v in (r.inputs or {}).items()), "error": r.error or ""}
+                for r in records
+            ]
+            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+            labels = {r.id: f"{r.created_at:%Y-%m-%d %H:%M:%S} · {r.model_slug} · {r.status}" for r in records}
+            chosen = st.selectbox("Open a run's results", list(labels), format_func=labels.get, index=None, key="workspace.run")
+            if chosen:
+                record = svc.runs.get_run(user, chosen)
+                if record.outputs:
+                    results_panel(record.outputs, key=f"run.{record.id}", filename=f"{record.model_slug}-run")
+                else:
+                    st.error(record.error or "This run produced no results.")
+    with artifacts:
+        published = svc.publishing.list_artifacts(user, mine=True)
+        for artifact in published:
+            artifact_card(artifact)
+        if not published:
+            st.info("Publish a run from a model page to share it.")
+except ServiceError as exc:
+    st.error(str(exc))
