@@ -211,4 +211,4 @@ def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
 
-__all__ = ["RunResult", "TraceEntry", "execute", "run_values", "Record"]
+__all__ = ["Record", "RunResult", "TraceEntry", "execute", "run_values"]

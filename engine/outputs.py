@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 
 from engine.errors import OperationError
-from engine.registry import Record
 from engine.spec import MetricOutput, Outputs, SeriesOutput, TableOutput
 
 
@@ -99,7 +98,7 @@ def series_entries(spec: SeriesOutput, value: Any) -> list[dict[str, Any]]:
 
 def table_entry(spec: TableOutput, value: Any, source_label: str) -> dict[str, Any]:
     """A table for one ``outputs.tables`` item."""
-    if isinstance(value, Record) or isinstance(value, dict):
+    if isinstance(value, dict):
         frame = pd.DataFrame({"metric": list(value.keys()), "value": list(value.values())})
     elif isinstance(value, float | int):
         frame = pd.DataFrame({"metric": [source_label], "value": [value]})

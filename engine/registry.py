@@ -19,23 +19,20 @@ import types
 import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 
-class ValueType(str, Enum):
+class ValueType(StrEnum):
     """The kinds of value that flow between steps."""
 
     SERIES = "series"
     FRAME = "frame"
     SCALAR = "scalar"
     RECORD = "record"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 class Record(dict):

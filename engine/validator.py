@@ -231,11 +231,9 @@ def rule_types(ctx: Context) -> Iterator[Problem]:
                 ok = False
                 kinds = " or ".join(sorted(t.value for t in slot.types))
                 yield Problem("E_TYPE", f"$.steps[{index}].inputs[{position}]", f"'{op.name}' expects a {kinds} for '{slot.name}', but step '{ref}' produces a {got.value}", _input_hint(op))
-        if ok:
-            try:
-                ctx.types[step_id] = op.output_type(in_types)
-            except (IndexError, ValueError):
-                pass
+        arity_ok = op.min_inputs <= len(in_types) and (op.max_inputs is None or len(in_types) <= op.max_inputs)
+        if ok and arity_ok:
+            ctx.types[step_id] = op.output_type(in_types)
 
 
 def _known_columns(ctx: Context, source: str) -> list[str] | None:

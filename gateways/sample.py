@@ -118,7 +118,7 @@ def _clip(obj: pd.Series | pd.DataFrame, start: date | str | None, end: date | s
 # ----------------------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _read_fred(series_id: str) -> pd.Series:
     raw = pd.read_csv(DATA_DIR / "fred" / f"{series_id}.csv.gz")
     dates = pd.to_datetime(raw.iloc[:, 0])
@@ -127,7 +127,7 @@ def _read_fred(series_id: str) -> pd.Series:
     return series.dropna()  # FRED's blank holiday rows are not observations
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _read_bars(symbol: str) -> pd.DataFrame:
     if symbol in BAR_FILES:
         raw = pd.read_csv(DATA_DIR / BAR_FILES[symbol][0])
@@ -146,7 +146,7 @@ def _read_etf_closes() -> pd.DataFrame:
     return raw.set_index(pd.DatetimeIndex(pd.to_datetime(raw["date"]), name="date")).drop(columns="date")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _read_chain(symbol: str) -> pd.DataFrame:
     meta = CHAIN_FILES[symbol]
     raw = pd.read_csv(DATA_DIR / meta["file"])
