@@ -1,0 +1,22 @@
+"""Persistence behind one ``Store`` protocol: sqlite (embedded default) or Supabase (when configured)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from store.base import Store
+
+
+def open_store(settings: Any) -> Store:
+    """The backend the settings select: Supabase when its URL and anon key are set, else sqlite."""
+    if settings.backend == "supabase":
+        from store.supabase import SupabaseStore
+
+        return SupabaseStore(settings.supabase_url, settings.supabase_anon_key, service_role_key=settings.supabase_service_role_key)
+    from store.sqlite import SqliteStore
+
+    return SqliteStore(settings.db_path)
+
+
+__all__ = ["open_store"]

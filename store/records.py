@@ -1,0 +1,168 @@
+"""Plain records the store returns and the services and app consume (frozen dataclasses, JSON-friendly)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+Tier = Literal["free", "paid"]
+Role = Literal["user", "admin"]
+Visibility = Literal["public", "unlisted", "private"]
+ArtifactVisibility = Literal["public", "unlisted"]
+RunStatus = Literal["pending", "success", "error"]
+SORTS = ("popular", "top_rated", "newest")
+
+FREE_DAILY_RUNS = 10
+PAID_DAILY_RUNS = 100
+RUNS_PER_MINUTE_PER_MODEL = 3
+
+
+def daily_limit(tier: str) -> int:
+    return PAID_DAILY_RUNS if tier == "paid" else FREE_DAILY_RUNS
+
+
+@dataclass(frozen=True)
+class User:
+    """A signed-in user or guest for one browser session; ``session`` is the backend's per-session handle."""
+
+    id: str
+    email: str | None
+    display_name: str
+    tier: Tier = "free"
+    role: Role = "user"
+    is_guest: bool = False
+    session: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def daily_limit(self) -> int:
+        return daily_limit(self.tier)
+
+
+@dataclass(frozen=True)
+class ModelQuery:
+    """Filters and sort of a registry listing."""
+
+    text: str = ""
+    lab_scope: str | None = None
+    tags: tuple[str, ...] = ()
+    difficulty: str | None = None
+    sort: str = "popular"
+    limit: int = 60
+    only_mine: bool = False
+    saved_only: bool = False
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    """A model as listed on a card."""
+
+    id: str
+    slug: str
+    name: str
+    description: str
+    lab_scope: str
+    tags: tuple[str, ...]
+    difficulty: str
+    visibility: Visibility
+    author_id: str | None
+    forked_from_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    runs_30d: int = 0
+    rating_avg: float | None = None
+    rating_count: int = 0
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    id: str
+    model_id: str
+    version: int
+    dsl: dict[str, Any]
+    input_schema: dict[str, Any]
+    output_schema: dict[str, Any]
+    changelog: str
+    status: Literal["draft", "published"]
+    created_by: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Model:
+    """A model with its current version (``latest``)."""
+
+    summary: ModelSummary
+    latest: ModelVersion | None
+
+    def __getattr__(self, name: str) -> Any:  # model.slug, model.name... read through to the summary
+        if name.startswith("_") or name in ("summary", "latest"):
+            raise AttributeError(name)
+        return getattr(self.summary, name)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: str
+    model_id: str
+    version_id: str
+    user_id: str
+    inputs: dict[str, Any]
+    outputs: dict[str, Any] | None  # RunResult.to_json() on success
+    runtime_ms: float | None
+    status: RunStatus
+    error: str | None
+    cached: bool
+    created_at: datetime
+    model_slug: str | None = None
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A published run: immutable, with everything needed to render it (``payload``)."""
+
+    id: str
+    slug: str
+    title: str
+    summary: str
+    visibility: ArtifactVisibility
+    view_count: int
+    run_id: str
+    model_id: str
+    version_id: str
+    created_by: str
+    created_at: datetime
+    payload: dict[str, Any]
+
+    def result(self) -> Any:
+        """The stored ``engine.executor.RunResult``, without re-running anything."""
+        from engine.executor import RunResult
+
+        return RunResult.from_json(self.payload["result"])
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["created_at"] = self.created_at.isoformat()
+        return data
+
+
+@dataclass(frozen=True)
+class Rating:
+    user_id: str
+    model_id: str
+    rating: int
+    review: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class RatingSummary:
+    average: float | None
+    count: int
+    reviews: tuple[Rating, ...]
+    mine: Rating | None = None
