@@ -20,7 +20,7 @@ from engine.registry import REGISTRY, load_all
 load_all()
 
 
-def run(name: str, *inputs: Any, **params: Any) -> Any:
+def run(name: str, /, *inputs: Any, **params: Any) -> Any:
     """Call operation ``name`` the way the executor does: params through its pydantic model."""
     op = REGISTRY[name]
     return op.invoke(list(inputs), op.params_model.model_validate(params))
