@@ -230,6 +230,16 @@ class SqliteStore:
                 conn.execute("UPDATE profiles SET role = ? WHERE id = ?", (role, row["id"]))
         return self.refresh_user(User(row["id"], email, ""))
 
+    def user_by_email(self, email: str) -> User | None:
+        """Operator tasks (the CLI): the account with this email, without its password."""
+        row = self._one("SELECT * FROM profiles WHERE email = ?", ((email or "").strip().lower(),))
+        return self._user(row) if row else None
+
+    def owner_of_run(self, run_id: str) -> User | None:
+        """Operator tasks (the CLI): who made this run."""
+        row = self._one("SELECT p.* FROM model_runs r JOIN profiles p ON p.id = r.user_id WHERE r.id = ?", (run_id,))
+        return self._user(row) if row else None
+
     # ----------------------------------------------------------------- models
     def _summary(self, row: sqlite3.Row) -> ModelSummary:
         keys = row.keys()
