@@ -238,7 +238,7 @@ class PolygonGateway:
         if status in ("AUTH_ERROR", "UNAUTHORIZED") or "api key" in message.lower():
             return NotEntitled(f"{VENDOR} rejected the API key; check MASSIVE_API_KEY (or POLYGON_API_KEY).")
         if status == "NOT_FOUND":
-            return NotFound(f"{VENDOR} has no {what}.")
+            return NotFound(f"{VENDOR} found nothing for {what}; check the symbol.")
         detail = f": {message}" if message else "."
         return BadRequest(f"{VENDOR} rejected the request for {what}{detail}")
 

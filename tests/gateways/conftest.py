@@ -14,7 +14,7 @@ from tests.gateways.replay_server import FRED_KEY, POLYGON_KEY, ReplayServer
 TIMEOUT = 0.5  # seconds: the slow-response tests wait this long, no more
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server() -> Iterator[ReplayServer]:
     with ReplayServer() as replay:
         yield replay

@@ -23,7 +23,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -156,6 +156,12 @@ class ReplayServer:
         return f"http://127.0.0.1:{self._httpd.server_address[1]}"
 
     def __enter__(self) -> ReplayServer:
+        for sym in BAR_FILES:  # build the recorded answers before the first (time-limited) request
+            _all_aggs(sym)
+        for sym in CHAIN_FILES:
+            snapshot_records(sym)
+        for sid in FRED_META:
+            fred_raw(sid)
         self._thread.start()
         return self
 
@@ -331,11 +337,17 @@ def _page(server: ReplayServer, path: str, items: list[dict[str, Any]], offset: 
     return payload
 
 
-@lru_cache(maxsize=64)
+@cache
+def _all_aggs(sym: str) -> tuple[tuple[str, dict[str, Any]], ...]:
+    frame = bars_raw(sym)
+    stamps = [_ms_midnight_new_york(day) for day in frame.index]
+    records = frame.rename(columns={"volume": "v", "wap": "vw", "open": "o", "close": "c", "high": "h", "low": "l", "count": "n"})
+    rows = records[["v", "vw", "o", "c", "h", "l", "n"]].to_dict("records")
+    return tuple((day.date().isoformat(), _clean({**row, "t": t})) for day, row, t in zip(frame.index, rows, stamps, strict=True))
+
+
 def _agg_records(sym: str, lo: str, hi: str) -> list[dict[str, Any]]:
-    frame = bars_raw(sym).loc[lo:hi]
-    return [_clean({"v": r["volume"], "vw": r["wap"], "o": r["open"], "c": r["close"], "h": r["high"], "l": r["low"],
-                    "t": _ms_midnight_new_york(day), "n": r["count"]}) for day, r in frame.iterrows()]
+    return [record for day, record in _all_aggs(sym) if lo <= day <= hi]
 
 
 def _polygon(server: ReplayServer, path: str, query: dict[str, list[str]], headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
