@@ -1,0 +1,69 @@
+"""Store fixtures: a backend per available kind, test users, and a small valid seed model."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+
+from engine.spec import ModelMeta
+from store.sqlite import SqliteStore
+
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)  # light parameters for tests only
+
+SPREAD_SEED = {
+    "slug": "spread-10y-2y",
+    "name": "10y minus 2y spread",
+    "description": "The yield-curve slope (percent, commas, and 100% of it).",
+    "lab_scope": "econ",
+    "tags": ["rates", "yield-curve"],
+    "difficulty": "beginner",
+    "dsl": {
+        "version": "1.0",
+        "steps": [
+            {"id": "dgs10", "operation": "fetch_series", "params": {"series_id": "DGS10", "start": "$start", "end": "$end"}},
+            {"id": "dgs2", "operation": "fetch_series", "params": {"series_id": "DGS2", "start": "$start", "end": "$end"}},
+            {"id": "spread", "operation": "sub", "inputs": ["dgs10", "dgs2"]},
+            {"id": "latest", "operation": "summary", "inputs": ["spread"]},
+        ],
+        "outputs": {
+            "series": [{"id": "spread", "source": "spread", "label": "10y - 2y (pp)"}],
+            "tables": [{"id": "stats", "source": "latest", "columns": ["metric", "value"]}],
+        },
+    },
+    "input_schema": {
+        "fields": [
+            {"name": "start", "type": "date", "default": "2023-01-01", "label": "Start"},
+            {"name": "end", "type": "date", "default": "2024-12-31", "label": "End"},
+        ]
+    },
+}
+
+
+def seed_meta(**changes: object) -> ModelMeta:
+    return ModelMeta.model_validate(SPREAD_SEED | changes)
+
+
+def _backends() -> list[object]:
+    live = os.environ.get("SUPABASE_TEST_URL") and os.environ.get("SUPABASE_TEST_ANON_KEY") and os.environ.get("SUPABASE_TEST_SERVICE_ROLE_KEY")
+    reason = "live Supabase: set SUPABASE_TEST_URL, SUPABASE_TEST_ANON_KEY and SUPABASE_TEST_SERVICE_ROLE_KEY to run against a project"
+    return ["sqlite", pytest.param("supabase", marks=pytest.mark.skipif(not live, reason=reason))]
+
+
+@pytest.fixture(params=_backends())
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[object]:
+    """Each available backend, empty apart from the spread seed."""
+    if request.param == "sqlite":
+        backend = SqliteStore(tmp_path / "auster.db", password_hasher=FAST_HASHER)
+    else:
+        from store.supabase import SupabaseStore
+
+        backend = SupabaseStore(
+            os.environ["SUPABASE_TEST_URL"], os.environ["SUPABASE_TEST_ANON_KEY"], service_role_key=os.environ["SUPABASE_TEST_SERVICE_ROLE_KEY"]
+        )
+    backend.load_seeds([seed_meta()])
+    yield backend
+    backend.close()
