@@ -26,7 +26,9 @@ def artifact_model(artifact: Any) -> tuple[str | None, str, Any]:
     model = payload.get("model") if isinstance(payload.get("model"), dict) else {}
     slug = payload.get("model_slug") or model.get("slug")
     name = payload.get("model_name") or model.get("name") or slug or "a model"
-    version = payload.get("version") or model.get("version") or payload.get("model_version")
+    version = payload.get("version")
+    if isinstance(version, dict):
+        version = version.get("version")
     return slug, str(name), version
 
 

@@ -65,10 +65,33 @@ def publish_form(run_id: str, slug: str, default_title: str) -> None:
     show_artifact_link(artifact.slug, artifact.title)
 
 
-@st.dialog("Publish this run", width="medium")
-def publish_dialog(run_id: str, slug: str, default_title: str) -> None:
-    """Open the publishing form in a modal dialog."""
+OPEN_SUFFIX = ".publish_open"
+
+
+def _closed() -> None:
+    """The user dismissed the dialog: stop reopening it on later reruns."""
+    for key in [k for k in st.session_state if str(k).endswith(OPEN_SUFFIX)]:
+        del st.session_state[key]
+
+
+@st.dialog("Publish this run", width="medium", on_dismiss=_closed)
+def _dialog(run_id: str, slug: str, default_title: str) -> None:
     publish_form(run_id, slug, default_title)
+
+
+def open_publish_dialog(slug: str) -> None:
+    """Ask for the dialog; it stays open across reruns until dismissed (``publish_dialog`` renders it)."""
+    st.session_state[f"{slug}{OPEN_SUFFIX}"] = True
+
+
+def close_publish_dialog(slug: str) -> None:
+    st.session_state.pop(f"{slug}{OPEN_SUFFIX}", None)
+
+
+def publish_dialog(run_id: str, slug: str, default_title: str) -> None:
+    """Render the publishing dialog if it was opened for this model."""
+    if st.session_state.get(f"{slug}{OPEN_SUFFIX}"):
+        _dialog(run_id, slug, default_title)
 
 
 def published_notice(slug: str, run_id: str | None) -> dict[str, Any] | None:

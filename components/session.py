@@ -18,7 +18,7 @@ from services.errors import ServiceError
 USER_KEY = "auster.user"
 # Environment that selects the store and data; the cached services are keyed on it, so tests (and a
 # changed configuration) get their own handle instead of another configuration's.
-_CONFIG_NAMES = ("AUSTER_DB_PATH", "SUPABASE_URL", "FRED_API_KEY", "MASSIVE_API_KEY", "POLYGON_API_KEY", "REDIS_URL", "KV_URL")
+_CONFIG_NAMES = ("AUSTER_DB_PATH", "AUSTER_DATA_MODE", "SUPABASE_URL", "FRED_API_KEY", "MASSIVE_API_KEY", "POLYGON_API_KEY", "REDIS_URL", "KV_URL")
 
 
 @st.cache_resource(show_spinner="Opening the model store…")

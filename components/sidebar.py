@@ -22,21 +22,19 @@ def sample_as_of() -> str:
 
 
 def data_mode(svc: Any) -> tuple[bool, str]:
-    """``(live, sentence)`` describing the data in use."""
+    """``(live, sentence)`` describing the data in use: providers per kind, and the sample's as-of date."""
     try:
-        from gateways.factory import describe_mode  # written alongside the live gateways
+        from gateways.factory import describe_mode
 
-        described = describe_mode()
-    except Exception:  # the factory is optional; fall back to the providers of the services' data access
-        described = None
-    if isinstance(described, str) and described:
-        return "sample" not in described.lower(), described
-    providers = svc.data.describe() if getattr(svc, "data", None) is not None else {"macro": "sample"}
+        providers = {k: v for k, v in describe_mode(svc.settings.data_mode).items() if k in ("macro", "market", "derivatives")}
+    except ImportError:
+        providers = svc.data.describe()
     live = {kind: name for kind, name in providers.items() if name != "sample"}
     if not live:
-        return False, f"Sample data (bundled snapshot), as of {sample_as_of()}."
+        return False, f"Sample data (bundled snapshot), as of {sample_as_of()}. Set FRED_API_KEY or MASSIVE_API_KEY for live data."
     parts = ", ".join(f"{kind}: {name}" for kind, name in providers.items())
-    return True, f"Live data ({parts})." + ("" if len(live) == len(providers) else f" The rest is sample data as of {sample_as_of()}.")
+    rest = "" if len(live) == len(providers) else f" The rest is sample data as of {sample_as_of()}."
+    return True, f"Live data ({parts}).{rest}"
 
 
 def sidebar() -> None:

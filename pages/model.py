@@ -4,7 +4,7 @@ import streamlit as st
 
 from components.model_actions import action_bar, reviews_tab, versions_tab
 from components.model_card import facts_line, tags_line
-from components.publish_dialog import publish_dialog, published_notice, show_artifact_link
+from components.publish_dialog import close_publish_dialog, open_publish_dialog, publish_dialog, published_notice, show_artifact_link
 from components.run_form import parse_schema, prefill_from_query
 from components.run_panel import run_panel
 from components.session import current_user, get_services
@@ -44,8 +44,11 @@ with run_tab:
     if kept:
         published = published_notice(slug, kept["run_id"])
         if published:
+            close_publish_dialog(slug)
             show_artifact_link(published["slug"], published["title"])
-        elif st.button("Publish this run", icon=":material/publish:", key=f"{slug}.publish", type="primary"):
+        else:
+            if st.button("Publish this run", icon=":material/publish:", key=f"{slug}.publish", type="primary"):
+                open_publish_dialog(slug)
             publish_dialog(kept["run_id"], slug, model.name)
 with reviews:
     reviews_tab(model)

@@ -1,0 +1,290 @@
+"""Every page of the app, driven by Streamlit's AppTest over a fresh sqlite file and the sample data."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from engine.spec import ModelMeta
+from tests.app.conftest import APP
+
+YIELD_CURVE = "yield-curve-10y-2y"
+EXPECTED_MOVE = "expected-move"
+XSS = '<script>alert("xss")</script><img src=x onerror=alert(1)> [click](javascript:alert(1)) **bold**'
+
+PAGES = [
+    ("pages/registry.py", {}, "Model registry"),
+    ("pages/model.py", {"slug": YIELD_CURVE}, "Yield curve"),
+    ("pages/model.py", {}, "Model"),
+    ("pages/model.py", {"slug": "no-such-model"}, "Model not found"),
+    ("pages/artifact.py", {"slug": "no-such-artifact"}, "Artifact not found"),
+    ("pages/artifacts.py", {}, "Published artifacts"),
+    ("pages/econ_lab.py", {}, "Econ Lab"),
+    ("pages/derivatives_lab.py", {}, "Derivatives Lab"),
+    ("pages/workspace.py", {}, "Workspace"),
+    ("pages/account.py", {}, "Account"),
+]
+
+
+def no_failure(at: AppTest) -> None:
+    """No exception and no error box on the page."""
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def texts(at: AppTest) -> str:
+    """Everything written on the page as markdown, captions, titles and text."""
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [t.value for t in at.title] + [t.value for t in at.text]
+    parts += [s.value for s in at.success] + [s.value for s in at.info] + [s.value for s in at.warning] + [s.value for s in at.error]
+    return "\n".join(parts)
+
+
+def unescape(text: str) -> str:
+    """What a reader sees of a markdown-escaped text."""
+    return text.replace("\\", "")
+
+
+def run_model(at: AppTest, slug: str) -> AppTest:
+    at.button(key=f"{slug}.run").click().run()
+    return at
+
+
+def metric_values(at: AppTest) -> dict[str, str]:
+    return {unescape(m.label): m.value for m in at.metric}
+
+
+@pytest.mark.parametrize(("page", "query", "title"), PAGES, ids=[f"{p}{q}" for p, q, _ in PAGES])
+def test_every_page_renders_on_the_sample_data(open_page, page, query, title):
+    at = open_page(page, **query)
+    no_failure(at)
+    assert title in unescape(at.title[0].value)
+
+
+def test_sidebar_says_who_is_signed_in_and_that_data_is_the_sample(open_page, svc):
+    # AppTest keeps what the entry script writes before page.run() only on a session's first run (the
+    # browser always shows it, see tests/e2e), so each check starts a session.
+    at = open_page()
+    sidebar = lambda: "\n".join([m.value for m in at.sidebar.markdown] + [i.value for i in at.sidebar.info])  # noqa: E731
+    assert "Not signed in" in sidebar()
+    assert "Sample data" in sidebar() and "as of 20" in sidebar()
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.session_state["auster.user"] = svc.auth.sign_up("grace@example.com", "a long passphrase", display_name="Grace")
+    at.run()
+    assert "Signed in as **Grace**" in sidebar()
+
+
+def test_registry_search_narrows_the_cards(open_page):
+    at = open_page("pages/registry.py")
+    at.text_input(key="registry.text").input("yield curve").run()
+    no_failure(at)
+    links = [unescape(link.proto.label) for link in at.get("page_link")]
+    assert any("Yield curve" in label for label in links)
+    assert not any("Expected move" in label for label in links)
+
+
+def test_the_form_runs_a_model_and_shows_chart_metrics_and_provenance(open_page, svc):
+    at = open_page("pages/model.py", slug=YIELD_CURVE)
+    run_model(at, YIELD_CURVE)
+    no_failure(at)
+    assert at.get("plotly_chart"), "a chart is shown"
+    assert "Latest spread (pp)" in metric_values(at)
+    assert "Sample data (bundled snapshot) from sample, as of" in texts(at)
+    assert len(at.get("download_button")) >= 3  # tables, series, whole JSON
+    assert at.session_state["auster.user"].is_guest  # an anonymous visitor runs as a guest
+    runs = svc.runs.list_runs(at.session_state["auster.user"])
+    assert [r.status for r in runs] == ["success"]
+
+
+def test_invalid_input_shows_a_sentence_under_the_field(open_page):
+    at = open_page("pages/model.py", slug=YIELD_CURVE)
+    at.date_input(key=f"{YIELD_CURVE}.start").set_value(date(1900, 1, 2)).run()
+    at.date_input(key=f"{YIELD_CURVE}.end").set_value(date(1900, 6, 1))
+    run_model(at, YIELD_CURVE)
+    assert not at.exception
+    assert at.error, "the failure is explained"
+    assert "Traceback" not in texts(at)
+
+
+def test_prefill_from_query_parameters(open_page):
+    at = open_page("pages/model.py", slug=EXPECTED_MOVE, symbol="aapl", expiration="2026-08-28")
+    no_failure(at)
+    assert at.text_input(key=f"{EXPECTED_MOVE}.symbol").value == "AAPL"
+    assert at.text_input(key=f"{EXPECTED_MOVE}.expiration").value == "2026-08-28"
+    run_model(at, EXPECTED_MOVE)
+    no_failure(at)
+    assert at.get("plotly_chart")
+
+
+def test_a_bad_query_parameter_falls_back_to_the_default_with_a_message(open_page):
+    at = open_page("pages/model.py", slug=YIELD_CURVE, start="not-a-date")
+    assert not at.exception
+    assert any("is not a date" in e.value for e in at.error)
+
+
+def test_prefill_from_econ_lab_context(open_page):
+    at = open_page("pages/econ_lab.py")
+    start = date.today() - timedelta(days=365 * 3)
+    at.sidebar.date_input(key="econ.start").set_value(start).run()
+    at.selectbox(key="econ.models.model").set_value(YIELD_CURVE).run()
+    no_failure(at)
+    assert at.date_input(key=f"{YIELD_CURVE}.start").value == start
+    run_model(at, YIELD_CURVE)
+    no_failure(at)
+    assert len(at.get("plotly_chart")) >= 2  # the lab's chart and the model's
+
+
+def test_prefill_from_derivatives_lab_context(open_page):
+    at = open_page("pages/derivatives_lab.py")
+    at.sidebar.selectbox(key="deriv.symbol").set_value("MSFT").run()
+    expiration = at.sidebar.selectbox(key="deriv.expiration.MSFT").value
+    at.selectbox(key="deriv.models.model").set_value(EXPECTED_MOVE).run()
+    no_failure(at)
+    assert at.text_input(key=f"{EXPECTED_MOVE}.symbol").value == "MSFT"
+    assert at.text_input(key=f"{EXPECTED_MOVE}.expiration").value == expiration.isoformat()
+    run_model(at, EXPECTED_MOVE)
+    no_failure(at)
+    assert any("Expected move" in label or "move" in label.lower() for label in metric_values(at))
+
+
+def publish(at: AppTest, slug: str, title: str, summary: str = "", visibility: str = "public") -> str:
+    """Press Publish, fill the dialog and return the new artifact's slug."""
+    at.button(key=f"{slug}.publish").click().run()
+    at.text_input(key=f"{slug}.publish.title").input(title)
+    at.text_area(key=f"{slug}.publish.summary").input(summary)
+    at.radio(key=f"{slug}.publish.visibility").set_value(visibility)
+    next(b for b in at.button if b.label == "Publish").click().run()
+    no_failure(at)
+    return at.session_state[f"{slug}.published"]["slug"]
+
+
+def test_publish_then_open_the_artifact_as_an_anonymous_visitor(open_page, svc):
+    at = open_page("pages/model.py", slug=YIELD_CURVE)
+    run_model(at, YIELD_CURVE)
+    numbers = metric_values(at)
+    artifact_slug = publish(at, YIELD_CURVE, "2s10s since the 90s", "Inversions before recessions.")
+    assert any(artifact_slug in c.value for c in at.code), "the URL is shown to copy"
+
+    visitor = open_page("pages/artifact.py", slug=artifact_slug)  # a new session: nobody signed in
+    no_failure(visitor)
+    assert "auster.user" not in visitor.session_state
+    assert "2s10s since the 90s" in unescape(visitor.title[0].value)
+    assert metric_values(visitor) == numbers
+    assert visitor.get("plotly_chart")
+    assert svc.publishing.get_artifact(artifact_slug, None, count_view=False).view_count == 1
+    gallery = open_page("pages/artifacts.py")
+    assert any("2s10s since the 90s" in unescape(link.proto.label) for link in gallery.get("page_link"))
+
+
+def test_unlisted_artifacts_open_by_link_but_stay_out_of_the_gallery(open_page):
+    at = open_page("pages/model.py", slug=YIELD_CURVE)
+    run_model(at, YIELD_CURVE)
+    artifact_slug = publish(at, YIELD_CURVE, "Private note", visibility="unlisted")
+    assert "Private note" in unescape(open_page("pages/artifact.py", slug=artifact_slug).title[0].value)
+    gallery = open_page("pages/artifacts.py")
+    assert not any("Private note" in unescape(link.proto.label) for link in gallery.get("page_link"))
+
+
+def test_fork_copies_the_model_into_the_workspace(open_page, svc):
+    at = open_page("pages/model.py", slug=YIELD_CURVE)
+    at.button(key=f"{YIELD_CURVE}.fork").click().run()
+    no_failure(at)
+    assert "Forked into your workspace" in texts(at)
+    fork_slug = at.session_state[f"{YIELD_CURVE}.forked"]
+    mine = svc.models.list_mine(at.session_state["auster.user"])
+    assert [m.slug for m in mine] == [fork_slug]
+    at.switch_page("pages/workspace.py").run()
+    no_failure(at)
+    assert any(fork_slug in link.proto.query_string for link in at.get("page_link"))
+
+
+def test_save_puts_the_model_in_saved(open_page, svc):
+    at = open_page("pages/model.py", slug=YIELD_CURVE)
+    at.button(key=f"{YIELD_CURVE}.save").click().run()
+    no_failure(at)
+    assert at.button(key=f"{YIELD_CURVE}.save").label == "Saved ✓"
+    assert [m.slug for m in svc.social.list_saved(at.session_state["auster.user"])] == [YIELD_CURVE]
+
+
+def test_rate_and_review(open_page):
+    at = open_page("pages/model.py", slug=YIELD_CURVE)
+    at.radio(key=f"{YIELD_CURVE}.rating").set_value(4)
+    at.text_area(key=f"{YIELD_CURVE}.review").input("Clear and useful.")
+    next(b for b in at.button if b.label == "Rate this model").click().run()
+    no_failure(at)
+    assert "★ 4.0 (1)" in [s.value for s in at.subheader]
+    assert "Clear and useful" in unescape(texts(at))
+
+
+def test_the_rate_limit_is_one_sentence(open_page):
+    at = open_page("pages/model.py", slug=YIELD_CURVE)
+    for years in range(1, 5):  # different inputs each time: cache hits do not count
+        at.date_input(key=f"{YIELD_CURVE}.start").set_value(date.today() - timedelta(days=365 * years))
+        run_model(at, YIELD_CURVE)
+    assert not at.exception
+    messages = [e.value for e in at.error]
+    assert messages and "at most 3 times a minute" in messages[0]
+
+
+def create_hostile_model(svc: Any) -> str:
+    """A public model whose name and description carry markup and script payloads."""
+    owner = svc.auth.sign_up("mallory@example.com", "correct horse battery", display_name="<b>Mallory</b>")
+    template = svc.registry.get_model(YIELD_CURVE, None)
+    meta = ModelMeta(
+        slug="hostile-model", name=f"Spread {XSS}"[:120], description=f"Looks normal. {XSS}", lab_scope="econ", tags=["<i>tag</i>"],
+        difficulty="beginner", dsl=template.latest.dsl, input_schema=template.latest.input_schema, output_schema=template.latest.output_schema,
+    )
+    svc.models.create(owner, meta, visibility="public")
+    return "hostile-model"
+
+
+def assert_shown_as_text(at: AppTest) -> None:
+    assert not at.get("html"), "no st.html"
+    assert not any(m.allow_html for m in at.markdown), "no markdown with HTML allowed"
+    assert not any("<script>" in m.value for m in at.markdown), "the script tag is escaped"
+
+
+def test_script_payload_in_a_description_renders_as_text(open_page, svc):
+    slug = create_hostile_model(svc)
+    at = open_page("pages/model.py", slug=slug)
+    no_failure(at)
+    assert_shown_as_text(at)
+    assert XSS in unescape(texts(at)), "the payload is shown exactly as written"
+    registry = open_page("pages/registry.py")
+    assert_shown_as_text(registry)
+
+
+def test_script_payload_in_an_artifact_title_renders_as_text(open_page):
+    at = open_page("pages/model.py", slug=YIELD_CURVE)
+    run_model(at, YIELD_CURVE)
+    artifact_slug = publish(at, YIELD_CURVE, f"Title {XSS}"[:120], summary=XSS)
+    visitor = open_page("pages/artifact.py", slug=artifact_slug)
+    no_failure(visitor)
+    assert_shown_as_text(visitor)
+    assert unescape(visitor.title[0].value) == f"Title {XSS}"[:120]
+    assert_shown_as_text(open_page("pages/artifacts.py"))
+
+
+def test_workspace_lists_runs_and_reopens_one(open_page, svc):
+    at = open_page("pages/model.py", slug=YIELD_CURVE)
+    run_model(at, YIELD_CURVE)
+    numbers = metric_values(at)
+    at.switch_page("pages/workspace.py").run()
+    no_failure(at)
+    run_id = svc.runs.list_runs(at.session_state["auster.user"])[0].id
+    at.selectbox(key="workspace.run").set_value(run_id).run()
+    no_failure(at)
+    assert metric_values(at) == numbers
+
+
+def test_account_sign_up_shows_tier_and_remaining_runs(open_page):
+    at = open_page("pages/account.py")
+    at.text_input(key="account.sign_up.name").input("Ada")
+    at.text_input(key="account.sign_up.email").input("ada@example.com")
+    at.text_input(key="account.sign_up.password").input("a long passphrase")
+    next(b for b in at.button if b.label == "Create account").click().run()
+    no_failure(at)
+    assert "Ada" in unescape(texts(at))
+    assert {m.label: m.value for m in at.metric}["Runs left today"] == "10 of 10"
