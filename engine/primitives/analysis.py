@@ -79,6 +79,7 @@ def rolling_correlation(a: pd.Series, b: pd.Series, *, params: RollingCorrelatio
 
 class CorrelationMatrixParams(Params):
     method: Method = Field("pearson", description="pearson (linear), spearman (rank) or kendall (rank concordance)")
+    labels: list[str] | None = Field(None, description="names for the rows and columns, one per input in order (default: the series' own names)")
 
 
 @operation("correlation_matrix", family="analysis")
@@ -94,6 +95,10 @@ def correlation_matrix(*xs: pd.Series, params: CorrelationMatrixParams) -> pd.Da
     """
     if len(xs) < 2:
         raise OperationError(f"'correlation_matrix' needs at least 2 series, got {len(xs)}.")
+    if params.labels is not None:
+        if len(params.labels) != len(xs) or len(set(params.labels)) != len(xs):
+            raise OperationError(f"'correlation_matrix' got {len(params.labels)} labels for {len(xs)} series; give one distinct label per input.")
+        xs = tuple(x.rename(label) for x, label in zip(xs, params.labels, strict=True))
     names: list[str] = []
     for position, x in enumerate(xs, start=1):
         base = _name(x, f"x{position}")
