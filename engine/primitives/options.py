@@ -180,30 +180,38 @@ class StraddleParams(Params):
     expiration: date | None = _expiration()
 
 
-def _atm_row(frame: pd.DataFrame, spot: float) -> dict[str, object] | None:
-    """The strike closest to spot with both a call and a put price (mid, else last)."""
-    rows = []
-    for kind in ("call", "put"):
-        side = frame[frame["type"] == kind]
-        mid_ok = _two_sided(side)
-        last = _num(side, "last")
-        with np.errstate(invalid="ignore"):
-            last_ok = np.isfinite(last) & (last > 0)
-        price = np.where(mid_ok, _num(side, "mid"), np.where(last_ok, last, np.nan))
-        source = np.where(mid_ok, "mid", "last")
-        rows.append(pd.DataFrame({"strike": _num(side, "strike"), f"{kind}_price": price, f"{kind}_source": source}).dropna())
-    both = rows[0].merge(rows[1], on="strike").drop_duplicates("strike")
-    if both.empty:
-        return None
-    both["distance"] = (both["strike"] - spot).abs()
-    best = both.sort_values(["distance", "strike"], kind="stable").iloc[0]
-    sources = {best["call_source"], best["put_source"]}
-    return {
-        "strike": float(best["strike"]),
-        "call_mid": float(best["call_price"]),
-        "put_mid": float(best["put_price"]),
-        "price_source": sources.pop() if len(sources) == 1 else f"call {best['call_source']}, put {best['put_source']}",
-    }
+def _atm_rows(chain: pd.DataFrame) -> pd.DataFrame:
+    """Per expiration, the strike closest to spot with both a call and a put price (mid, else last).
+
+    Indexed by expiration; columns strike, spot, call_mid, put_mid, call_source, put_source.
+    Ties in distance go to the lower strike. Expirations without such a strike are absent.
+    """
+    mid_ok = _two_sided(chain)
+    last = _num(chain, "last")
+    with np.errstate(invalid="ignore"):
+        last_ok = np.isfinite(last) & (last > 0)
+    rows = pd.DataFrame({
+        "expiration": pd.to_datetime(chain["expiration"]).dt.normalize().to_numpy(),
+        "strike": _num(chain, "strike"),
+        "spot": _num(chain, "underlying_price"),
+        "call": _is_call(chain),
+        "price": np.where(mid_ok, _num(chain, "mid"), np.where(last_ok, last, np.nan)),
+        "source": np.where(mid_ok, "mid", "last"),
+    }).dropna(subset=["price", "strike"])
+    keys = ["expiration", "strike"]
+    calls = rows[rows["call"]].drop_duplicates(keys).rename(columns={"price": "call_mid", "source": "call_source"})
+    puts = rows[~rows["call"]].drop_duplicates(keys).rename(columns={"price": "put_mid", "source": "put_source"})
+    both = calls.drop(columns="call").merge(puts[[*keys, "put_mid", "put_source"]], on=keys)
+    both = both[both["spot"] > 0]
+    both["distance"] = (both["strike"] - both["spot"]).abs()
+    best = both.sort_values(["expiration", "distance", "strike"], kind="stable").groupby("expiration").head(1)
+    return best.set_index("expiration")[["strike", "spot", "call_mid", "put_mid", "call_source", "put_source"]]
+
+
+def _price_source(row: pd.Series) -> str:
+    if row["call_source"] == row["put_source"]:
+        return str(row["call_source"])
+    return f"call {row['call_source']}, put {row['put_source']}"
 
 
 @operation("find_atm_straddle", family="options")
@@ -233,19 +241,20 @@ def find_atm_straddle(chain: pd.DataFrame, *, params: StraddleParams) -> Record:
     days = int(_days(frame)[0])
     if days <= 0:
         raise OperationError(f"the expiration {expiry.date()} is not after the chain's as-of date; choose a later one.")
-    atm = _atm_row(frame, spot)
-    if atm is None:
+    found = _atm_rows(frame)
+    if found.empty:
         raise OperationError(f"no strike expiring {expiry.date()} has both a call and a put price (bid/ask or last); the straddle cannot be priced.")
+    atm = found.iloc[0]
     return Record(
         underlying=str(frame["underlying"].iloc[0]) if "underlying" in frame else "",
         expiration=expiry.date().isoformat(),
         days_to_expiry=days,
         spot=spot,
-        strike=atm["strike"],
-        call_mid=atm["call_mid"],
-        put_mid=atm["put_mid"],
-        straddle=atm["call_mid"] + atm["put_mid"],
-        price_source=atm["price_source"],
+        strike=float(atm["strike"]),
+        call_mid=float(atm["call_mid"]),
+        put_mid=float(atm["put_mid"]),
+        straddle=float(atm["call_mid"] + atm["put_mid"]),
+        price_source=_price_source(atm),
         as_of=str(frame["as_of"].iloc[0]),
     )
 
@@ -488,26 +497,24 @@ def term_structure(chain: pd.DataFrame, *, params: TermStructureParams) -> pd.Da
     keep = days > 0
     if params.max_days is not None:
         keep &= days <= params.max_days
-    rows = []
-    for expiry, frame in chain[keep].groupby(pd.to_datetime(chain["expiration"][keep]).dt.normalize()):
-        spot = _spot(frame)
-        atm = _atm_row(frame, spot)
-        if atm is None:
-            continue
-        at_strike = frame[_num(frame, "strike") == atm["strike"]]
-        sigma = _fit_iv(at_strike, params.rate, params.dividend_yield)[0]
-        straddle = atm["call_mid"] + atm["put_mid"]
-        rows.append({
-            "expiration": pd.Timestamp(expiry),
-            "days_to_expiry": int(_days(frame)[0]),
-            "atm_strike": atm["strike"],
-            "atm_iv": float(np.nanmean(sigma)) if np.isfinite(sigma).any() else np.nan,
-            "straddle": straddle,
-            "expected_move_pct": straddle * SQRT_PI_OVER_2 / spot * 100,
-        })
-    if not rows:
+    live = chain[keep]
+    atm = _atm_rows(live)
+    if atm.empty:
         raise OperationError("no expiration after the chain's as-of date has an at-the-money call and put price.")
-    return pd.DataFrame(rows, columns=TERM_COLUMNS)
+    expiries = pd.to_datetime(live["expiration"]).dt.normalize()
+    at_strike = live[pd.MultiIndex.from_arrays([expiries, live["strike"]]).isin(list(zip(atm.index, atm["strike"], strict=True)))]
+    sigma = pd.Series(_fit_iv(at_strike, params.rate, params.dividend_yield)[0], index=expiries[at_strike.index].to_numpy())
+    atm_iv = sigma.groupby(level=0).mean()  # NaN where neither side fits
+    straddle = atm["call_mid"] + atm["put_mid"]
+    days = (atm.index - chain_as_of(chain)).days
+    return pd.DataFrame({
+        "expiration": atm.index,
+        "days_to_expiry": np.asarray(days, dtype=int),
+        "atm_strike": atm["strike"].to_numpy(),
+        "atm_iv": atm_iv.reindex(atm.index).to_numpy(),
+        "straddle": straddle.to_numpy(),
+        "expected_move_pct": (straddle * SQRT_PI_OVER_2 / atm["spot"] * 100).to_numpy(),
+    }, columns=TERM_COLUMNS).reset_index(drop=True)
 
 
 class SkewParams(Params):
@@ -709,6 +716,10 @@ def _gamma_inputs(chain: pd.DataFrame, params: GammaParams) -> tuple[pd.DataFram
     frame = frame[_days(frame) > 0]
     if frame.empty:
         raise OperationError("every contract in the chain expires on or before its as-of date; gamma exposure needs live options.")
+    held = pd.to_numeric(frame["open_interest"], errors="coerce").fillna(0) > 0
+    if not held.any():
+        raise OperationError("no contract in the chain has open interest, so there is no exposure to measure.")
+    frame = frame[held]  # contracts nobody holds add nothing; skipping them saves solving their volatility
     r, q = params.rate, params.dividend_yield
     sigma = _fit_iv(frame, r, q)[0] if params.source == "computed" else _num(frame, "iv")
     if params.source == "vendor":
@@ -763,7 +774,7 @@ def _zero_gamma_level(frame: pd.DataFrame, sigma: np.ndarray, params: GammaParam
     if not live.any():
         return None
     frame, sigma = frame[live], sigma[live]
-    grid = np.linspace(0.7 * spot, 1.3 * spot, 601)
+    grid = np.linspace(0.7 * spot, 1.3 * spot, 301)
     strike, years = _num(frame, "strike"), _years(frame)
     gam = bsm.gamma(grid[:, None], strike[None, :], years[None, :], sigma[None, :], params.rate, params.dividend_yield)
     interest = pd.to_numeric(frame["open_interest"], errors="coerce").fillna(0).to_numpy(dtype=float)
