@@ -15,7 +15,7 @@ from services.runs import RunsService
 from services.social import SocialService
 from store import open_store
 from store.base import Store
-from store.seeds import read_seeds
+from store.seeds import read_seeds, seeds_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,18 @@ def default_data(mode: str = "auto") -> DataAccess:
     except ImportError:
         return DataAccess.sample()
     return data_access(mode=mode)
+
+
+def sync_seeds(store: Any, seeds_dir: str | None = None) -> int:
+    """Load seed templates on first start, and again whenever a seed file changes (sqlite)."""
+    fingerprint = seeds_fingerprint(seeds_dir)
+    if store.get_setting("seeds_fingerprint") == fingerprint:
+        return 0
+    changed = store.load_seeds(read_seeds(seeds_dir))
+    store.put_setting("seeds_fingerprint", fingerprint)
+    if changed:
+        log.info("loaded %d seed model(s)", changed)
+    return changed
 
 
 @dataclass
@@ -53,9 +65,7 @@ def build(settings: Settings | None = None, *, store: Store | None = None, data:
     settings = settings or Settings.load()
     store = store or open_store(settings)
     if load_seeds and store.kind == "sqlite":
-        changed = store.load_seeds(read_seeds(settings.seeds_dir))
-        if changed:
-            log.info("loaded %d seed model(s)", changed)
+        sync_seeds(store, settings.seeds_dir)
     registry = RegistryService(store)
     runs = RunsService(store, registry, data if data is not None else (lambda: default_data(settings.data_mode)))
     return Services(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from pathlib import Path
@@ -13,6 +14,14 @@ from engine.spec import ModelDSL, ModelMeta, output_schema_for
 
 log = logging.getLogger(__name__)
 SEEDS_DIR = Path(__file__).resolve().parents[1] / "seeds"
+
+
+def seeds_fingerprint(directory: Path | str | None = None) -> str:
+    """A hash of every seed file's name and bytes: cheap to compute, changes when any template does."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(directory or SEEDS_DIR).glob("*.json")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def read_seeds(directory: Path | str | None = None) -> list[ModelMeta]:

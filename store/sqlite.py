@@ -418,6 +418,14 @@ class SqliteStore:
         assert model is not None
         return model
 
+    def get_setting(self, key: str) -> str | None:
+        row = self._one("SELECT value FROM local_settings WHERE key = ?", (key,))
+        return row[0] if row else None
+
+    def put_setting(self, key: str, value: str) -> None:
+        with self._tx() as conn:
+            conn.execute("INSERT INTO local_settings VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+
     def load_seeds(self, metas: list[ModelMeta]) -> int:
         """Insert templates that are missing; add a version to a template whose file changed. Return the changes."""
         changed = 0

@@ -132,5 +132,17 @@ MIGRATIONS: list[tuple[int, str]] = [
     ),
 ]
 
+MIGRATIONS.append(
+    (
+        2,
+        """
+        CREATE TABLE local_settings (
+            key    TEXT PRIMARY KEY,
+            value  TEXT NOT NULL
+        );
+        """,
+    )
+)
+
 # Tables that exist only in the embedded store (Supabase keeps these in its own ``auth`` schema).
-SQLITE_ONLY_TABLES = ("local_credentials", "schema_migrations")
+SQLITE_ONLY_TABLES = ("local_credentials", "schema_migrations", "local_settings")

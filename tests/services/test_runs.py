@@ -1,0 +1,126 @@
+"""The run flow of DESIGN.md section 5, as a user meets it."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from services.facade import Services
+from store.errors import AuthRequired, InputInvalid, NotFoundError, RateLimitExceeded, RunFailed
+from tests.store.conftest import seed_meta
+
+SLUG = "spread-10y-2y"
+
+
+def test_a_run_is_recorded_with_its_outputs_and_counted(svc: Services) -> None:
+    user = svc.auth.sign_up("ana@example.com", "password1")
+    outcome = svc.runs.run_model(user, SLUG, {"start": "2024-01-01"})
+    assert not outcome.cached and outcome.warnings == [] and outcome.version == 1
+    assert outcome.result.outputs["series"][0]["id"] == "spread"
+    run = svc.runs.get_run(user, outcome.run_id)
+    assert run.status == "success" and run.inputs == {"start": "2024-01-01", "end": "2024-12-31"}
+    assert run.outputs["provenance"][0]["provider"] == "sample"
+    assert svc.runs.remaining_today(user) == 9
+
+
+def test_anonymous_visitors_must_sign_in_or_be_a_guest_to_run(svc: Services) -> None:
+    with pytest.raises(AuthRequired, match="Sign in or continue as a guest to run a model"):
+        svc.runs.run_model(None, SLUG, {})
+    assert not svc.runs.run_model(svc.auth.guest(), SLUG, {}).cached
+
+
+def test_bad_inputs_give_one_sentence_per_field_and_cost_nothing(svc: Services) -> None:
+    user = svc.auth.guest()
+    with pytest.raises(InputInvalid) as refused:
+        svc.runs.run_model(user, SLUG, {"start": "yesterday-ish", "colour": "red"})
+    assert set(refused.value.fields) == {"start", "colour"}
+    assert "YYYY-MM-DD" in refused.value.fields["start"]
+    assert svc.runs.remaining_today(user) == 10
+
+
+def test_cache_hit_is_logged_not_counted_and_shared_across_users(svc: Services) -> None:
+    ana, bob = svc.auth.guest(), svc.auth.guest()
+    first = svc.runs.run_model(ana, SLUG, {"start": "2024-01-01"})
+    again = svc.runs.run_model(bob, SLUG, {"start": "2024-01-01", "end": "2024-12-31"})  # same canonical inputs
+    assert again.cached and again.run_id != first.run_id
+    assert again.result.outputs == first.result.outputs
+    assert svc.runs.get_run(bob, again.run_id).cached
+    assert svc.runs.remaining_today(bob) == 10
+
+
+def test_the_eleventh_free_run_is_refused_with_a_sentence(svc: Services) -> None:
+    user = svc.auth.guest()
+    for i in range(4):
+        svc.models.create(user, seed_meta(slug=f"copy-{i}"), "private")
+    for i in range(10):
+        svc.runs.run_model(user, f"copy-{i % 4}", {"start": f"2024-01-{i + 1:02d}"})
+    with pytest.raises(RateLimitExceeded, match="You have used your 10 free runs today; they reset at 00:00 UTC"):
+        svc.runs.run_model(user, "copy-3", {"start": "2024-02-01"})
+    # a cached result is still served
+    assert svc.runs.run_model(user, "copy-0", {"start": "2024-01-01"}).cached
+
+
+def test_three_runs_a_minute_per_model(svc: Services) -> None:
+    user = svc.auth.guest()
+    for day in (1, 2, 3):
+        svc.runs.run_model(user, SLUG, {"start": f"2024-01-0{day}"})
+    with pytest.raises(RateLimitExceeded, match="at most 3 times a minute"):
+        svc.runs.run_model(user, SLUG, {"start": "2024-01-04"})
+
+
+def test_paid_users_get_a_hundred(svc: Services) -> None:
+    svc.auth.sign_up("pay@example.com", "password1")
+    user = svc.store.set_profile("pay@example.com", tier="paid")
+    assert svc.runs.remaining_today(user) == 100
+
+
+def test_a_failed_run_is_recorded_with_its_error(svc: Services) -> None:
+    user = svc.auth.guest()
+    with pytest.raises(RunFailed) as failed:
+        svc.runs.run_model(user, SLUG, {"start": "2030-01-01", "end": "2030-12-31"})
+    run = svc.runs.get_run(user, failed.value.run_id)
+    assert run.status == "error" and run.error == str(failed.value) and failed.value.step_id
+    assert svc.runs.remaining_today(user) == 9
+
+
+def test_if_recording_fails_the_user_still_gets_the_result_with_a_warning(svc: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    user = svc.auth.guest()
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(svc.store, "finish_run", broken)
+    outcome = svc.runs.run_model(user, SLUG, {"start": "2024-03-01"})
+    assert outcome.result.outputs["series"] and outcome.run_id is None
+    assert "could not be saved" in outcome.warnings[0]
+
+
+def test_twenty_simultaneous_attempts_admit_exactly_the_remaining_quota(svc: Services) -> None:
+    user = svc.auth.guest()
+    for i in range(7):
+        svc.models.create(user, seed_meta(slug=f"conc-{i}"), "private")
+    for day in (1, 2, 3):
+        svc.runs.run_model(user, "conc-0", {"start": f"2024-01-0{day}"})
+    barrier = threading.Barrier(20)
+
+    def attempt(i: int) -> str:
+        barrier.wait()
+        try:
+            svc.runs.run_model(user, f"conc-{1 + i % 6}", {"start": f"2023-01-{i + 1:02d}"})
+            return "ok"
+        except RateLimitExceeded as exc:
+            return exc.kind
+
+    with ThreadPoolExecutor(20) as pool:
+        results = list(pool.map(attempt, range(20)))
+    assert results.count("ok") == 7 and results.count("daily") == 13
+    assert len([r for r in svc.runs.list_runs(user, 100) if not r.cached]) == 10
+
+
+def test_unknown_and_private_models_are_not_found(svc: Services) -> None:
+    ana, bob = svc.auth.guest(), svc.auth.guest()
+    svc.models.create(ana, seed_meta(slug="anas-secret"), "private")
+    with pytest.raises(NotFoundError):
+        svc.runs.run_model(bob, "anas-secret", {})

@@ -1,0 +1,118 @@
+"""The Supabase backend's HTTP requests, intercepted at the httpx transport (no network)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from urllib.parse import parse_qsl, urlsplit
+
+import httpx
+import pytest
+
+from store.errors import RateLimitExceeded, StoreUnavailable
+from store.records import ModelQuery
+from store.supabase import SupabaseStore, postgrest_like
+
+URL = "http://127.0.0.1:54321"
+ANON = "anon-key"
+
+
+def fake_user(uid: str) -> dict[str, object]:
+    return {"id": uid, "aud": "authenticated", "role": "authenticated", "email": f"{uid}@example.com", "app_metadata": {}, "user_metadata": {}, "created_at": "2025-01-01T00:00:00Z"}
+
+
+class FakeSupabase:
+    """Answers auth and PostgREST calls; records every request."""
+
+    def __init__(self) -> None:
+        self.requests: list[httpx.Request] = []
+        self.status_for_listing = 200
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        path = request.url.path
+        if path == "/auth/v1/token":
+            body = json.loads(request.content)
+            uid = body["email"].split("@")[0]
+            return httpx.Response(200, json={"access_token": f"jwt-{uid}", "refresh_token": "r", "expires_in": 3600, "expires_at": 4102444800, "token_type": "bearer", "user": fake_user(uid)})
+        if path == "/rest/v1/profiles":
+            uid = dict(parse_qsl(request.url.query.decode()))["id"].removeprefix("eq.")
+            return httpx.Response(200, json=[{"id": uid, "email": f"{uid}@example.com", "display_name": uid, "tier": "free", "role": "user", "is_guest": False}])
+        if path == "/rest/v1/model_listing":
+            return httpx.Response(self.status_for_listing, json=[] if self.status_for_listing == 200 else {"message": "unavailable"})
+        if path == "/rest/v1/rpc/reserve_run":
+            return httpx.Response(400, json={"code": "P0001", "message": "AUSTER:rate_limit_daily:10:free", "details": None, "hint": None})
+        return httpx.Response(404, json={"message": "not faked"})
+
+    def factory(self) -> Callable[[], httpx.Client]:
+        return lambda: httpx.Client(transport=httpx.MockTransport(self.handler))
+
+
+@pytest.fixture
+def fake() -> FakeSupabase:
+    return FakeSupabase()
+
+
+@pytest.fixture
+def backend(fake: FakeSupabase) -> SupabaseStore:
+    return SupabaseStore(URL, ANON, http_client_factory=fake.factory(), auto_refresh_token=False)
+
+
+def listing_params(request: httpx.Request) -> list[tuple[str, str]]:
+    return parse_qsl(urlsplit(str(request.url)).query, keep_blank_values=True)
+
+
+def test_each_session_has_its_own_client_carrying_its_own_jwt(fake: FakeSupabase, backend: SupabaseStore) -> None:
+    ana = backend.sign_in("ana@example.com", "pw-ana-123")
+    bob = backend.sign_in("bob@example.com", "pw-bob-123")
+    assert ana.session is not bob.session
+    backend.list_models(ana, ModelQuery())
+    backend.list_models(bob, ModelQuery())
+    backend.list_models(None, ModelQuery())
+    auths = [r.headers["authorization"] for r in fake.requests if r.url.path == "/rest/v1/model_listing"]
+    assert auths == ["Bearer jwt-ana", "Bearer jwt-bob", f"Bearer {ANON}"]
+    assert all(r.headers["apikey"] == ANON for r in fake.requests)
+
+
+def test_search_text_with_commas_parentheses_percent_and_underscore_is_escaped(fake: FakeSupabase, backend: SupabaseStore) -> None:
+    backend.list_models(None, ModelQuery(text="a,b(c) 10%_x", lab_scope="econ", tags=("rates",), sort="top_rated", limit=5))
+    params = listing_params(fake.requests[-1])
+    ors = [v for k, v in params if k == "or"]
+    assert ors == [
+        '(name.ilike."*a,b(c)*",description.ilike."*a,b(c)*",slug.ilike."*a,b(c)*")',
+        '(name.ilike."*10\\\\%\\\\_x*",description.ilike."*10\\\\%\\\\_x*",slug.ilike."*10\\\\%\\\\_x*")',
+    ]
+    assert ("lab_scope", "in.(econ,both)") in params
+    assert ("tags", "cs.{rates}") in params
+    assert ("order", "rating_avg.desc.nullslast,rating_count.desc.nullslast,created_at.desc.nullslast") in params
+    assert ("limit", "5") in params
+
+
+def test_a_plain_word_also_matches_a_tag(fake: FakeSupabase, backend: SupabaseStore) -> None:
+    backend.list_models(None, ModelQuery(text="Rates"))
+    (value,) = [v for k, v in listing_params(fake.requests[-1]) if k == "or"]
+    assert value.endswith(",tags.cs.{rates})")
+
+
+@pytest.mark.parametrize(
+    ("text", "pattern"),
+    [("spread", '"*spread*"'), ('say "hi"', '"*say \\"hi\\"*"'), ("a*b", '"*a_b*"'), ("back\\slash", '"*back\\\\\\\\slash*"')],
+)
+def test_like_patterns(text: str, pattern: str) -> None:
+    assert postgrest_like(text) == pattern
+
+
+def test_a_failing_get_is_not_retried_silently(fake: FakeSupabase, backend: SupabaseStore) -> None:
+    fake.status_for_listing = 503
+    with pytest.raises(StoreUnavailable):
+        backend.list_models(None, ModelQuery())
+    assert sum(r.url.path == "/rest/v1/model_listing" for r in fake.requests) == 1
+
+
+def test_rate_limit_from_the_database_becomes_a_sentence(fake: FakeSupabase, backend: SupabaseStore) -> None:
+    ana = backend.sign_in("ana@example.com", "pw-ana-123")
+    with pytest.raises(RateLimitExceeded, match="You have used your 10 free runs today; they reset at 00:00 UTC"):
+        backend.reserve_run(ana, "m", "v", {}, "h")
+    call = fake.requests[-1]
+    assert call.method == "POST" and call.headers["authorization"] == "Bearer jwt-ana"
+    assert json.loads(call.content) == {"p_model_id": "m", "p_version_id": "v", "p_inputs": {}, "p_inputs_hash": "h"}
