@@ -21,10 +21,11 @@ Public API (``user`` is a ``User`` or ``None`` for an anonymous visitor who only
 
 ``svc.auth``
     ``sign_up(email, password, display_name=None) -> User``; ``sign_in(email, password) -> User``;
-    ``guest() -> User`` (anonymous session, tier free); ``sign_out(user)``;
+    ``guest() -> User`` (anonymous session, tier free); ``sign_out(user)``; ``refresh(user) -> User``;
     ``set_tier(admin, email, tier)`` and ``set_role(admin, email, role)`` (admins only).
 ``svc.registry``
-    ``list_models(user, text="", lab_scope=None, tags=(), difficulty=None, sort="popular", limit=60)
+    ``list_models(user, text="", lab_scope=None, tags=(), difficulty=None, sort="popular", limit=60,
+    only_mine=False, saved_only=False)
     -> list[ModelSummary]``: public models plus the user's own; ``lab_scope`` "econ" also matches
     "both"; ``tags`` must all match; ``sort`` is "popular" (runs in the last 30 days), "top_rated" or
     "newest". ``get_model(slug, user) -> Model`` (``.latest`` is the current ``ModelVersion``;
@@ -32,7 +33,8 @@ Public API (``user`` is a ``User`` or ``None`` for an anonymous visitor who only
     ``all_tags(user) -> list[str]``.
 ``svc.models``
     ``create(user, meta, visibility="private") -> Model`` (meta: ``engine.spec.ModelMeta`` or dict);
-    ``add_version(user, slug, dsl, input_schema=None, changelog="") -> ModelVersion``;
+    ``add_version(user, slug, dsl, input_schema=None, changelog="", draft=False) -> ModelVersion``
+    (drafts are visible to the author only);
     ``fork(user, slug, new_slug=None, name=None) -> Model`` (private copy of the latest version);
     ``set_visibility(user, slug, visibility)`` ("public" | "unlisted" | "private");
     ``list_mine(user) -> list[ModelSummary]``.
