@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import graphlib
 import json
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
 import pandas as pd
+from cachetools import LRUCache
 from pydantic import ValidationError
 
 from engine.data import DataAccess
@@ -23,7 +25,7 @@ from engine.inputs import resolve_inputs
 from engine.limits import Limits
 from engine.outputs import build_outputs
 from engine.registry import REGISTRY, Record, ValueType
-from engine.spec import ModelDSL
+from engine.spec import InputSchema, ModelDSL
 from engine.validator import check, parse_input_schema, static_types
 from gateways.base import DataError
 
@@ -125,11 +127,10 @@ def execute(
     """Validate ``doc`` and ``inputs`` and run the model; raise a typed ``EngineError`` on failure."""
     started = time.perf_counter()
     limits = limits or Limits.from_env()
-    model = check(doc, input_schema, limits, today)
-    schema, _ = parse_input_schema(input_schema)
+    model, schema, types = prepare(doc, input_schema, limits, today)
     values_in = resolve_inputs(schema, inputs or {}, today)
     access = (data or DataAccess.sample()).fresh()
-    values, trace = _run_steps(model, values_in, access, limits, static_types(doc, input_schema), started)
+    values, trace = _run_steps(model, values_in, access, limits, types, started)
     try:
         outputs = build_outputs(model.outputs, values)
     except OperationError as exc:
@@ -153,12 +154,33 @@ def run_values(
 ) -> dict[str, Any]:
     """Run and return every step's raw pandas value (for tests, notebooks and the builder preview)."""
     limits = Limits.from_env()
-    model = check(doc, input_schema, limits, today)
-    schema, _ = parse_input_schema(input_schema)
+    model, schema, types = prepare(doc, input_schema, limits, today)
     values_in = resolve_inputs(schema, inputs or {}, today)
     access = (data or DataAccess.sample()).fresh()
-    values, _ = _run_steps(model, values_in, access, limits, static_types(doc, input_schema), time.perf_counter())
+    values, _ = _run_steps(model, values_in, access, limits, types, time.perf_counter())
     return values
+
+
+_PREPARED: LRUCache[str, tuple[ModelDSL, InputSchema, dict[str, ValueType]]] = LRUCache(maxsize=512)
+_PREPARED_LOCK = threading.Lock()
+
+
+def prepare(doc: dict[str, Any], input_schema: Any, limits: Limits, today: date | None) -> tuple[ModelDSL, InputSchema, dict[str, ValueType]]:
+    """Validate once per distinct (document, schema, limits, day): the parsed model, schema and step types.
+
+    Raises ``ValidationFailed`` (never cached) when the document has problems.
+    """
+    key = json.dumps([doc, input_schema, repr(limits), str(today or date.today())], sort_keys=True, default=str)
+    with _PREPARED_LOCK:
+        hit = _PREPARED.get(key)
+    if hit is not None:
+        return hit
+    model = check(doc, input_schema, limits, today)
+    schema, _ = parse_input_schema(input_schema)
+    prepared = (model, schema, static_types(doc, input_schema))
+    with _PREPARED_LOCK:
+        _PREPARED[key] = prepared
+    return prepared
 
 
 def _run_steps(

@@ -50,17 +50,26 @@ def json_value(value: Any) -> Any:
     return str(value)
 
 
+_DAY_NS = 86_400 * 10**9
+
+
 def _axis_values(index: pd.Index) -> list[Any]:
     if isinstance(index, pd.DatetimeIndex):
-        if index.tz is None and bool((index == index.normalize()).all()):
-            return [d.isoformat() for d in index.date]
-        return [ts.isoformat() for ts in index]
+        if index.tz is None and not index.hasnans and bool((index.asi8 % _DAY_NS == 0).all()):
+            return np.datetime_as_string(index.to_numpy(dtype="datetime64[ns]"), unit="D").tolist()
+        return [json_value(ts) for ts in index]
     return [json_value(v) for v in index]
 
 
 def _numbers(values: Any) -> list[float | None]:
-    array = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
-    return [float(v) if math.isfinite(v) else None for v in array]
+    try:
+        array = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        array = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
+    finite = np.isfinite(array)
+    if finite.all():
+        return array.tolist()
+    return [v if ok else None for v, ok in zip(array.tolist(), finite.tolist(), strict=True)]
 
 
 def series_entries(spec: SeriesOutput, value: Any) -> list[dict[str, Any]]:

@@ -30,6 +30,20 @@ def _label(stamp: object) -> str:
     return stamp.date().isoformat() if isinstance(stamp, pd.Timestamp) else str(stamp)
 
 
+def one_year_earlier(index: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """Each date minus one calendar year (29 February becomes 28 February), vectorised.
+
+    The same dates as ``index - pd.DateOffset(years=1)`` at midnight, without its per-element cost.
+    """
+    years = index.year.to_numpy() - 1
+    months = index.month.to_numpy()
+    days = index.day.to_numpy()
+    leap = ((years % 4 == 0) & (years % 100 != 0)) | (years % 400 == 0)
+    days = np.where((months == 2) & (days == 29) & ~leap, 28, days)
+    stamps = (years - 1970).astype("datetime64[Y]").astype("datetime64[M]") + (months - 1).astype("timedelta64[M]")
+    return pd.DatetimeIndex(stamps.astype("datetime64[D]") + (days - 1).astype("timedelta64[D]")).as_unit("ns")
+
+
 def _year_ago(values: pd.Series) -> pd.Series:
     """The value one calendar year before each date, matched by date, not by position.
 
@@ -37,7 +51,7 @@ def _year_ago(values: pd.Series) -> pd.Series:
     the month before it); daily and weekly series take the last observation within the six days
     up to the date one year earlier (weekends and holidays shift the calendar).
     """
-    targets = values.index - pd.DateOffset(years=1)
+    targets = one_year_earlier(values.index)
     spacing_days = float(np.median(np.diff(values.index.asi8))) / 86_400e9 if len(values) > 1 else 365.0
     if spacing_days >= 28:
         prior = values.reindex(targets)
