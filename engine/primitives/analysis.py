@@ -6,11 +6,10 @@ Two series are always aligned on their dates first (``align``: ``inner`` keeps t
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from pydantic import Field
 
 from engine.errors import OperationError
@@ -129,7 +128,10 @@ class RegressionParams(Params):
     align: Align = Field("inner", description="'inner' keeps the dates both series have; 'ffill' carries x forward onto y's dates")
 
 
-def _ols(y: pd.Series, x: pd.Series) -> sm.regression.linear_model.RegressionResultsWrapper:
+def _ols(y: pd.Series, x: pd.Series) -> Any:
+    """statsmodels OLS of y on x with an intercept (imported here: it costs seconds at start-up)."""
+    import statsmodels.api as sm
+
     design = sm.add_constant(x.to_numpy(dtype=float), has_constant="add")
     return sm.OLS(y.to_numpy(dtype=float), design).fit()
 
