@@ -114,9 +114,10 @@ def heatmap_figure(entries: list[dict[str, Any]], title: str = "") -> go.Figure:
 
 
 def _tidy(figure: go.Figure) -> go.Figure:
+    titled = bool(figure.layout.title.text)
     figure.update_layout(
         template="plotly_white",
-        margin={"l": 50, "r": 50, "t": 50, "b": 40},
+        margin={"l": 50, "r": 50, "t": 90 if titled else 40, "b": 40},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0},
         hovermode="x unified",
         height=420,

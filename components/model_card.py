@@ -39,7 +39,7 @@ def tags_line(tags: tuple[str, ...] | list[str]) -> str:
 def model_card(summary: Any, key: str, query: dict[str, Any] | None = None, description_chars: int = 220) -> None:
     """One bordered card linking to ``/model?slug=...`` (plus any prefill ``query``)."""
     with st.container(border=True, key=f"card.{key}.{summary.slug}"):
-        st.page_link(MODEL_PAGE, label=escape(summary.name), query_params={"slug": summary.slug, **(query or {})}, icon=":material/insights:")
+        st.page_link(MODEL_PAGE, label=f"**{escape(summary.name)}**", query_params={"slug": summary.slug, **(query or {})}, icon=":material/insights:")
         text = summary.description or ""
         if len(text) > description_chars:
             text = text[: description_chars - 1].rstrip() + "…"

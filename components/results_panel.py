@@ -17,10 +17,23 @@ from components.charts import figures_for, is_date_axis
 from components.text import escape
 
 
+def _cell_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float):
+        return f"{value:,.6g}"
+    return str(value)
+
+
 def table_frame(table: dict[str, Any]) -> pd.DataFrame:
-    """A stored table as a DataFrame with its columns in order."""
+    """A stored table as a DataFrame with its columns in order; a column mixing text and numbers becomes text."""
     columns = list(table.get("columns") or [])
-    return pd.DataFrame(table.get("rows") or [], columns=columns or None)
+    frame = pd.DataFrame(table.get("rows") or [], columns=columns or None)
+    for column in frame.columns:
+        kinds = {type(v) for v in frame[column] if v is not None}
+        if len(kinds - {int, float}) and len(kinds) > 1:
+            frame[column] = [_cell_text(v) for v in frame[column]]
+    return frame
 
 
 def series_frame(entry: dict[str, Any]) -> pd.DataFrame:

@@ -41,10 +41,9 @@ def sidebar() -> None:
     """Identity and data-mode badge."""
     user = current_user()
     with st.sidebar:
-        st.divider()
         if user is None:
             st.markdown("**Not signed in**: browsing only.")
-            st.page_link("pages/account.py", label="Sign in, sign up or continue as guest", icon=":material/login:")
+            st.page_link("pages/account.py", label="Sign in or sign up", icon=":material/login:")
         else:
             tier = getattr(user, "tier", "free")
             role = " · admin" if getattr(user, "is_admin", False) else ""

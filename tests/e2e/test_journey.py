@@ -1,0 +1,217 @@
+"""The analyst's journey in a real browser (Debian's Chromium via Playwright) against `streamlit run app.py`.
+
+Sign up, search the registry, open a model, run it, see the chart, publish, open the artifact URL in a
+new anonymous browser context and see the same numbers; open both labs and run a prefilled model from
+each; script payloads in a model description and an artifact title render as text. Screenshots of
+every step go to test-output/e2e/.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import app_env, start_app, stop_app
+
+pytestmark = pytest.mark.browser
+
+XSS_TITLE = "Spread <img src=x onerror=alert(1)> <script>alert('t')</script>"
+XSS_DESCRIPTION = "Looks harmless. <script>alert('d')</script><img src=x onerror=alert(2)> **not bold**"
+TIMEOUT_MS = 30_000
+# Plotly charts drawn and visible (charts in a hidden tab do not count).
+VISIBLE_CHARTS = "[...document.querySelectorAll('.js-plotly-plot')].filter(e => e.querySelector('.main-svg') && e.checkVisibility()).length"
+
+
+def arrange_hostile_model(db_path: Path) -> None:
+    """Before the server starts: a public model whose description carries a script payload."""
+    import os
+
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(app_env(db_path))
+    try:
+        import services
+        from engine.spec import ModelMeta
+
+        svc = services.build()
+        owner = svc.auth.sign_up("mallory@example.com", "correct horse battery", display_name="Mallory")
+        template = svc.registry.get_model("yield-curve-10y-2y", None)
+        meta = ModelMeta(
+            slug="hostile-model", name="Hostile <b>model</b>", description=XSS_DESCRIPTION, lab_scope="econ", tags=["test"], difficulty="beginner",
+            dsl=template.latest.dsl, input_schema=template.latest.input_schema, output_schema=template.latest.output_schema,
+        )
+        svc.models.create(owner, meta, visibility="public")
+        svc.close()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory: pytest.TempPathFactory, shots: Path) -> Iterator[str]:
+    folder = tmp_path_factory.mktemp("e2e")
+    db_path = folder / "auster.db"
+    arrange_hostile_model(db_path)
+    base, process = start_app(db_path, shots / "streamlit.log")
+    yield base
+    stop_app(process)
+
+
+class Journey:
+    """One browser page plus the screenshots it takes and the JavaScript dialogs it sees."""
+
+    def __init__(self, page: Any, shots: Path, prefix: str):
+        self.page, self.shots, self.prefix = page, shots, prefix
+        self.alerts: list[str] = []
+        page.on("dialog", lambda dialog: (self.alerts.append(dialog.message), dialog.dismiss()))
+        page.set_default_timeout(TIMEOUT_MS)
+
+    def shot(self, name: str) -> None:
+        self.page.wait_for_timeout(300)  # let Plotly finish its transition
+        self.page.screenshot(path=str(self.shots / f"{self.prefix}-{name}.png"), full_page=True)
+
+    def settle(self) -> None:
+        """Wait until Streamlit has finished the current run."""
+        self.page.wait_for_timeout(200)
+        self.page.locator("[data-testid='stStatusWidget']").wait_for(state="detached", timeout=TIMEOUT_MS)
+
+    def nav(self, label: str) -> None:
+        self.page.locator("[data-testid='stSidebarNav']").get_by_role("link", name=label).click()
+        self.settle()
+
+    def metrics(self) -> list[str]:
+        return [t.strip() for t in self.page.locator("[data-testid='stMetricValue']").all_inner_texts()]
+
+    def run_and_wait_for_chart(self) -> float:
+        """Press Run and wait for this run's status and a drawn chart; return the seconds that took."""
+        done = self.page.locator("[data-testid='stExpander']").filter(has_text="Done in")
+        assert done.count() == 0, "no finished run is on screen before pressing Run"
+        started = time.perf_counter()
+        self.page.get_by_role("button", name="Run model").click()
+        done.first.wait_for()
+        self.page.wait_for_function(f"({VISIBLE_CHARTS}) > 0")
+        elapsed = time.perf_counter() - started
+        self.settle()
+        return elapsed
+
+
+def test_analyst_journey(browser, base_url, shots):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    me = Journey(context.new_page(), shots, "1")
+    me.base_url = base_url
+    try:
+        journey(me, browser, shots)
+    except Exception:
+        me.shot("failure")
+        raise
+    finally:
+        context.close()
+
+
+def journey(me: Journey, browser: Any, shots: Path) -> None:
+    page = me.page
+    base_url = me.base_url
+
+    # Registry, then sign up.
+    page.goto(base_url)
+    page.get_by_role("heading", name="Model registry").wait_for()
+    assert page.locator("[data-testid='stSidebar']").get_by_text("Sample data (bundled snapshot)").is_visible()
+    me.shot("registry")
+    me.nav("Account")
+    page.get_by_role("tab", name="Sign up").click()
+    page.get_by_label("Display name", exact=True).fill("Ada Analyst")
+    form = page.locator("[data-testid='stForm']").filter(has_text="Create account")
+    form.get_by_label("Email", exact=True).fill("ada@example.com")
+    form.get_by_label("Password", exact=True).fill("a long passphrase")
+    form.get_by_role("button", name="Create account").click()
+    page.get_by_text("Runs left today").wait_for()
+    assert page.locator("[data-testid='stSidebar']").get_by_text("Ada Analyst").is_visible()
+    me.shot("signed-up")
+
+    # Search the registry and open a model.
+    me.nav("Model registry")
+    search = page.get_by_label("Search models", exact=True)
+    search.fill("yield curve")
+    search.press("Enter")
+    me.settle()
+    page.get_by_role("link", name="Volatility cone").wait_for(state="detached")  # the cards narrowed
+    link = page.get_by_role("link", name="Yield curve: 10-year minus 2-year")
+    link.wait_for()
+    assert page.get_by_role("link", name="Expected move", exact=True).count() == 0
+    me.shot("search")
+    link.click()
+    page.get_by_role("heading", name="Yield curve: 10-year minus 2-year").wait_for()
+
+    # Run it and see the chart.
+    me.run_and_wait_for_chart()
+    numbers = me.metrics()
+    assert numbers and all(n != "n/a" for n in numbers)
+    assert page.locator(".js-plotly-plot").count() >= 1
+    me.shot("model-run")
+
+    # Publish (the title carries a script payload) and read the URL to share.
+    page.get_by_role("button", name="Publish this run").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Title", exact=True).fill(XSS_TITLE)
+    dialog.get_by_label("Summary", exact=True).fill("Inversions preceded recessions.")
+    dialog.get_by_role("button", name="Publish").click()
+    url_block = dialog.locator("[data-testid='stCode']")
+    url_block.wait_for()
+    artifact_url = url_block.inner_text().strip()
+    assert "/artifact?slug=" in artifact_url
+    me.shot("published")
+
+    # A colleague opens the link without an account and sees the same numbers.
+    anonymous = browser.new_context(viewport={"width": 1400, "height": 1000})
+    colleague = Journey(anonymous.new_page(), shots, "2")
+    colleague.page.goto(artifact_url)
+    colleague.page.get_by_role("heading", name=XSS_TITLE).wait_for()
+    colleague.page.locator(".js-plotly-plot").first.wait_for()
+    assert colleague.metrics() == numbers
+    assert colleague.page.locator("[data-testid='stSidebar']").get_by_text("Not signed in").is_visible()
+    assert colleague.page.locator("img[src='x']").count() == 0
+    colleague.shot("artifact-anonymous")
+    anonymous.close()
+
+    # Econ Lab: the context (date range, series) prefills the chosen model's form.
+    me.page.keyboard.press("Escape")
+    me.nav("Econ Lab")
+    page.locator(".js-plotly-plot").first.wait_for()
+    me.shot("econ-lab-chart")
+    page.get_by_role("tab", name="Models").click()
+    page.get_by_text("Prefilled from the lab context").wait_for()
+    me.run_and_wait_for_chart()
+    me.shot("econ-lab-model")
+
+    # Derivatives Lab: symbol and expiration prefill the expected-move model.
+    me.nav("Derivatives Lab")
+    page.locator(".js-plotly-plot").first.wait_for()
+    me.shot("derivatives-lab-chain")
+    page.get_by_role("tab", name="Models").click()
+    model_select = page.locator("[data-testid='stSelectbox']").filter(has_text="Model").last
+    model_select.click()
+    page.get_by_role("option", name="Expected move").first.click()
+    me.settle()
+    prefilled = page.get_by_text("Prefilled from the lab context")
+    prefilled.wait_for()
+    assert "symbol = SPY" in prefilled.inner_text()
+    me.run_and_wait_for_chart()
+    assert any("%" in n or n.replace(",", "").replace(".", "").isdigit() for n in me.metrics())
+    me.shot("derivatives-lab-model")
+
+    # A script payload in a model description is shown as text.
+    me.nav("Model registry")
+    search = page.get_by_label("Search models", exact=True)
+    search.fill("hostile")
+    search.press("Enter")
+    me.settle()
+    page.get_by_role("link", name="Hostile <b>model</b>").click()
+    page.get_by_text("<script>alert('d')</script>", exact=False).first.wait_for()
+    assert page.locator("img[src='x']").count() == 0
+    me.shot("xss-description")
+
+    assert me.alerts == [] and colleague.alerts == [], "no script ran"
