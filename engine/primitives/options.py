@@ -9,8 +9,9 @@ one set of conventions (the maths lives in ``engine.primitives.bsm``):
 - Time to expiry ``T = (expiration - as_of_date).days / 365``, where ``as_of_date`` is the date of
   the chain's own ``as_of`` column (an intraday time such as 10:10 New York is dropped), never today.
 - Theta per calendar day, vega per one volatility point (0.01); volatilities are decimals (0.25 = 25%).
-- Implied volatility is solved from the mid price with a bracketed root finder (brentq); where no
-  volatility fits, the value is NaN and ``iv_reason`` says why.
+- Implied volatility is solved from the mid price with a bracketed root finder (Newton's method
+  kept inside [0.01%, 1000%] by bisection, every contract at once; ``bsm.solve_vectorised``); where
+  no volatility fits, the value is NaN and ``iv_reason`` says why.
 - A mid is only a price when the quote is two-sided: a zero or missing bid makes the mid half the ask,
   which is not a trade anyone would make, so such rows get ``no bid`` instead of a volatility.
 """
@@ -83,10 +84,18 @@ def _nonempty(chain: pd.DataFrame) -> None:
         raise OperationError("the option chain is empty (a filter may have removed every contract).")
 
 
+def _expiries(chain: pd.DataFrame) -> pd.Series:
+    """Each contract's expiration as a midnight timestamp.
+
+    ``cache=False``: pandas' cache heuristic iterates thousands of Timestamps even when the column is
+    already datetime64, which cost more than the rest of a term structure.
+    """
+    return pd.to_datetime(chain["expiration"], cache=False).dt.normalize()
+
+
 def _days(chain: pd.DataFrame) -> np.ndarray:
     """Calendar days from the chain's as-of date to each contract's expiration."""
-    expiry = pd.to_datetime(chain["expiration"]).dt.normalize()
-    return (expiry - chain_as_of(chain)).dt.days.to_numpy(dtype=float)
+    return (_expiries(chain) - chain_as_of(chain)).dt.days.to_numpy(dtype=float)
 
 
 def _years(chain: pd.DataFrame) -> np.ndarray:
@@ -115,7 +124,7 @@ def _iso(stamp: object) -> str:
 def _one_expiration(chain: pd.DataFrame, expiration: date | None) -> tuple[pd.DataFrame, pd.Timestamp]:
     """The contracts of one expiration: the one asked for, or the nearest after the as-of date."""
     _nonempty(chain)
-    expiries = pd.to_datetime(chain["expiration"]).dt.normalize()
+    expiries = _expiries(chain)
     listed = sorted(expiries.unique())
     if expiration is None:
         as_of = chain_as_of(chain)
@@ -191,7 +200,7 @@ def _atm_rows(chain: pd.DataFrame) -> pd.DataFrame:
     with np.errstate(invalid="ignore"):
         last_ok = np.isfinite(last) & (last > 0)
     rows = pd.DataFrame({
-        "expiration": pd.to_datetime(chain["expiration"]).dt.normalize().to_numpy(),
+        "expiration": _expiries(chain).to_numpy(),
         "strike": _num(chain, "strike"),
         "spot": _num(chain, "underlying_price"),
         "call": _is_call(chain),
@@ -351,7 +360,8 @@ def implied_vol(chain: pd.DataFrame, *, params: ImpliedVolParams) -> pd.DataFram
     Notes
     -----
     ``T = (expiration - as_of_date).days / 365`` from the chain's own as-of date; the volatility is
-    found by brentq in [0.01%, 1000%]. American early exercise is ignored (BSM is European), so deep
+    found to within 1e-10 by a bracketed root finder in [0.01%, 1000%] (Newton's method safeguarded
+    by bisection). American early exercise is ignored (BSM is European), so deep
     in-the-money puts may show ``price below intrinsic`` with ``rate`` > 0.
     """
     _check_chain(chain, ("bid", "ask", "mid", "last"))
@@ -417,21 +427,35 @@ class SmileParams(Params):
     min_open_interest: float = Field(0, ge=0, description="ignore contracts with less open interest than this")
 
 
-def _smile(frame: pd.DataFrame, spot: float, source: str, rate: float, q: float) -> pd.DataFrame:
-    """Per strike: call and put volatility and the out-of-the-money blend."""
-    sigma = _fit_iv(frame, rate, q)[0] if source == "computed" else _num(frame, "iv")
-    rows = pd.DataFrame({"strike": _num(frame, "strike"), "type": frame["type"].to_numpy(), "sigma": sigma})
-    wide = rows.pivot_table(index="strike", columns="type", values="sigma", aggfunc="mean", dropna=False)
-    wide = wide.reindex(columns=["call", "put"])
-    wide = wide.dropna(how="all").sort_index()
-    otm = np.where(wide.index.to_numpy() < spot, wide["put"], wide["call"])
+def _side_mean(index: np.ndarray, size: int, values: np.ndarray, side: np.ndarray) -> np.ndarray:
+    """Mean of the finite ``values`` of one side in each strike group (NaN where there is none)."""
+    use = side & np.isfinite(values)
+    count = np.bincount(index, weights=use, minlength=size)
+    total = np.bincount(index, weights=np.where(use, values, 0.0), minlength=size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / count, np.nan)
+
+
+def _smile(frame: pd.DataFrame, spot: float, sigma: np.ndarray) -> pd.DataFrame:
+    """Per strike: call and put volatility (mean over duplicate rows) and the out-of-the-money blend."""
+    strike, call = _num(frame, "strike"), _is_call(frame)
+    listed = np.isfinite(strike)
+    strikes, index = np.unique(strike[listed], return_inverse=True)
+    call_iv = _side_mean(index, strikes.size, sigma[listed], call[listed])
+    put_iv = _side_mean(index, strikes.size, sigma[listed], (frame["type"] == "put").to_numpy()[listed])
+    kept = np.isfinite(call_iv) | np.isfinite(put_iv)
+    strikes, call_iv, put_iv = strikes[kept], call_iv[kept], put_iv[kept]
     return pd.DataFrame({
-        "strike": wide.index.to_numpy(dtype=float),
-        "moneyness": wide.index.to_numpy(dtype=float) / spot,
-        "call_iv": wide["call"].to_numpy(dtype=float),
-        "put_iv": wide["put"].to_numpy(dtype=float),
-        "iv": otm,
+        "strike": strikes,
+        "moneyness": strikes / spot,
+        "call_iv": call_iv,
+        "put_iv": put_iv,
+        "iv": np.where(strikes < spot, put_iv, call_iv),
     })
+
+
+def _smile_sigma(frame: pd.DataFrame, source: str, rate: float, q: float) -> np.ndarray:
+    return _fit_iv(frame, rate, q)[0] if source == "computed" else _num(frame, "iv")
 
 
 @operation("iv_smile", family="options", columns=SMILE_COLUMNS)
@@ -458,7 +482,7 @@ def iv_smile(chain: pd.DataFrame, *, params: SmileParams) -> pd.DataFrame:
     volume = pd.to_numeric(frame["volume"], errors="coerce").fillna(0)
     interest = pd.to_numeric(frame["open_interest"], errors="coerce").fillna(0)
     frame = frame[(volume >= params.min_volume) & (interest >= params.min_open_interest)]
-    smile = _smile(frame, spot, params.source, params.rate, params.dividend_yield) if not frame.empty else pd.DataFrame()
+    smile = _smile(frame, spot, _smile_sigma(frame, params.source, params.rate, params.dividend_yield)) if not frame.empty else pd.DataFrame()
     if smile.empty or not np.isfinite(smile["iv"]).any():
         raise OperationError(
             f"no contract expiring {expiry.date()} has a {params.source} implied volatility"
@@ -501,7 +525,7 @@ def term_structure(chain: pd.DataFrame, *, params: TermStructureParams) -> pd.Da
     atm = _atm_rows(live)
     if atm.empty:
         raise OperationError("no expiration after the chain's as-of date has an at-the-money call and put price.")
-    expiries = pd.to_datetime(live["expiration"]).dt.normalize()
+    expiries = _expiries(live)
     at_strike = live[pd.MultiIndex.from_arrays([expiries, live["strike"]]).isin(list(zip(atm.index, atm["strike"], strict=True)))]
     sigma = pd.Series(_fit_iv(at_strike, params.rate, params.dividend_yield)[0], index=expiries[at_strike.index].to_numpy())
     atm_iv = sigma.groupby(level=0).mean()  # NaN where neither side fits
@@ -572,7 +596,7 @@ def skew_25d(chain: pd.DataFrame, *, params: SkewParams) -> Record:
     call_strike = _at_delta(params.delta, deltas[calls], strike[calls], "out-of-the-money call")
     put_iv = _at_delta(-params.delta, deltas[puts], sigma[puts], "out-of-the-money put")
     put_strike = _at_delta(-params.delta, deltas[puts], strike[puts], "out-of-the-money put")
-    smile = _smile(frame, spot, "computed", r, q).dropna(subset=["iv"])
+    smile = _smile(frame, spot, sigma).dropna(subset=["iv"])
     atm_iv = float(np.interp(spot, smile["strike"], smile["iv"])) if len(smile) else float("nan")
     return Record(
         put_25d_iv=put_iv,
@@ -769,17 +793,30 @@ def gamma_exposure(chain: pd.DataFrame, *, params: GammaParams) -> pd.DataFrame:
 
 
 def _zero_gamma_level(frame: pd.DataFrame, sigma: np.ndarray, params: GammaParams, spot: float) -> float | None:
-    """The spot price nearest today's at which total exposure changes sign (each option at its own vol)."""
-    live = np.isfinite(sigma)
+    """The spot price nearest today's at which total exposure changes sign (each option at its own vol).
+
+    Exposure is evaluated on a grid of 301 spots within 30% of today's, all at once: BSM gamma at
+    spot ``s`` is ``e^{-qT} n(d1) / (s sigma sqrt(T))`` with ``d1 = (ln s - ln K + (r - q + sigma^2/2) T) / (sigma sqrt(T))``,
+    so the grid-by-contract matrix is the density of an outer difference, summed by a matrix product.
+    """
+    strike, years = _num(frame, "strike"), _years(frame)
+    live = np.isfinite(sigma) & (sigma > 0) & (strike > 0) & (years > 0)
     if not live.any():
         return None
-    frame, sigma = frame[live], sigma[live]
+    strike, years, sigma = strike[live], years[live], sigma[live]
+    r, q = params.rate, params.dividend_yield
+    interest = pd.to_numeric(frame["open_interest"], errors="coerce").fillna(0).to_numpy(dtype=float)[live]
+    sign = np.where(_is_call(frame)[live], 1.0, -1.0)
     grid = np.linspace(0.7 * spot, 1.3 * spot, 301)
-    strike, years = _num(frame, "strike"), _years(frame)
-    gam = bsm.gamma(grid[:, None], strike[None, :], years[None, :], sigma[None, :], params.rate, params.dividend_yield)
-    interest = pd.to_numeric(frame["open_interest"], errors="coerce").fillna(0).to_numpy(dtype=float)
-    sign = np.where(_is_call(frame), 1.0, -1.0)
-    total = (np.nan_to_num(gam) * interest * sign).sum(axis=1) * params.contract_size * grid**2 * 0.01
+    vol_t = sigma * np.sqrt(years)
+    # in place, one grid-by-contract array: d1, then -d1^2/2, then the density up to its constant
+    density = np.subtract.outer(np.log(grid), np.log(strike) - (r - q + 0.5 * sigma**2) * years)
+    density /= vol_t
+    np.square(density, out=density)
+    density *= -0.5
+    np.exp(density, out=density)
+    weight = np.exp(-q * years) / (vol_t * bsm.SQRT_2PI) * interest * sign  # gamma * s = weight * exp(-d1^2/2)
+    total = (density @ weight) / grid * params.contract_size * grid**2 * 0.01
     flips = np.flatnonzero(np.sign(total[:-1]) * np.sign(total[1:]) < 0)
     if flips.size == 0:
         return None

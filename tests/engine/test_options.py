@@ -360,6 +360,21 @@ def test_spy_smile_uses_out_of_the_money_side(spy: pd.DataFrame) -> None:
     assert put95 > call105
 
 
+def test_smile_averages_duplicate_quotes_of_a_strike() -> None:
+    sigma = {90.0: 0.30, 100.0: 0.25, 110.0: 0.22}
+    T = 28 / 365
+    rows = []
+    for strike, vol in sigma.items():
+        for kind, bump in (("call", 0.0), ("put", 0.0), ("call", 0.02)):  # two call quotes per strike
+            value = float(bsm.price(100.0, strike, T, vol + bump, kind == "call"))
+            rows.append({"type": kind, "strike": strike, "bid": value - 0.001, "ask": value + 0.001})
+    smile = o.iv_smile(_chain(rows), params=o.SmileParams())
+    assert smile["strike"].tolist() == [90.0, 100.0, 110.0]
+    assert smile["put_iv"].to_numpy() == pytest.approx(list(sigma.values()), abs=1e-4)
+    assert smile["call_iv"].to_numpy() == pytest.approx([v + 0.01 for v in sigma.values()], abs=1e-4)
+    assert smile["iv"].tolist() == [smile["put_iv"][0], smile["call_iv"][1], smile["call_iv"][2]]
+
+
 def test_smile_from_vendor_iv_and_filters(spy: pd.DataFrame) -> None:
     vendor = o.iv_smile(spy, params=o.SmileParams(source="vendor"))
     computed = o.iv_smile(spy, params=o.SmileParams())
@@ -460,6 +475,35 @@ def test_gamma_exposure_formula_on_one_contract() -> None:
     table = o.gamma_exposure(chain, params=o.GammaParams())
     assert table["call_gex"].iloc[0] == pytest.approx(expected)
     assert table["put_gex"].iloc[0] == 0.0
+
+
+def test_zero_gamma_level_matches_repricing_every_option_at_each_grid_spot(spy: pd.DataFrame) -> None:
+    """The broadcast grid against the plain formula: bsm.gamma at 301 spots within 30%, then the sign change."""
+    params = o.GammaParams(rate=0.045, dividend_yield=0.013)
+    frame, sigma, _ = o._gamma_inputs(spy, params)
+    live = np.isfinite(sigma)
+    frame, sigma = frame[live], sigma[live]
+    grid = np.linspace(0.7 * 720.65, 1.3 * 720.65, 301)
+    gam = bsm.gamma(grid[:, None], frame["strike"].to_numpy()[None, :], o._years(frame)[None, :], sigma[None, :], 0.045, 0.013)
+    weight = frame["open_interest"].to_numpy() * np.where(frame["type"] == "call", 1.0, -1.0)
+    total = (np.nan_to_num(gam) * weight).sum(axis=1) * 100 * grid**2 * 0.01
+    flips = np.flatnonzero(np.sign(total[:-1]) * np.sign(total[1:]) < 0)
+    i = flips[np.argmin(np.abs(grid[flips] - 720.65))]
+    expected = grid[i] - total[i] * (grid[i + 1] - grid[i]) / (total[i + 1] - total[i])
+    found = o.gamma_exposure_total(spy, params=params)["zero_gamma_strike"]
+    assert found == pytest.approx(expected, rel=1e-9)
+
+
+def test_spy_implied_vol_op_agrees_with_the_brentq_solver(spy: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Same contracts without a volatility and the same reasons (no quote, no bid, ...); vols within 1e-6."""
+    params = o.ImpliedVolParams(rate=0.045, dividend_yield=0.013)
+    fast = o.implied_vol(spy, params=params)
+    reference = bsm.implied_vol
+    monkeypatch.setattr(bsm, "implied_vol", lambda *args, **kw: reference(*args, **kw, solver=bsm.solve_brentq))
+    slow = o.implied_vol(spy, params=params)
+    assert fast["iv_reason"].tolist() == slow["iv_reason"].tolist()
+    assert fast["iv_calc"].isna().equals(slow["iv_calc"].isna())
+    assert (fast["iv_calc"] - slow["iv_calc"]).abs().max() < 1e-6
 
 
 def test_msft_gamma_exposure_computed_agrees_with_ibkr_gamma(msft: pd.DataFrame) -> None:
