@@ -304,7 +304,7 @@ class SampleGateway:
     def expirations(self, symbol: str) -> Fetched[list[date]]:
         sym = self._chain_symbol(symbol)
         chain = _read_chain(sym)
-        days = sorted({ts.date() for ts in chain["expiration"]})
+        days = [stamp.date() for stamp in pd.DatetimeIndex(np.unique(chain["expiration"].to_numpy()))]
         return Fetched(days, Provenance(PROVIDER, "expirations", sym, CHAIN_FILES[sym]["as_of"]))
 
     def options_chain(self, symbol: str, expiration: date | None = None) -> Fetched[pd.DataFrame]:

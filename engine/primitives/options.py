@@ -95,6 +95,10 @@ def _expiries(chain: pd.DataFrame) -> pd.Series:
 
 def _days(chain: pd.DataFrame) -> np.ndarray:
     """Calendar days from the chain's as-of date to each contract's expiration."""
+    column = chain["expiration"]
+    if column.dtype == "datetime64[ns]":  # the standard chain: plain numpy day arithmetic
+        days = column.to_numpy().astype("datetime64[D]") - np.datetime64(chain_as_of(chain).date(), "D")
+        return days.astype(float)
     return (_expiries(chain) - chain_as_of(chain)).dt.days.to_numpy(dtype=float)
 
 
