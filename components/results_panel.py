@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -88,14 +90,14 @@ def _metrics(metrics: list[dict[str, Any]]) -> None:
 
 
 def _downloads(result: dict[str, Any], key: str, filename: str) -> None:
+    """CSV per table and per series, and the whole result as JSON; each file is built only when clicked."""
     outputs = result.get("outputs") or {}
-    items: list[tuple[str, bytes, str, str]] = []
+    items: list[tuple[str, Callable[[], bytes], str, str]] = []
     for table in outputs.get("tables") or []:
-        items.append((f"{table.get('id')}.csv", csv_bytes(table_frame(table)), "text/csv", f"Table: {table.get('label') or table.get('id')}"))
+        items.append((f"{table.get('id')}.csv", partial(_table_csv, table), "text/csv", f"Table: {table.get('label') or table.get('id')}"))
     for entry in outputs.get("series") or []:
-        items.append((f"{entry.get('id')}.csv", csv_bytes(series_frame(entry)), "text/csv", f"Series: {entry.get('label') or entry.get('id')}"))
-    whole = json.dumps(result, indent=2, allow_nan=False, default=str).encode("utf-8")
-    items.append(("result.json", whole, "application/json", "The whole result (JSON)"))
+        items.append((f"{entry.get('id')}.csv", partial(_series_csv, entry), "text/csv", f"Series: {entry.get('label') or entry.get('id')}"))
+    items.append(("result.json", partial(result_json, result), "application/json", "The whole result (JSON)"))
     st.caption("Download the chart as PNG with the camera button in the chart's toolbar.")
     columns = st.columns(3)
     for i, (name, data, mime, label) in enumerate(items):
@@ -103,6 +105,19 @@ def _downloads(result: dict[str, Any], key: str, filename: str) -> None:
             st.download_button(
                 escape(label), data=data, file_name=f"{filename}-{name}", mime=mime, key=f"{key}.download.{i}", on_click="ignore", width="stretch"
             )
+
+
+def _table_csv(table: dict[str, Any]) -> bytes:
+    return csv_bytes(table_frame(table))
+
+
+def _series_csv(entry: dict[str, Any]) -> bytes:
+    return csv_bytes(series_frame(entry))
+
+
+def result_json(result: dict[str, Any]) -> bytes:
+    """The whole stored result as strict, indented JSON."""
+    return json.dumps(result, indent=2, allow_nan=False, default=str).encode("utf-8")
 
 
 def results_panel(result: dict[str, Any], key: str, filename: str = "result") -> None:
