@@ -13,7 +13,8 @@ svc = get_services()
 user = current_user()
 
 if user is not None:
-    st.markdown(f"Signed in as **{escape(display_name(user))}**" + (f" ({escape(user.email)})" if user.email else ""))
+    email = f" (`{user.email.replace('`', '')}`)" if user.email else ""
+    st.markdown(f"Signed in as **{escape(display_name(user))}**{email}")
     try:
         remaining = svc.runs.remaining_today(user)
     except ServiceError as exc:
