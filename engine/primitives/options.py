@@ -197,28 +197,44 @@ def _atm_rows(chain: pd.DataFrame) -> pd.DataFrame:
     """Per expiration, the strike closest to spot with both a call and a put price (mid, else last).
 
     Indexed by expiration; columns strike, spot, call_mid, put_mid, call_source, put_source.
-    Ties in distance go to the lower strike. Expirations without such a strike are absent.
+    Ties in distance go to the lower strike. Expirations without such a strike are absent. The first
+    quote of a duplicated (expiration, type, strike) counts; spot is the call's underlying price.
+    Plain numpy per expiration: this feeds every straddle and term structure, so it must be cheap.
     """
     mid_ok = _two_sided(chain)
     last = _num(chain, "last")
     with np.errstate(invalid="ignore"):
         last_ok = np.isfinite(last) & (last > 0)
-    rows = pd.DataFrame({
-        "expiration": _expiries(chain).to_numpy(),
-        "strike": _num(chain, "strike"),
-        "spot": _num(chain, "underlying_price"),
-        "call": _is_call(chain),
-        "price": np.where(mid_ok, _num(chain, "mid"), np.where(last_ok, last, np.nan)),
-        "source": np.where(mid_ok, "mid", "last"),
-    }).dropna(subset=["price", "strike"])
-    keys = ["expiration", "strike"]
-    calls = rows[rows["call"]].drop_duplicates(keys).rename(columns={"price": "call_mid", "source": "call_source"})
-    puts = rows[~rows["call"]].drop_duplicates(keys).rename(columns={"price": "put_mid", "source": "put_source"})
-    both = calls.drop(columns="call").merge(puts[[*keys, "put_mid", "put_source"]], on=keys)
-    both = both[both["spot"] > 0]
-    both["distance"] = (both["strike"] - both["spot"]).abs()
-    best = both.sort_values(["expiration", "distance", "strike"], kind="stable").groupby("expiration").head(1)
-    return best.set_index("expiration")[["strike", "spot", "call_mid", "put_mid", "call_source", "put_source"]]
+    price = np.where(mid_ok, _num(chain, "mid"), np.where(last_ok, last, np.nan))
+    strike = _num(chain, "strike")
+    spot = _num(chain, "underlying_price")
+    is_call = _is_call(chain)
+    expiry = _expiries(chain).to_numpy(dtype="datetime64[ns]")
+    usable = np.isfinite(price) & np.isfinite(strike)
+    records = []
+    for day in np.unique(expiry[usable]):
+        here = np.nonzero(usable & (expiry == day))[0]
+        calls, puts = here[is_call[here]], here[~is_call[here]]
+        call_strikes, call_first = np.unique(strike[calls], return_index=True)
+        put_strikes, put_first = np.unique(strike[puts], return_index=True)
+        _, in_calls, in_puts = np.intersect1d(call_strikes, put_strikes, assume_unique=True, return_indices=True)
+        call_rows, put_rows = calls[call_first[in_calls]], puts[put_first[in_puts]]
+        with np.errstate(invalid="ignore"):
+            priced = spot[call_rows] > 0
+        call_rows, put_rows = call_rows[priced], put_rows[priced]
+        if call_rows.size == 0:
+            continue
+        distance = np.abs(strike[call_rows] - spot[call_rows])
+        best = np.lexsort((strike[call_rows], distance))[0]
+        c, p = call_rows[best], put_rows[best]
+        records.append({
+            "expiration": pd.Timestamp(day), "strike": strike[c], "spot": spot[c], "call_mid": price[c], "put_mid": price[p],
+            "call_source": "mid" if mid_ok[c] else "last", "put_source": "mid" if mid_ok[p] else "last",
+        })
+    columns = ["strike", "spot", "call_mid", "put_mid", "call_source", "put_source"]
+    if not records:
+        return pd.DataFrame(columns=columns, index=pd.DatetimeIndex([], name="expiration"))
+    return pd.DataFrame.from_records(records).set_index("expiration")[columns]
 
 
 def _price_source(row: pd.Series) -> str:
