@@ -32,7 +32,8 @@ def output_name(x: pd.Series, suffix: str) -> str:
 
 def observations(x: pd.Series, needed: int, op: str, what: str = "observations") -> pd.Series:
     """The non-missing values of ``x``; raise when there are fewer than ``needed``."""
-    values = x.dropna()
+    raw = x.to_numpy()
+    values = x if raw.dtype.kind == "f" and not np.isnan(raw).any() else x.dropna()
     if len(values) < needed:
         raise OperationError(f"'{op}' needs at least {needed} {what}, got {len(values)}; widen the date range or shorten the window.")
     return values
