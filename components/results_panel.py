@@ -52,15 +52,22 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
+PROVIDER_NAMES = {"fred": "FRED", "polygon": "Polygon/Massive", "sample": "the bundled sample"}
+
+
 def data_mode_text(provenance: list[dict[str, Any]]) -> str:
-    """One line saying whether the data was live or the sample snapshot, and as of when."""
+    """One line saying whether the data was live or the sample snapshot, whose it is, and as of when."""
     if not provenance:
         return "No external data was fetched."
     live = any(p.get("live") for p in provenance)
     as_of = max((str(p.get("as_of") or "") for p in provenance), default="")[:10]
-    providers = ", ".join(sorted({str(p.get("provider")) for p in provenance}))
-    source = "Live data" if live else "Sample data (bundled snapshot)"
-    return f"{source} from {providers}, as of {as_of}." if as_of else f"{source} from {providers}."
+    if live:
+        names = sorted({PROVIDER_NAMES.get(str(p.get("provider")), str(p.get("provider"))) for p in provenance})
+        source = f"Live data from {', '.join(names)}"
+    else:
+        vendors = sorted({str((p.get("detail") or {}).get("vendor") or "") for p in provenance} - {""})
+        source = "Sample data (bundled snapshot" + (f" of {', '.join(vendors)} data)" if vendors else ")")
+    return f"{source}, as of {as_of}." if as_of else f"{source}."
 
 
 def provenance_frame(provenance: list[dict[str, Any]]) -> pd.DataFrame:

@@ -91,7 +91,7 @@ def test_the_form_runs_a_model_and_shows_chart_metrics_and_provenance(open_page,
     no_failure(at)
     assert at.get("plotly_chart"), "a chart is shown"
     assert "Latest spread (pp)" in metric_values(at)
-    assert "Sample data (bundled snapshot) from sample, as of" in texts(at)
+    assert "Sample data (bundled snapshot of FRED data), as of" in texts(at)
     assert len(at.get("download_button")) >= 3  # tables, series, whole JSON
     assert at.session_state["auster.user"].is_guest  # an anonymous visitor runs as a guest
     runs = svc.runs.list_runs(at.session_state["auster.user"])

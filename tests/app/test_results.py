@@ -40,8 +40,13 @@ def test_result_json_is_strict_json():
     ("provenance", "expected"),
     [
         ([], "No external data was fetched."),
-        ([{"provider": "sample", "as_of": "2026-08-20", "live": False}], "Sample data (bundled snapshot) from sample, as of 2026-08-20."),
-        ([{"provider": "fred", "as_of": "2026-11-25T10:00:00", "live": True}], "Live data from fred, as of 2026-11-25."),
+        ([{"provider": "sample", "as_of": "2026-08-20", "live": False}], "Sample data (bundled snapshot), as of 2026-08-20."),
+        (
+            [{"provider": "sample", "as_of": "2026-08-20", "live": False, "detail": {"vendor": "FRED"}},
+             {"provider": "sample", "as_of": "2026-05-01", "live": False, "detail": {"vendor": "Yahoo"}}],
+            "Sample data (bundled snapshot of FRED, Yahoo data), as of 2026-08-20.",
+        ),
+        ([{"provider": "fred", "as_of": "2026-11-25T10:00:00", "live": True}], "Live data from FRED, as of 2026-11-25."),
     ],
 )
 def test_data_mode_sentence(provenance, expected):
