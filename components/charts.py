@@ -187,12 +187,16 @@ def figures_for(series: list[dict[str, Any]]) -> list[Chart]:
     return charts
 
 
-def line_figure(x: list[Any], columns: dict[str, list[Any]], title: str = "", right: set[str] | None = None) -> go.Figure:
-    """A quick multi-line figure for lab context charts (one line per column; ``right`` on the right axis)."""
-    right = right or set()
+def context_figure(series: dict[str, dict[str, list[Any]]], units: dict[str, str], title: str = "") -> go.Figure:
+    """Lab context chart: one line per series on its own dates; series whose units differ from the
+    first one's go on the right axis (so percent and thousands of persons are both readable)."""
+    first_units = units.get(next(iter(series), ""), "")
     entries = [
-        {"id": f"ctx.{name}", "label": name, "chart": "line", "axis": "right" if name in right else "left", "x": x, "y": values}
-        for name, values in columns.items()
+        {
+            "id": f"ctx.{name}", "label": f"{name} ({units[name]})" if units.get(name) else name, "chart": "line",
+            "axis": "right" if units.get(name, first_units) != first_units else "left", "x": points["x"], "y": points["y"],
+        }
+        for name, points in series.items()
     ]
     return series_figure(entries, title)
 

@@ -26,12 +26,18 @@ def fred_catalogue() -> pd.DataFrame:
 
 
 @st.cache_data(ttl=900, show_spinner="Fetching series…")
-def series_frame(series_ids: tuple[str, ...], start: date, end: date) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
-    """The chosen FRED series side by side, and their provenance; raises the gateway's DataError."""
+def lab_series(series_ids: tuple[str, ...], start: date, end: date) -> tuple[dict[str, dict[str, list[Any]]], list[dict[str, Any]]]:
+    """Each chosen FRED series on its own dates (``{id: {"x": [...], "y": [...]}}``), and the provenance.
+
+    Series keep their own dates so a monthly series next to a daily one is a line, not scattered dots.
+    Raises the gateway's DataError.
+    """
     data = _data()
-    columns = {sid: data.series(sid, start, end) for sid in series_ids}
-    frame = pd.DataFrame(columns)
-    return frame, [p.to_json() for p in data.provenance]
+    out: dict[str, dict[str, list[Any]]] = {}
+    for sid in series_ids:
+        values = data.series(sid, start, end)
+        out[sid] = {"x": [d.isoformat() for d in values.index.date], "y": [float(v) for v in values.to_numpy()]}
+    return out, [p.to_json() for p in data.provenance]
 
 
 @st.cache_data(ttl=300, show_spinner=False)

@@ -4,8 +4,8 @@ from datetime import date, timedelta
 
 import streamlit as st
 
-from components.charts import line_figure
-from components.lab_data import fred_catalogue, series_frame
+from components.charts import context_figure
+from components.lab_data import fred_catalogue, lab_series
 from components.models_tab import models_tab
 from components.results_panel import data_mode_text
 from gateways.base import DataError
@@ -14,6 +14,7 @@ st.title("Econ Lab")
 
 catalogue = fred_catalogue()
 titles = dict(zip(catalogue["id"], catalogue["title"], strict=True))
+units = dict(zip(catalogue["id"], catalogue["units"], strict=True))
 with st.sidebar:
     st.subheader("Lab context")
     start = st.date_input("Start", value=date.today() - timedelta(days=365 * 10), key="econ.start", format="YYYY-MM-DD")
@@ -32,12 +33,14 @@ with chart_tab:
         st.error("The start date must be before the end date.")
     else:
         try:
-            frame, provenance = series_frame(tuple(context["series"]), start, end)
+            chosen, provenance = lab_series(tuple(context["series"]), start, end)
         except DataError as exc:
             st.error(str(exc))
         else:
-            x = [d.date().isoformat() for d in frame.index]
-            st.plotly_chart(line_figure(x, {c: frame[c].where(frame[c].notna(), None).tolist() for c in frame.columns}), key="econ.chart")
+            st.plotly_chart(context_figure(chosen, units), key="econ.chart")
+            kinds = {units.get(sid, "") for sid in chosen}
+            if len(kinds) > 2:
+                st.caption(f"These series come in {len(kinds)} different units; all but the first series' share the right axis. Pick fewer for a clearer chart.")
             st.caption(data_mode_text(provenance))
 with models:
     models_tab("econ", context, key="econ.models")

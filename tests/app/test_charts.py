@@ -94,3 +94,15 @@ def test_smile_marks_the_spot():
     fig = smile_figure({"strike": [90, 100], "iv": [0.3, 0.2]}, {"strike": [90, 100], "iv": [0.35, 0.22]}, spot=98.5)
     assert len(fig.data) == 2
     assert fig.layout.shapes[0].x0 == 98.5
+
+
+def test_lab_context_chart_keeps_each_series_dates_and_moves_other_units_right():
+    from components.charts import context_figure
+
+    daily = {"x": ["2024-01-02", "2024-01-03", "2024-02-01"], "y": [4.0, 4.1, 4.2]}
+    monthly = {"x": ["2024-01-01", "2024-02-01"], "y": [3.7, 3.9]}
+    claims = {"x": ["2024-01-06"], "y": [210000.0]}
+    figure = context_figure({"DGS10": daily, "UNRATE": monthly, "ICSA": claims}, {"DGS10": "Percent", "UNRATE": "Percent", "ICSA": "Number"})
+    by_name = {trace.name: trace for trace in figure.data}
+    assert list(by_name["DGS10 (Percent)"].y) == [4.0, 4.1, 4.2] and list(by_name["UNRATE (Percent)"].y) == [3.7, 3.9]
+    assert by_name["UNRATE (Percent)"].yaxis in (None, "y") and by_name["ICSA (Number)"].yaxis == "y2"
