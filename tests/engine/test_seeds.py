@@ -250,3 +250,10 @@ def test_correlation_matrix_is_symmetric_with_a_unit_diagonal():
 def test_spy_drawdown_bottomed_in_march_2020():
     worst = record(run("drawdown", start="2016-01-01"), "worst")
     assert worst["trough_date"] == "2020-03-23" and -35 < worst["max_drawdown_pct"] < -33
+
+
+def test_expected_move_can_be_centred_on_a_chosen_spot_price():
+    chain_spot = record(run("expected-move"), "move")
+    moved = record(run("expected-move", spot_price=700.0), "move")
+    assert moved["spot"] == 700.0 and moved["lower"] == pytest.approx(700.0 - moved["move"])
+    assert moved["straddle_price"] == chain_spot["straddle_price"]  # the straddle is still the chain's ATM price
