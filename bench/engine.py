@@ -62,7 +62,7 @@ def direct_yield_curve() -> Any:
         {"start": g.index[0].date().isoformat(), "end": g.index[-1].date().isoformat(), "observations": len(g), "extreme": float(spread[g.index].min())}
         for _, g in runs.groupby(runs) if len(g) >= 5
     ]
-    stats = {"latest": float(spread.iloc[-1]), "mean": float(spread.mean()), "pct_negative": float(neg.mean())}
+    stats = {"latest": float(spread.iloc[-1]), "mean": float(spread.mean()), "share_negative": float(neg.mean())}
     return _series_json(spread), episodes, stats
 
 

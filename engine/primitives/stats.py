@@ -271,7 +271,8 @@ def summary(x: pd.Series, *, params: NoParams) -> Record:
     Returns
     -------
     record with ``latest``, ``latest_date``, ``mean``, ``std``, ``min``, ``max``, ``count``, and
-    ``pct_negative`` (share of observations below zero, useful for spreads).
+    ``share_negative``: the fraction (0 to 1, not percent) of observations below zero, e.g. the
+    share of days a yield spread was inverted; format it with ``.1%``.
     """
     values = x.dropna()
     if values.empty:
@@ -285,5 +286,5 @@ def summary(x: pd.Series, *, params: NoParams) -> Record:
         min=float(values.min()),
         max=float(values.max()),
         count=float(len(values)),
-        pct_negative=float((values < 0).mean()),
+        share_negative=float((values < 0).mean()),
     )

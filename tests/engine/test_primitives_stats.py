@@ -287,7 +287,8 @@ def test_summary_of_a_spread() -> None:
     out = run("summary", daily([-1.0, 1.0, 3.0]))
     assert out["latest"] == 3.0 and out["latest_date"] == "2024-01-03"
     assert out["mean"] == pytest.approx(1.0) and out["std"] == pytest.approx(2.0)
-    assert out["pct_negative"] == pytest.approx(1 / 3)
+    assert out["share_negative"] == pytest.approx(1 / 3)  # a fraction, not percent
+    assert "pct_negative" not in out  # a 'pct' name on a 0-1 fraction read as 0.33% in the stats table
 
 
 # --- through the executor ------------------------------------------------------------------------

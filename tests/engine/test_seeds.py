@@ -105,6 +105,14 @@ def test_yield_curve_finds_the_2022_2024_inversion():
     assert -1.2 < longest["extreme"] < -1.0  # the deepest inversion since 1981, about -1.08 pp in July 2023
 
 
+def test_yield_curve_share_inverted_is_a_fraction_shown_as_percent():
+    result = run("yield-curve-10y-2y")
+    stats = record(result, "stats")
+    assert "share_negative" in stats and 0 < stats["share_negative"] < 1
+    share = next(m for m in result.outputs["metrics"] if m["id"] == "share_inverted")
+    assert share["text"].endswith("%") and 1 < float(share["text"][:-1]) < 100
+
+
 def test_sahm_rule_crosses_half_a_point_when_the_news_said_it_did():
     sahm = series(run("sahm-rule", start="1960-01-01"), "sahm")
     first_cross = {year: next((d for d, v in sahm.items() if d.startswith(year) and v is not None and v >= 0.5), None) for year in ("2008", "2020", "2024")}
