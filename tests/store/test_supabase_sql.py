@@ -196,7 +196,7 @@ def test_reserve_run_admits_exactly_the_remaining_quota_under_concurrency(pg: st
     import uuid
 
     carol = create_auth_user(conn, f"carol-{uuid.uuid4().hex[:6]}@example.com")
-    models = [add_model(conn, None, f"q{i}-{world['tag']}", "public") for i in range(7)]
+    models = [add_model(conn, None, f"q{i}-{world['tag']}", "public") for i in range(8)]
     with as_role(conn, carol):  # 3 runs used already
         for i in range(3):
             conn.execute("select reserve_run(%s, %s, '{}', %s)", (*models[0], f"pre{i}"))
@@ -204,7 +204,7 @@ def test_reserve_run_admits_exactly_the_remaining_quota_under_concurrency(pg: st
     barrier = threading.Barrier(20)
 
     def attempt(i: int) -> None:
-        model_id, version_id = models[1 + i % 6]  # spread over models: the 3/minute/model limit is not the one hit
+        model_id, version_id = models[1 + i % 7]  # at most 3 attempts per model: the 3/minute/model limit is never the one hit
         with psycopg.connect(pg, autocommit=True) as own:
             barrier.wait()
             try:
@@ -219,5 +219,34 @@ def test_reserve_run_admits_exactly_the_remaining_quota_under_concurrency(pg: st
         t.start()
     for t in threads:
         t.join()
-    assert outcomes.count("ok") == 7, outcomes
+    assert outcomes.count("ok") == 7 and outcomes.count("rate_limit_daily") == 13, outcomes
     assert conn.execute("select count(*) from model_runs where user_id = %s", (carol,)).fetchone()[0] == 10
+
+
+# ----------------------------------------------------------------------------- integrity
+def test_a_forged_run_never_reaches_another_users_execution_cache(conn: psycopg.Connection, world: dict[str, str]) -> None:
+    """The engine runs in the app, so a user can call finish_run over the REST API with any outputs;
+    find_cached_run must then serve those outputs to nobody but that user."""
+    forged = {"outputs": {"metrics": [{"id": "spread", "text": "999"}]}, "provenance": []}
+    with as_role(conn, world["bob"]):
+        run = conn.execute("select reserve_run(%s, %s, '{}', 'popular-inputs')", (world["public_id"], world["public_v"])).fetchone()[0]
+        conn.execute("select finish_run(%s, 'success', %s, 1, null)", (run, json.dumps(forged)))
+        assert conn.execute("select count(*) from find_cached_run(%s, 'popular-inputs')", (world["public_v"],)).fetchone()[0] == 1
+    with as_role(conn, world["ana"]):
+        assert conn.execute("select count(*) from find_cached_run(%s, 'popular-inputs')", (world["public_v"],)).fetchone()[0] == 0
+    with pytest.raises(psycopg.errors.InsufficientPrivilege), as_role(conn, None):
+        conn.execute("select * from find_cached_run(%s, 'popular-inputs')", (world["public_v"],))
+
+
+def test_fork_never_copies_a_version_of_another_model(conn: psycopg.Connection, world: dict[str, str]) -> None:
+    """Pointing your own model's current_version_id at someone else's private version and forking it
+    must not copy that version."""
+    with as_role(conn, world["bob"]):
+        own = conn.execute(
+            "insert into models (slug, name, author_id, lab_scope, difficulty) values (%s, 'decoy', %s, 'econ', 'beginner') returning id",
+            (f"decoy-{world['tag']}", world["bob"]),
+        ).fetchone()[0]
+        conn.execute("update models set current_version_id = %s where id = %s", (world["private_v"], own))
+        with pytest.raises(psycopg.errors.RaiseException, match="no version to fork"):
+            conn.execute("select fork_model(%s, %s, null)", (f"decoy-{world['tag']}", f"loot-{world['tag']}"))
+    assert conn.execute("select count(*) from models where slug = %s", (f"loot-{world['tag']}",)).fetchone()[0] == 0
