@@ -93,6 +93,15 @@ def _ns_to_iso(ns: float | None) -> str | None:
     return pd.Timestamp(int(ns), unit="ns", tz="UTC").tz_convert(NEW_YORK).isoformat()
 
 
+def _now_new_york() -> str:
+    """The current time in New York, where US options trade and expire.
+
+    The engine reads the date of an as-of time to choose the nearest expiration and to count days to
+    expiry; in UTC, an evening in New York is already the next day, which skipped the next expiration.
+    """
+    return pd.Timestamp.now(tz=NEW_YORK).isoformat(timespec="seconds")
+
+
 def _num(value: Any) -> float:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else math.nan
 
@@ -326,8 +335,7 @@ class PolygonGateway:
         if not days:
             raise NotFound(f"{VENDOR} lists no options on '{symbol}'; check the symbol.")
         warning = f"Only the first {self.max_contracts:,} contracts of {sym} were read; later expirations may be missing." if truncated else None
-        now = datetime.now(UTC).isoformat(timespec="seconds")
-        return Fetched(days, Provenance(PROVIDER, "expirations", sym, now, live=True, warning=warning, detail={"vendor": VENDOR}))
+        return Fetched(days, Provenance(PROVIDER, "expirations", sym, _now_new_york(), live=True, warning=warning, detail={"vendor": VENDOR}))
 
     def options_chain(self, symbol: str, expiration: date | None = None) -> Fetched[pd.DataFrame]:
         sym = self._symbol(symbol)
@@ -338,7 +346,7 @@ class PolygonGateway:
             except (ValueError, TypeError):
                 raise BadRequest(f"'{expiration}' is not a date; use YYYY-MM-DD.") from None
         what = f"the option chain of {sym}"
-        fetched_at = datetime.now(UTC).astimezone().isoformat(timespec="seconds")
+        fetched_at = _now_new_york()  # the as-of time when no contract carries a quote or trade time
         snapshots, truncated = self._call(what, lambda: self._bounded(
             self._client.list_snapshot_options_chain(sym, params=params), self.max_contracts,
         ), "options data")

@@ -68,6 +68,15 @@ def test_expirations_match_the_snapshot(polygon: PolygonGateway, server: ReplayS
     assert server.hits("/v3/reference/options/contracts") == 8  # 7,722 contracts, 1,000 per page
 
 
+def test_expirations_are_dated_in_new_york_where_options_expire(polygon: PolygonGateway) -> None:
+    """The engine picks the nearest expiration after this date; a UTC date is already tomorrow on a New York evening."""
+    before = pd.Timestamp.now(tz="America/New_York")
+    as_of = pd.Timestamp(polygon.expirations("SPY").provenance.as_of)
+    after = pd.Timestamp.now(tz="America/New_York")
+    assert as_of.utcoffset() == after.utcoffset()
+    assert as_of.date() in (before.date(), after.date())
+
+
 def test_chain_with_greeks_maps_to_standard_columns(polygon: PolygonGateway) -> None:
     live = polygon.options_chain("MSFT", "2026-08-07")
     sample = SAMPLE.options_chain("MSFT", "2026-08-07").value
