@@ -136,7 +136,14 @@ def filter_(x: pd.Series | pd.DataFrame, *, params: FilterParams) -> pd.Series |
         if params.column is None:
             raise OperationError(f"'filter' on a table needs 'column', the column to compare; its columns are {_columns_text(x)}.")
         _require_column(x, params.column, "filter")
-        values = pd.to_numeric(x[params.column], errors="coerce")
+        raw = x[params.column]
+        values = pd.to_numeric(raw, errors="coerce")
+        if raw.notna().any() and values.isna().all():
+            numeric = [str(c) for c in x.columns if pd.api.types.is_numeric_dtype(x[c])] or ["none"]
+            raise OperationError(
+                f"'filter': the column '{params.column}' holds text, not numbers, so it cannot be compared with "
+                f"{params.value:g}; its numeric columns are {', '.join(numeric)}."
+            )
         return x[params.holds(values).to_numpy()]
     if params.column is not None:
         raise OperationError("'filter' on a series takes no 'column'; remove it (columns belong to tables).")

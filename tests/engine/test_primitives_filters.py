@@ -171,6 +171,11 @@ def test_filter_table_needs_an_existing_column(chain: pd.DataFrame) -> None:
         run("filter", chain, op="gt", value=1, column="oi")
 
 
+def test_filter_on_a_text_column_is_an_error_not_an_empty_table(chain: pd.DataFrame) -> None:
+    with pytest.raises(OperationError, match=r"column 'type' holds text.*numeric columns are strike, open_interest"):
+        run("filter", chain, op="eq", value=1, column="type")
+
+
 def test_filter_series_with_a_column_is_an_error() -> None:
     with pytest.raises(OperationError, match="takes no 'column'"):
         run("filter", daily([1]), op="gt", value=0, column="x")
