@@ -8,6 +8,7 @@ import math
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from engine.data import DataAccess
@@ -253,6 +254,19 @@ def test_correlation_matrix_is_symmetric_with_a_unit_diagonal():
         for other in rows:
             assert row[other["series"]] == pytest.approx(other[row["series"]])
     assert rows[0]["QQQ"] > 0.9
+
+
+def test_correlation_matrix_uses_each_pairs_own_dates_as_its_description_says():
+    seed = load("correlation-matrix")
+    assert "each pair over the trading days both have" in seed["description"]
+    rows = {row["series"]: row for row in table(run("correlation-matrix"), "matrix")}
+    start = date(AS_OF.year - 3, AS_OF.month, AS_OF.day)
+    closes = {s: DATA.daily_bars(s, start, AS_OF)["close"] for s in ("SPY", "QQQ", "TLT")}
+    returns = {s: np.log(c).diff().dropna() for s, c in closes.items()}
+    assert closes["SPY"].index[-1] > closes["TLT"].index[-1]  # the sample's TLT ends first
+    for a, b in (("SPY", "QQQ"), ("SPY", "TLT")):
+        left, right = returns[a].align(returns[b], join="inner")
+        assert rows[a][b] == pytest.approx(left.corr(right), abs=1e-12)
 
 
 def test_spy_drawdown_bottomed_in_march_2020():
