@@ -4,6 +4,7 @@ stale-on-error, and the Redis backend (shared between processes) against the mac
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
@@ -37,11 +38,13 @@ class Upstream:
     def __init__(self) -> None:
         self.calls = 0
         self.error: Exception | None = None
+        self.delay = 0.0  # seconds each call takes, so concurrent callers overlap it
         self.lock = threading.Lock()
 
     def quote(self, symbol: str) -> Fetched[dict[str, Any]]:
         with self.lock:
             self.calls += 1
+        time.sleep(self.delay)
         if self.error:
             raise self.error
         return Fetched({"symbol": symbol.upper(), "price": 100.0 + self.calls}, Provenance("stub", "quote", symbol.upper(), "2026-08-21"))
@@ -128,9 +131,10 @@ def test_32_concurrent_identical_calls_make_one_upstream_request(server: ReplayS
 def test_concurrent_callers_share_one_failure(stub: tuple[Upstream, CachedGateway]) -> None:
     upstream, gateway = stub
     upstream.error = NotFound("no such thing")
+    upstream.delay = 0.2  # the failing call is still running when the other 15 arrive
     results = concurrently(16, lambda: gateway.quote("SPY"))
     assert all(isinstance(r, NotFound) and str(r) == "no such thing" for r in results)
-    assert upstream.calls <= 16 and upstream.calls >= 1
+    assert upstream.calls == 1
 
 
 # --- stale-on-error --------------------------------------------------------------------------------
