@@ -27,11 +27,12 @@ from engine.spec import InputSchema
 from services.auth import require_user
 from services.registry import RegistryService
 from store.base import Store
-from store.errors import AuthError, InputInvalid, NotFoundError, RateLimitExceeded, RunFailed, ServiceError
+from store.errors import InputInvalid, NotFoundError, RunFailed, ServiceError, StoreUnavailable
 from store.records import RunRecord, User
 
 log = logging.getLogger(__name__)
 CACHE_TTL_S = 3600
+UNRESERVED = "The database did not answer, so this run could not be checked against your limits; try again in a moment."
 NOT_SAVED = "Your result is shown but could not be saved to your history ({reason}); it will not appear under your runs."
 
 
@@ -104,14 +105,15 @@ class RunsService:
             return RunOutcome(run_id, RunResult.from_json(result_json), True, model.slug, ver.version, warnings)
 
         warnings = []
-        run_id = None
         try:
             run_id = self._store.reserve_run(user, model.id, ver.id, canonical, key)
-        except (RateLimitExceeded, NotFoundError, AuthError):
-            raise
-        except Exception as exc:  # limits cannot be checked without the database; run, and say so
+        except ServiceError:
+            raise  # over a limit, not found, signed out, database unavailable: each is a sentence
+        except Exception as exc:
+            # Without the database the limits cannot be checked; running anyway would lift them for
+            # as long as it is down (or busy), so refuse with a sentence instead.
             log.warning("could not reserve run: %s", exc)
-            warnings.append(NOT_SAVED.format(reason="the database did not answer"))
+            raise StoreUnavailable(UNRESERVED) from exc
 
         try:
             result = execute(ver.dsl, canonical, self.data, input_schema=ver.input_schema, today=today)

@@ -10,6 +10,7 @@ private ones and drafts only by their author; runs and saves only by their owner
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sqlite3
 import threading
@@ -24,7 +25,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from engine.spec import ModelMeta
-from store.errors import AuthError, ConflictError, InputInvalid, NotFoundError, PermissionDenied, RateLimitExceeded
+from store.errors import AuthError, ConflictError, InputInvalid, NotFoundError, PermissionDenied, RateLimitExceeded, StoreUnavailable
 from store.records import (
     RUNS_PER_MINUTE_PER_MODEL,
     Artifact,
@@ -40,6 +41,7 @@ from store.records import (
 )
 from store.sqlite_schema import MIGRATIONS
 
+log = logging.getLogger(__name__)
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 8
 CACHE_TTL = timedelta(hours=1)
@@ -98,45 +100,57 @@ ORDER = {
 }
 
 
+@contextmanager
+def _unavailable_as_sentence() -> Iterator[None]:
+    """A database that is locked by another process past the busy timeout, or whose disk fails, is a
+    ``StoreUnavailable`` (a sentence the pages show), not a traceback."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        log.warning("sqlite: %s", exc)
+        raise StoreUnavailable("The database is busy or unavailable; try again in a moment.") from exc
+
+
 class SqliteStore:
     """The embedded default backend."""
 
     kind = "sqlite"
 
-    def __init__(self, path: str | Path, *, password_hasher: PasswordHasher | None = None, clock: Any = now_utc):
+    def __init__(self, path: str | Path, *, password_hasher: PasswordHasher | None = None, clock: Any = now_utc, busy_timeout_s: float = 10.0):
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._hasher = password_hasher or PasswordHasher()
         self._clock = clock
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
+        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=busy_timeout_s)
         self._conn.row_factory = sqlite3.Row
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA foreign_keys=ON")
-        self._conn.execute("PRAGMA busy_timeout=10000")
+        self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
         self.migrate()
 
     # ----------------------------------------------------------------- plumbing
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         """A write transaction that takes the database lock up front (atomic across threads and processes)."""
-        with self._lock:
+        with self._lock, _unavailable_as_sentence():
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
+                self._conn.execute("COMMIT")
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                if self._conn.in_transaction:  # a failed COMMIT leaves it open too
+                    self._conn.execute("ROLLBACK")
                 raise
-            self._conn.execute("COMMIT")
 
     def _all(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[sqlite3.Row]:
-        with self._lock:
+        with self._lock, _unavailable_as_sentence():
             return self._conn.execute(sql, params).fetchall()
 
     def _one(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> sqlite3.Row | None:
-        with self._lock:
+        with self._lock, _unavailable_as_sentence():
             return self._conn.execute(sql, params).fetchone()
 
     def migrate(self) -> int:

@@ -288,3 +288,30 @@ def test_account_sign_up_shows_tier_and_remaining_runs(open_page):
     no_failure(at)
     assert "Ada" in unescape(texts(at))
     assert {m.label: m.value for m in at.metric}["Runs left today"] == "10 of 10"
+
+
+def test_a_database_that_is_briefly_unavailable_is_a_sentence_on_every_page(open_page, svc, monkeypatch):
+    import sqlite3
+
+    from store import sqlite as sqlite_store
+
+    at = open_page("pages/model.py", slug=YIELD_CURVE)
+    at.session_state["auster.user"] = svc.auth.guest()
+
+    def locked(*args, **kwargs):
+        with sqlite_store._unavailable_as_sentence():
+            raise sqlite3.OperationalError("database is locked")
+
+    for method in ("_all", "_one", "_tx"):
+        monkeypatch.setattr(sqlite_store.SqliteStore, method, locked)
+    at.date_input(key=f"{YIELD_CURVE}.start").set_value(date(2021, 3, 1))
+    run_model(at, YIELD_CURVE)
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("try again in a moment" in e.value for e in at.error)
+    for page, query in [("pages/registry.py", {}), ("pages/model.py", {"slug": YIELD_CURVE}), ("pages/artifact.py", {"slug": "any-thing"}),
+                        ("pages/artifacts.py", {}), ("pages/workspace.py", {}), ("pages/account.py", {})]:
+        at.query_params.clear()
+        at.query_params.update(query)
+        at.switch_page(page).run()
+        assert not at.exception, (page, [e.value for e in at.exception])
+        assert any("try again in a moment" in e.value for e in at.error), page

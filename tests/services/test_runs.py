@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from services.facade import Services
-from store.errors import AuthRequired, InputInvalid, NotFoundError, RateLimitExceeded, RunFailed
+from store.errors import AuthRequired, InputInvalid, NotFoundError, RateLimitExceeded, RunFailed, StoreUnavailable
 from tests.store.conftest import seed_meta
 
 SLUG = "spread-10y-2y"
@@ -126,3 +126,17 @@ def test_unknown_and_private_models_are_not_found(svc: Services) -> None:
     svc.models.create(ana, seed_meta(slug="anas-secret"), "private")
     with pytest.raises(NotFoundError):
         svc.runs.run_model(bob, "anas-secret", {})
+
+
+def test_without_the_database_a_run_is_refused_with_a_sentence_not_run_without_limits(svc: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    user = svc.auth.guest()
+    served = svc.runs.run_model(user, SLUG, {"start": "2024-06-03"})
+
+    def down(*args: object, **kwargs: object) -> str:
+        raise OSError("connection reset")
+
+    monkeypatch.setattr(svc.store, "reserve_run", down)
+    with pytest.raises(StoreUnavailable, match="could not be checked against your limits; try again in a moment"):
+        svc.runs.run_model(user, SLUG, {"start": "2024-06-04"})
+    # what was already computed is still served from the cache
+    assert svc.runs.run_model(user, SLUG, {"start": "2024-06-03"}).result.outputs == served.result.outputs
