@@ -101,19 +101,24 @@ class FredClient(Fred):
         self.throttle.acquire()
         full_url = url + "&api_key=" + self.api_key
         log.debug("FRED request %s", what)
+        failure: DataError | None = None  # raised outside the handlers, so no exception carrying the URL is chained to it
+        body = b""
         try:
             with self.opener.open(full_url, timeout=self.timeout) as response:
                 body = response.read()
         except urllib.error.HTTPError as exc:
-            raise self._http_error(exc, url) from None
+            failure = self._http_error(exc, url)
         except TimeoutError:
-            raise Unavailable(f"FRED did not answer within {self.timeout:g} seconds; try again shortly.") from None
+            failure = Unavailable(f"FRED did not answer within {self.timeout:g} seconds; try again shortly.")
         except (urllib.error.URLError, OSError) as exc:
             reason = redact(str(getattr(exc, "reason", exc)), self.api_key)
             log.warning("FRED unreachable for %s: %s", what, reason)
             if "timed out" in reason:
-                raise Unavailable(f"FRED did not answer within {self.timeout:g} seconds; try again shortly.") from None
-            raise Unavailable("FRED is unavailable (the connection failed); try again in a few minutes.") from None
+                failure = Unavailable(f"FRED did not answer within {self.timeout:g} seconds; try again shortly.")
+            else:
+                failure = Unavailable("FRED is unavailable (the connection failed); try again in a few minutes.")
+        if failure is not None:
+            raise failure
         try:
             return ET.fromstring(body)
         except ET.ParseError:

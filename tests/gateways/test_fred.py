@@ -22,6 +22,10 @@ SAMPLE = SampleGateway()
 
 def assert_no_key(error: BaseException, caplog: pytest.LogCaptureFixture, key: str = FRED_KEY) -> None:
     text = "".join(traceback.format_exception(error)) + repr(error) + str(error) + caplog.text
+    chained = error.__context__ or error.__cause__  # tools that walk the chain must not find the URL either
+    while chained is not None:
+        text += repr(chained) + str(chained) + repr(getattr(chained, "url", "")) + repr(getattr(chained, "filename", ""))
+        chained = chained.__context__ or chained.__cause__
     assert key not in text
 
 
