@@ -10,6 +10,7 @@ region between its lowest and highest column.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -50,6 +51,16 @@ def is_date_axis(values: list[Any]) -> bool:
     return seen
 
 
+def plotly_text(text: object) -> str:
+    """Text for a Plotly label, shown as written: Plotly reads ``<b>``, ``<br>`` and ``<a href>`` in
+    names and titles, and labels come from model authors, so ``<``, ``>`` and ``&`` become entities."""
+    return html.escape(str(text), quote=False)
+
+
+def _name(entry: dict[str, Any]) -> str:
+    return plotly_text(entry.get("label") or entry.get("id"))
+
+
 def _with_alpha(color: str, alpha: float) -> str:
     """``#rrggbb`` -> ``rgba(r, g, b, alpha)``; other colour strings are returned unchanged."""
     text = color.strip()
@@ -68,7 +79,7 @@ def _trace(entry: dict[str, Any], colour: str, kind: str) -> go.BaseTraceType:
     common: dict[str, Any] = {
         "x": entry.get("x", []),
         "y": entry.get("y", []),
-        "name": str(entry.get("label") or entry.get("id")),
+        "name": _name(entry),
         "yaxis": "y2" if entry.get("axis") == "right" else "y",
     }
     if kind == "bar":
@@ -90,7 +101,7 @@ def _band_traces(entries: list[dict[str, Any]], colour: str) -> list[go.BaseTrac
             go.Scatter(
                 x=entry.get("x", []),
                 y=entry.get("y", []),
-                name=str(entry.get("label") or entry.get("id")),
+                name=_name(entry),
                 mode="lines",
                 line={"color": colour, "width": 1, "dash": "dot"},
                 fill="tonexty" if i > 0 else None,
@@ -104,12 +115,12 @@ def _band_traces(entries: list[dict[str, Any]], colour: str) -> list[go.BaseTrac
 def heatmap_figure(entries: list[dict[str, Any]], title: str = "") -> go.Figure:
     """A heatmap whose rows are the entries (one per frame column) and columns the shared x values."""
     x = entries[0].get("x", []) if entries else []
-    rows = [str(e.get("column") or e.get("label") or e.get("id")) for e in entries]
+    rows = [plotly_text(e.get("column") or e.get("label") or e.get("id")) for e in entries]
     z = [e.get("y", []) for e in entries]
     figure = go.Figure(
-        go.Heatmap(z=z, x=[str(v) for v in x], y=rows, colorscale="RdBu", zmid=0, hoverongaps=False, texttemplate="%{z:.2f}")
+        go.Heatmap(z=z, x=[plotly_text(v) for v in x], y=rows, colorscale="RdBu", zmid=0, hoverongaps=False, texttemplate="%{z:.2f}")
     )
-    figure.update_layout(title={"text": title}, yaxis={"autorange": "reversed"})
+    figure.update_layout(title={"text": plotly_text(title)}, yaxis={"autorange": "reversed"})
     return _tidy(figure)
 
 
@@ -145,10 +156,10 @@ def series_figure(entries: list[dict[str, Any]], title: str = "") -> go.Figure:
             colour_index += 1
     left = [e for e in entries if e.get("axis") != "right"]
     right = [e for e in entries if e.get("axis") == "right"]
-    layout: dict[str, Any] = {"title": {"text": title}, "barmode": "group"}
+    layout: dict[str, Any] = {"title": {"text": plotly_text(title)}, "barmode": "group"}
     if right:
-        layout["yaxis2"] = {"overlaying": "y", "side": "right", "showgrid": False, "title": {"text": _axis_title(right)}}
-        layout["yaxis"] = {"title": {"text": _axis_title(left)}}
+        layout["yaxis2"] = {"overlaying": "y", "side": "right", "showgrid": False, "title": {"text": plotly_text(_axis_title(right))}}
+        layout["yaxis"] = {"title": {"text": plotly_text(_axis_title(left))}}
     if entries and not is_date_axis(entries[0].get("x", [])):
         layout["xaxis"] = {"type": "category"} if not _numeric(entries[0].get("x", [])) else {}
     figure.update_layout(**layout)

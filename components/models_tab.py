@@ -41,7 +41,7 @@ def models_tab(lab_scope: str, context: Mapping[str, Any], key: str) -> None:
     schema = parse_schema(model.latest.input_schema if model.latest else None)
     prefill = prefill_from_context(context, schema)
     if prefill:
-        st.caption("Prefilled from the lab context: " + ", ".join(f"{k} = {v}" for k, v in prefill.items()))
+        st.caption("Prefilled from the lab context: " + escape(", ".join(f"{k} = {v}" for k, v in prefill.items())))  # a typed symbol is user text
     st.page_link(MODEL_PAGE, label="Open the model page", query_params={"slug": slug, **{k: str(v) for k, v in prefill.items()}}, icon=":material/open_in_new:")
     run_panel(model, prefill)
     with st.expander(f"All {len(models)} models in this lab"):

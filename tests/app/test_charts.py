@@ -106,3 +106,18 @@ def test_lab_context_chart_keeps_each_series_dates_and_moves_other_units_right()
     by_name = {trace.name: trace for trace in figure.data}
     assert list(by_name["DGS10 (Percent)"].y) == [4.0, 4.1, 4.2] and list(by_name["UNRATE (Percent)"].y) == [3.7, 3.9]
     assert by_name["UNRATE (Percent)"].yaxis in (None, "y") and by_name["ICSA (Number)"].yaxis == "y2"
+
+
+def test_author_written_labels_reach_plotly_as_text_not_markup() -> None:
+    """Plotly reads <b>, <br> and <a href> in names and titles; a model author's label is shown as written."""
+    hostile = "Spread <a href='https://evil.example'>click</a> <b>&</b>"
+    line = {"id": "s", "label": hostile, "chart": "line", "x": ["2024-01-01", "2024-01-02"], "y": [1.0, 2.0]}
+    heat = {"id": "m.a", "column": "<i>a</i>", "label": hostile, "chart": "heatmap", "x": ["<b>x</b>"], "y": [0.5]}
+    charts = figures_for([line, heat])
+    for chart in charts:
+        figure = chart.figure
+        texts = [t.name or "" for t in figure.data] + [str(v) for t in figure.data for v in (getattr(t, "y", None) or []) if isinstance(v, str)]
+        texts += [str(v) for t in figure.data for v in (getattr(t, "x", None) or []) if isinstance(v, str)]
+        texts.append(figure.layout.title.text or "")
+        assert not any("<" in text or ">" in text for text in texts), texts
+    assert charts[0].figure.data[0].name == "Spread &lt;a href='https://evil.example'&gt;click&lt;/a&gt; &lt;b&gt;&amp;&lt;/b&gt;"
