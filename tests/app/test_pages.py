@@ -108,6 +108,17 @@ def test_invalid_input_shows_a_sentence_under_the_field(open_page):
     assert "Traceback" not in texts(at)
 
 
+def test_a_bad_field_gets_its_own_sentence_and_costs_no_run(open_page, svc):
+    at = open_page("pages/model.py", slug=EXPECTED_MOVE)
+    at.text_input(key=f"{EXPECTED_MOVE}.expiration").input("next friday")
+    run_model(at, EXPECTED_MOVE)
+    assert not at.exception
+    form_errors = [e.value for e in at.get("form")[0].error] if at.get("form") else []
+    assert any(m.startswith("Expiration: 'next friday' is not a date; use YYYY-MM-DD") for m in form_errors), form_errors
+    assert "Traceback" not in texts(at)
+    assert svc.runs.list_runs(at.session_state["auster.user"]) == []
+
+
 def test_prefill_from_query_parameters(open_page):
     at = open_page("pages/model.py", slug=EXPECTED_MOVE, symbol="aapl", expiration="2026-08-28")
     no_failure(at)
