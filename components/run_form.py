@@ -122,7 +122,7 @@ def _widget(field: InputField, key: str) -> None:
         st.number_input(label, key=key, help=help_text, step=1, **bounds)
     elif kind == "number":
         bounds = {k: float(v) for k, v in (("min_value", field.min), ("max_value", field.max)) if v is not None}
-        st.number_input(label, key=key, help=help_text, format="%.4g", **bounds)
+        st.number_input(label, key=key, help=help_text, format="%.8g", **bounds)
     else:
         placeholder = {"expiration": "nearest", "symbol": "SPY", "series_id": "DGS10"}.get(kind)
         st.text_input(label, key=key, help=help_text, placeholder=placeholder)
