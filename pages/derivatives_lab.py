@@ -4,6 +4,7 @@ import streamlit as st
 
 from components.charts import smile_figure
 from components.lab_data import expirations, option_chain, smile_points, spot_price
+from components.lab_url import parse_date, seed_widget, sync_query
 from components.models_tab import models_tab
 from components.results_panel import data_mode_text
 from gateways.base import DataError
@@ -11,6 +12,7 @@ from gateways.sample import CHAIN_FILES
 
 st.title("Derivatives Lab")
 
+seed_widget("deriv.symbol", "symbol", lambda text: text.strip().upper(), allowed=CHAIN_FILES)
 with st.sidebar:
     st.subheader("Lab context")
     symbol = st.selectbox("Symbol", list(CHAIN_FILES), key="deriv.symbol", accept_new_options=True, help="Type any US ticker when live data is configured.")
@@ -20,6 +22,7 @@ with st.sidebar:
     except DataError as exc:
         st.error(str(exc))
         st.stop()
+    seed_widget(f"deriv.expiration.{symbol}", "expiration", parse_date, allowed=choices)
     expiration = st.selectbox("Expiration", choices, key=f"deriv.expiration.{symbol}", format_func=lambda d: d.isoformat())
 
 try:
@@ -31,6 +34,7 @@ spot = spot_price(chain)
 with st.sidebar:
     st.metric("Spot", f"{spot:,.2f}" if spot is not None else "n/a")
 context = {"symbol": symbol, "expiration": expiration, "spot_price": spot}
+sync_query(symbol=symbol, expiration=expiration)
 
 chain_tab, models = st.tabs(["Chain and smile", "Models"])
 with chain_tab:

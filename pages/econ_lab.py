@@ -6,6 +6,7 @@ import streamlit as st
 
 from components.charts import context_figure
 from components.lab_data import fred_catalogue, lab_series
+from components.lab_url import parse_date, seed_widget, sync_query
 from components.models_tab import models_tab
 from components.results_panel import data_mode_text
 from gateways.base import DataError
@@ -15,6 +16,9 @@ st.title("Econ Lab")
 catalogue = fred_catalogue()
 titles = dict(zip(catalogue["id"], catalogue["title"], strict=True))
 units = dict(zip(catalogue["id"], catalogue["units"], strict=True))
+seed_widget("econ.start", "start", parse_date)
+seed_widget("econ.end", "end", parse_date)
+seed_widget("econ.series", "series_ids", lambda text: [s.strip().upper() for s in text.split(",") if s.strip()], allowed=titles)
 with st.sidebar:
     st.subheader("Lab context")
     start = st.date_input("Start", value=date.today() - timedelta(days=365 * 10), key="econ.start", format="YYYY-MM-DD")
@@ -24,6 +28,7 @@ with st.sidebar:
         accept_new_options=True, help="Type to search; with FRED_API_KEY set any FRED id can be typed in.",
     )
 context = {"start": start, "end": end, "series": [s.strip().upper() for s in series]}
+sync_query(start=start, end=end, series_ids=context["series"])
 
 chart_tab, models = st.tabs(["Chart", "Models"])
 with chart_tab:

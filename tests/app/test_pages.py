@@ -160,6 +160,27 @@ def test_prefill_from_derivatives_lab_context(open_page):
     assert any("Expected move" in label or "move" in label.lower() for label in metric_values(at))
 
 
+def test_a_lab_link_opens_the_lab_on_its_context_and_follows_changes(open_page):
+    at = open_page("pages/derivatives_lab.py", symbol="AAPL", expiration="2026-08-28")
+    no_failure(at)
+    assert at.sidebar.selectbox(key="deriv.symbol").value == "AAPL"
+    assert at.sidebar.selectbox(key="deriv.expiration.AAPL").value == date(2026, 8, 28)
+    at.sidebar.selectbox(key="deriv.symbol").set_value("MSFT").run()
+    assert at.query_params["symbol"] == "MSFT" and at.query_params["expiration"] == "2026-08-28"  # MSFT lists it too, so it is kept
+
+    econ = open_page("pages/econ_lab.py", series_ids="UNRATE,CPIAUCSL,NOPE", start="2000-01-01", end="2010-12-31")
+    no_failure(econ)
+    assert econ.sidebar.multiselect(key="econ.series").value == ["UNRATE", "CPIAUCSL"]  # an unknown id is left out
+    assert econ.sidebar.date_input(key="econ.start").value == date(2000, 1, 1)
+    assert econ.query_params["series_ids"] == "UNRATE,CPIAUCSL"
+
+
+def test_a_lab_link_with_nonsense_keeps_the_defaults(open_page):
+    at = open_page("pages/derivatives_lab.py", symbol="ZZZ", expiration="soon")
+    no_failure(at)
+    assert at.sidebar.selectbox(key="deriv.symbol").value == "SPY"
+
+
 def publish(at: AppTest, slug: str, title: str, summary: str = "", visibility: str = "public") -> str:
     """Press Publish, fill the dialog and return the new artifact's slug."""
     at.button(key=f"{slug}.publish").click().run()
