@@ -1,4 +1,4 @@
-"""Auster Models: the Streamlit entry point. Pages live in pages/, reusable pieces in components/."""
+"""Auster Models: the Streamlit entry point. Pages live in views/ (not pages/: see docs/app.md), reusable pieces in components/."""
 
 from __future__ import annotations
 
@@ -9,20 +9,20 @@ from components.sidebar import sidebar
 # url_path values are part of every shared link: never rename them.
 PAGES = {
     "Discover": [
-        st.Page("pages/registry.py", title="Model registry", icon=":material/apps:", default=True),
-        st.Page("pages/artifacts.py", title="Published artifacts", icon=":material/collections_bookmark:", url_path="artifacts"),
+        st.Page("views/registry.py", title="Model registry", icon=":material/apps:", default=True),
+        st.Page("views/artifacts.py", title="Published artifacts", icon=":material/collections_bookmark:", url_path="artifacts"),
     ],
     "Labs": [
-        st.Page("pages/econ_lab.py", title="Econ Lab", icon=":material/monitoring:", url_path="econ-lab"),
-        st.Page("pages/derivatives_lab.py", title="Derivatives Lab", icon=":material/candlestick_chart:", url_path="derivatives-lab"),
+        st.Page("views/econ_lab.py", title="Econ Lab", icon=":material/monitoring:", url_path="econ-lab"),
+        st.Page("views/derivatives_lab.py", title="Derivatives Lab", icon=":material/candlestick_chart:", url_path="derivatives-lab"),
     ],
     "You": [
-        st.Page("pages/workspace.py", title="Workspace", icon=":material/work:", url_path="workspace"),
-        st.Page("pages/account.py", title="Account", icon=":material/person:", url_path="account"),
+        st.Page("views/workspace.py", title="Workspace", icon=":material/work:", url_path="workspace"),
+        st.Page("views/account.py", title="Account", icon=":material/person:", url_path="account"),
     ],
     "": [
-        st.Page("pages/model.py", title="Model", icon=":material/insights:", url_path="model", visibility="hidden"),
-        st.Page("pages/artifact.py", title="Artifact", icon=":material/article:", url_path="artifact", visibility="hidden"),
+        st.Page("views/model.py", title="Model", icon=":material/insights:", url_path="model", visibility="hidden"),
+        st.Page("views/artifact.py", title="Artifact", icon=":material/article:", url_path="artifact", visibility="hidden"),
     ],
 }
 

@@ -24,14 +24,14 @@ sys.path.insert(0, str(ROOT))
 
 REPEATS = 10
 PAGES = [
-    ("registry", "pages/registry.py", {}),
-    ("model", "pages/model.py", {"slug": "yield-curve-10y-2y"}),
-    ("artifact", "pages/artifact.py", {"slug": "<published>"}),
-    ("artifacts", "pages/artifacts.py", {}),
-    ("econ-lab", "pages/econ_lab.py", {}),
-    ("derivatives-lab", "pages/derivatives_lab.py", {}),
-    ("workspace", "pages/workspace.py", {}),
-    ("account", "pages/account.py", {}),
+    ("registry", "views/registry.py", {}),
+    ("model", "views/model.py", {"slug": "yield-curve-10y-2y"}),
+    ("artifact", "views/artifact.py", {"slug": "<published>"}),
+    ("artifacts", "views/artifacts.py", {}),
+    ("econ-lab", "views/econ_lab.py", {}),
+    ("derivatives-lab", "views/derivatives_lab.py", {}),
+    ("workspace", "views/workspace.py", {}),
+    ("account", "views/account.py", {}),
 ]
 RUN_CASES = [
     ("yield-curve-10y-2y", "start", ["1996-01-0{}", "1997-02-0{}"]),

@@ -11,7 +11,7 @@ from components.publish_dialog import artifact_url
 from components.results_panel import data_mode_text, results_panel
 from components.text import escape
 
-ARTIFACT_PAGE = "pages/artifact.py"
+ARTIFACT_PAGE = "views/artifact.py"
 
 
 def artifact_result(artifact: Any) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import streamlit as st
 from components.text import escape
 
 LAB_NAMES = {"econ": "Econ Lab", "derivatives": "Derivatives Lab", "both": "Both labs"}
-MODEL_PAGE = "pages/model.py"
+MODEL_PAGE = "views/model.py"
 
 
 def rating_text(average: float | None, count: int) -> str:

@@ -34,7 +34,7 @@ def show_artifact_link(slug: str, title: str) -> None:
     """The artifact's URL with a copy button (``st.code``) and a link to open it."""
     st.success(f"Published “{escape(title)}”.")
     st.code(artifact_url(slug), language=None)
-    st.page_link("pages/artifact.py", label="Open the artifact", query_params={"slug": slug}, icon=":material/open_in_new:")
+    st.page_link("views/artifact.py", label="Open the artifact", query_params={"slug": slug}, icon=":material/open_in_new:")
 
 
 def publish_form(run_id: str, slug: str, default_title: str) -> None:

@@ -43,7 +43,7 @@ def sidebar() -> None:
     with st.sidebar:
         if user is None:
             st.markdown("**Not signed in**: browsing only.")
-            st.page_link("pages/account.py", label="Sign in or sign up", icon=":material/login:")
+            st.page_link("views/account.py", label="Sign in or sign up", icon=":material/login:")
         else:
             tier = getattr(user, "tier", "free")
             role = " · admin" if getattr(user, "is_admin", False) else ""

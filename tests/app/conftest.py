@@ -37,7 +37,7 @@ def svc(fresh_store: Path) -> Any:
 
 @pytest.fixture
 def open_page(fresh_store: Path) -> Callable[..., AppTest]:
-    """``open_page("pages/model.py", slug="...")``: run the app, switch to the page with the query, run it."""
+    """``open_page("views/model.py", slug="...")``: run the app, switch to the page with the query, run it."""
 
     def _open(page: str | None = None, at: AppTest | None = None, **query: str) -> AppTest:
         app = at or AppTest.from_file(str(APP), default_timeout=60)

@@ -16,16 +16,16 @@ EXPECTED_MOVE = "expected-move"
 XSS = '<script>alert("xss")</script><img src=x onerror=alert(1)> [click](javascript:alert(1)) **bold**'
 
 PAGES = [
-    ("pages/registry.py", {}, "Model registry"),
-    ("pages/model.py", {"slug": YIELD_CURVE}, "Yield curve"),
-    ("pages/model.py", {}, "Model"),
-    ("pages/model.py", {"slug": "no-such-model"}, "Model not found"),
-    ("pages/artifact.py", {"slug": "no-such-artifact"}, "Artifact not found"),
-    ("pages/artifacts.py", {}, "Published artifacts"),
-    ("pages/econ_lab.py", {}, "Econ Lab"),
-    ("pages/derivatives_lab.py", {}, "Derivatives Lab"),
-    ("pages/workspace.py", {}, "Workspace"),
-    ("pages/account.py", {}, "Account"),
+    ("views/registry.py", {}, "Model registry"),
+    ("views/model.py", {"slug": YIELD_CURVE}, "Yield curve"),
+    ("views/model.py", {}, "Model"),
+    ("views/model.py", {"slug": "no-such-model"}, "Model not found"),
+    ("views/artifact.py", {"slug": "no-such-artifact"}, "Artifact not found"),
+    ("views/artifacts.py", {}, "Published artifacts"),
+    ("views/econ_lab.py", {}, "Econ Lab"),
+    ("views/derivatives_lab.py", {}, "Derivatives Lab"),
+    ("views/workspace.py", {}, "Workspace"),
+    ("views/account.py", {}, "Account"),
 ]
 
 
@@ -77,7 +77,7 @@ def test_sidebar_says_who_is_signed_in_and_that_data_is_the_sample(open_page, sv
 
 
 def test_registry_search_narrows_the_cards(open_page):
-    at = open_page("pages/registry.py")
+    at = open_page("views/registry.py")
     at.text_input(key="registry.text").input("yield curve").run()
     no_failure(at)
     links = [unescape(link.proto.label) for link in at.get("page_link")]
@@ -86,7 +86,7 @@ def test_registry_search_narrows_the_cards(open_page):
 
 
 def test_the_form_runs_a_model_and_shows_chart_metrics_and_provenance(open_page, svc):
-    at = open_page("pages/model.py", slug=YIELD_CURVE)
+    at = open_page("views/model.py", slug=YIELD_CURVE)
     run_model(at, YIELD_CURVE)
     no_failure(at)
     assert at.get("plotly_chart"), "a chart is shown"
@@ -99,7 +99,7 @@ def test_the_form_runs_a_model_and_shows_chart_metrics_and_provenance(open_page,
 
 
 def test_invalid_input_shows_a_sentence_under_the_field(open_page):
-    at = open_page("pages/model.py", slug=YIELD_CURVE)
+    at = open_page("views/model.py", slug=YIELD_CURVE)
     at.date_input(key=f"{YIELD_CURVE}.start").set_value(date(1900, 1, 2)).run()
     at.date_input(key=f"{YIELD_CURVE}.end").set_value(date(1900, 6, 1))
     run_model(at, YIELD_CURVE)
@@ -109,7 +109,7 @@ def test_invalid_input_shows_a_sentence_under_the_field(open_page):
 
 
 def test_a_bad_field_gets_its_own_sentence_and_costs_no_run(open_page, svc):
-    at = open_page("pages/model.py", slug=EXPECTED_MOVE)
+    at = open_page("views/model.py", slug=EXPECTED_MOVE)
     at.text_input(key=f"{EXPECTED_MOVE}.expiration").input("next friday")
     run_model(at, EXPECTED_MOVE)
     assert not at.exception
@@ -120,7 +120,7 @@ def test_a_bad_field_gets_its_own_sentence_and_costs_no_run(open_page, svc):
 
 
 def test_prefill_from_query_parameters(open_page):
-    at = open_page("pages/model.py", slug=EXPECTED_MOVE, symbol="aapl", expiration="2026-08-28")
+    at = open_page("views/model.py", slug=EXPECTED_MOVE, symbol="aapl", expiration="2026-08-28")
     no_failure(at)
     assert at.text_input(key=f"{EXPECTED_MOVE}.symbol").value == "AAPL"
     assert at.text_input(key=f"{EXPECTED_MOVE}.expiration").value == "2026-08-28"
@@ -130,13 +130,13 @@ def test_prefill_from_query_parameters(open_page):
 
 
 def test_a_bad_query_parameter_falls_back_to_the_default_with_a_message(open_page):
-    at = open_page("pages/model.py", slug=YIELD_CURVE, start="not-a-date")
+    at = open_page("views/model.py", slug=YIELD_CURVE, start="not-a-date")
     assert not at.exception
     assert any("is not a date" in e.value for e in at.error)
 
 
 def test_prefill_from_econ_lab_context(open_page):
-    at = open_page("pages/econ_lab.py")
+    at = open_page("views/econ_lab.py")
     start = date.today() - timedelta(days=365 * 3)
     at.sidebar.date_input(key="econ.start").set_value(start).run()
     at.selectbox(key="econ.models.model").set_value(YIELD_CURVE).run()
@@ -148,7 +148,7 @@ def test_prefill_from_econ_lab_context(open_page):
 
 
 def test_prefill_from_derivatives_lab_context(open_page):
-    at = open_page("pages/derivatives_lab.py")
+    at = open_page("views/derivatives_lab.py")
     at.sidebar.selectbox(key="deriv.symbol").set_value("MSFT").run()
     expiration = at.sidebar.selectbox(key="deriv.expiration.MSFT").value
     at.selectbox(key="deriv.models.model").set_value(EXPECTED_MOVE).run()
@@ -161,14 +161,14 @@ def test_prefill_from_derivatives_lab_context(open_page):
 
 
 def test_a_lab_link_opens_the_lab_on_its_context_and_follows_changes(open_page):
-    at = open_page("pages/derivatives_lab.py", symbol="AAPL", expiration="2026-08-28")
+    at = open_page("views/derivatives_lab.py", symbol="AAPL", expiration="2026-08-28")
     no_failure(at)
     assert at.sidebar.selectbox(key="deriv.symbol").value == "AAPL"
     assert at.sidebar.selectbox(key="deriv.expiration.AAPL").value == date(2026, 8, 28)
     at.sidebar.selectbox(key="deriv.symbol").set_value("MSFT").run()
     assert at.query_params["symbol"] == "MSFT" and at.query_params["expiration"] == "2026-08-28"  # MSFT lists it too, so it is kept
 
-    econ = open_page("pages/econ_lab.py", series_ids="UNRATE,CPIAUCSL,NOPE", start="2000-01-01", end="2010-12-31")
+    econ = open_page("views/econ_lab.py", series_ids="UNRATE,CPIAUCSL,NOPE", start="2000-01-01", end="2010-12-31")
     no_failure(econ)
     assert econ.sidebar.multiselect(key="econ.series").value == ["UNRATE", "CPIAUCSL"]  # an unknown id is left out
     assert econ.sidebar.date_input(key="econ.start").value == date(2000, 1, 1)
@@ -176,7 +176,7 @@ def test_a_lab_link_opens_the_lab_on_its_context_and_follows_changes(open_page):
 
 
 def test_a_lab_link_with_nonsense_keeps_the_defaults(open_page):
-    at = open_page("pages/derivatives_lab.py", symbol="ZZZ", expiration="soon")
+    at = open_page("views/derivatives_lab.py", symbol="ZZZ", expiration="soon")
     no_failure(at)
     assert at.sidebar.selectbox(key="deriv.symbol").value == "SPY"
 
@@ -193,47 +193,47 @@ def publish(at: AppTest, slug: str, title: str, summary: str = "", visibility: s
 
 
 def test_publish_then_open_the_artifact_as_an_anonymous_visitor(open_page, svc):
-    at = open_page("pages/model.py", slug=YIELD_CURVE)
+    at = open_page("views/model.py", slug=YIELD_CURVE)
     run_model(at, YIELD_CURVE)
     numbers = metric_values(at)
     artifact_slug = publish(at, YIELD_CURVE, "2s10s since the 90s", "Inversions before recessions.")
     assert any(artifact_slug in c.value for c in at.code), "the URL is shown to copy"
 
-    visitor = open_page("pages/artifact.py", slug=artifact_slug)  # a new session: nobody signed in
+    visitor = open_page("views/artifact.py", slug=artifact_slug)  # a new session: nobody signed in
     no_failure(visitor)
     assert "auster.user" not in visitor.session_state
     assert "2s10s since the 90s" in unescape(visitor.title[0].value)
     assert metric_values(visitor) == numbers
     assert visitor.get("plotly_chart")
     assert svc.publishing.get_artifact(artifact_slug, None, count_view=False).view_count == 1
-    gallery = open_page("pages/artifacts.py")
+    gallery = open_page("views/artifacts.py")
     assert any("2s10s since the 90s" in unescape(link.proto.label) for link in gallery.get("page_link"))
 
 
 def test_unlisted_artifacts_open_by_link_but_stay_out_of_the_gallery(open_page):
-    at = open_page("pages/model.py", slug=YIELD_CURVE)
+    at = open_page("views/model.py", slug=YIELD_CURVE)
     run_model(at, YIELD_CURVE)
     artifact_slug = publish(at, YIELD_CURVE, "Private note", visibility="unlisted")
-    assert "Private note" in unescape(open_page("pages/artifact.py", slug=artifact_slug).title[0].value)
-    gallery = open_page("pages/artifacts.py")
+    assert "Private note" in unescape(open_page("views/artifact.py", slug=artifact_slug).title[0].value)
+    gallery = open_page("views/artifacts.py")
     assert not any("Private note" in unescape(link.proto.label) for link in gallery.get("page_link"))
 
 
 def test_fork_copies_the_model_into_the_workspace(open_page, svc):
-    at = open_page("pages/model.py", slug=YIELD_CURVE)
+    at = open_page("views/model.py", slug=YIELD_CURVE)
     at.button(key=f"{YIELD_CURVE}.fork").click().run()
     no_failure(at)
     assert "Forked into your workspace" in texts(at)
     fork_slug = at.session_state[f"{YIELD_CURVE}.forked"]
     mine = svc.models.list_mine(at.session_state["auster.user"])
     assert [m.slug for m in mine] == [fork_slug]
-    at.switch_page("pages/workspace.py").run()
+    at.switch_page("views/workspace.py").run()
     no_failure(at)
     assert any(fork_slug in link.proto.query_string for link in at.get("page_link"))
 
 
 def test_save_puts_the_model_in_saved(open_page, svc):
-    at = open_page("pages/model.py", slug=YIELD_CURVE)
+    at = open_page("views/model.py", slug=YIELD_CURVE)
     at.button(key=f"{YIELD_CURVE}.save").click().run()
     no_failure(at)
     assert at.button(key=f"{YIELD_CURVE}.save").label == "Saved ✓"
@@ -241,7 +241,7 @@ def test_save_puts_the_model_in_saved(open_page, svc):
 
 
 def test_rate_and_review(open_page):
-    at = open_page("pages/model.py", slug=YIELD_CURVE)
+    at = open_page("views/model.py", slug=YIELD_CURVE)
     at.radio(key=f"{YIELD_CURVE}.rating").set_value(4)
     at.text_area(key=f"{YIELD_CURVE}.review").input("Clear and useful.")
     next(b for b in at.button if b.label == "Rate this model").click().run()
@@ -251,7 +251,7 @@ def test_rate_and_review(open_page):
 
 
 def test_the_rate_limit_is_one_sentence(open_page):
-    at = open_page("pages/model.py", slug=YIELD_CURVE)
+    at = open_page("views/model.py", slug=YIELD_CURVE)
     for years in range(1, 5):  # different inputs each time: cache hits do not count
         at.date_input(key=f"{YIELD_CURVE}.start").set_value(date.today() - timedelta(days=365 * years))
         run_model(at, YIELD_CURVE)
@@ -280,30 +280,30 @@ def assert_shown_as_text(at: AppTest) -> None:
 
 def test_script_payload_in_a_description_renders_as_text(open_page, svc):
     slug = create_hostile_model(svc)
-    at = open_page("pages/model.py", slug=slug)
+    at = open_page("views/model.py", slug=slug)
     no_failure(at)
     assert_shown_as_text(at)
     assert XSS in unescape(texts(at)), "the payload is shown exactly as written"
-    registry = open_page("pages/registry.py")
+    registry = open_page("views/registry.py")
     assert_shown_as_text(registry)
 
 
 def test_script_payload_in_an_artifact_title_renders_as_text(open_page):
-    at = open_page("pages/model.py", slug=YIELD_CURVE)
+    at = open_page("views/model.py", slug=YIELD_CURVE)
     run_model(at, YIELD_CURVE)
     artifact_slug = publish(at, YIELD_CURVE, f"Title {XSS}"[:120], summary=XSS)
-    visitor = open_page("pages/artifact.py", slug=artifact_slug)
+    visitor = open_page("views/artifact.py", slug=artifact_slug)
     no_failure(visitor)
     assert_shown_as_text(visitor)
     assert unescape(visitor.title[0].value) == f"Title {XSS}"[:120]
-    assert_shown_as_text(open_page("pages/artifacts.py"))
+    assert_shown_as_text(open_page("views/artifacts.py"))
 
 
 def test_workspace_lists_runs_and_reopens_one(open_page, svc):
-    at = open_page("pages/model.py", slug=YIELD_CURVE)
+    at = open_page("views/model.py", slug=YIELD_CURVE)
     run_model(at, YIELD_CURVE)
     numbers = metric_values(at)
-    at.switch_page("pages/workspace.py").run()
+    at.switch_page("views/workspace.py").run()
     no_failure(at)
     run_id = svc.runs.list_runs(at.session_state["auster.user"])[0].id
     at.selectbox(key="workspace.run").set_value(run_id).run()
@@ -312,7 +312,7 @@ def test_workspace_lists_runs_and_reopens_one(open_page, svc):
 
 
 def test_account_sign_up_shows_tier_and_remaining_runs(open_page):
-    at = open_page("pages/account.py")
+    at = open_page("views/account.py")
     at.text_input(key="account.sign_up.name").input("Ada")
     at.text_input(key="account.sign_up.email").input("ada@example.com")
     at.text_input(key="account.sign_up.password").input("a long passphrase")
@@ -327,7 +327,7 @@ def test_a_database_that_is_briefly_unavailable_is_a_sentence_on_every_page(open
 
     from store import sqlite as sqlite_store
 
-    at = open_page("pages/model.py", slug=YIELD_CURVE)
+    at = open_page("views/model.py", slug=YIELD_CURVE)
     at.session_state["auster.user"] = svc.auth.guest()
 
     def locked(*args, **kwargs):
@@ -340,8 +340,8 @@ def test_a_database_that_is_briefly_unavailable_is_a_sentence_on_every_page(open
     run_model(at, YIELD_CURVE)
     assert not at.exception, [e.value for e in at.exception]
     assert any("try again in a moment" in e.value for e in at.error)
-    for page, query in [("pages/registry.py", {}), ("pages/model.py", {"slug": YIELD_CURVE}), ("pages/artifact.py", {"slug": "any-thing"}),
-                        ("pages/artifacts.py", {}), ("pages/workspace.py", {}), ("pages/account.py", {})]:
+    for page, query in [("views/registry.py", {}), ("views/model.py", {"slug": YIELD_CURVE}), ("views/artifact.py", {"slug": "any-thing"}),
+                        ("views/artifacts.py", {}), ("views/workspace.py", {}), ("views/account.py", {})]:
         at.query_params.clear()
         at.query_params.update(query)
         at.switch_page(page).run()

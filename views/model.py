@@ -15,7 +15,7 @@ slug = st.query_params.get("slug", "").strip()
 if not slug:
     st.title("Model")
     st.info("No model was named in the link. Pick one from the registry.")
-    st.page_link("pages/registry.py", label="Model registry", icon=":material/apps:")
+    st.page_link("views/registry.py", label="Model registry", icon=":material/apps:")
     st.stop()
 
 svc = get_services()
@@ -24,7 +24,7 @@ try:
 except NotFoundError:
     st.title("Model not found")
     st.info(f"There is no model '{escape(slug)}' that you can see. It may be private or mistyped.")
-    st.page_link("pages/registry.py", label="Back to the registry", icon=":material/apps:")
+    st.page_link("views/registry.py", label="Back to the registry", icon=":material/apps:")
     st.stop()
 except ServiceError as exc:
     st.error(str(exc))

@@ -13,7 +13,7 @@ st.title("Workspace")
 user = current_user()
 if user is None:
     st.info("Sign in or continue as a guest to keep models, runs and artifacts here.")
-    st.page_link("pages/account.py", label="Go to your account", icon=":material/login:")
+    st.page_link("views/account.py", label="Go to your account", icon=":material/login:")
     st.stop()
 
 svc = get_services()

@@ -10,7 +10,7 @@ slug = st.query_params.get("slug", "").strip()
 if not slug:
     st.title("Artifact")
     st.info("No artifact was named in the link. Browse the published artifacts instead.")
-    st.page_link("pages/artifacts.py", label="Published artifacts", icon=":material/collections_bookmark:")
+    st.page_link("views/artifacts.py", label="Published artifacts", icon=":material/collections_bookmark:")
     st.stop()
 
 # Count one view per artifact per browser session, not one per rerun.
@@ -20,7 +20,7 @@ try:
 except NotFoundError:
     st.title("Artifact not found")
     st.info("There is no published artifact at this link. It may have been mistyped, or it is not shared with you.")
-    st.page_link("pages/artifacts.py", label="Browse published artifacts", icon=":material/collections_bookmark:")
+    st.page_link("views/artifacts.py", label="Browse published artifacts", icon=":material/collections_bookmark:")
     st.stop()
 except ServiceError as exc:
     st.error(str(exc))
