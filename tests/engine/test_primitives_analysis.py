@@ -13,15 +13,11 @@ from scipy import stats
 from engine.errors import OperationError, ValidationFailed
 from engine.executor import execute
 from engine.primitives.analysis import FIT_COLUMNS
-from engine.registry import REGISTRY, load_all
+from engine.registry import load_all
+from tests.engine.ops import run
 
 load_all()
 
-
-def run(name: str, /, *inputs: Any, **params: Any) -> Any:
-    """Call operation ``name`` the way the executor does: params through its pydantic model."""
-    op = REGISTRY[name]
-    return op.invoke(list(inputs), op.params_model.model_validate(params))
 
 
 def series(values: Any, start: str = "2024-01-01", name: str | None = None, freq: str = "B") -> pd.Series:

@@ -14,14 +14,10 @@ from engine.errors import OperationError
 from engine.executor import execute, run_values
 from engine.primitives.filters import EPISODE_COLUMNS
 from engine.registry import REGISTRY, ValueType, load_all
+from tests.engine.ops import run
 
 load_all()
 
-
-def run(name: str, /, *inputs: Any, **params: Any) -> Any:
-    """Call operation ``name`` the way the executor does: params through its pydantic model."""
-    op = REGISTRY[name]
-    return op.invoke(list(inputs), op.params_model.model_validate(params))
 
 
 def daily(values: list[float], start: str = "2024-01-01", name: str | None = "S") -> pd.Series:

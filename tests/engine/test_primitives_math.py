@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -13,14 +12,10 @@ from pydantic import ValidationError
 from engine.errors import OperationError
 from engine.executor import execute, run_values
 from engine.registry import REGISTRY, ValueType, load_all
+from tests.engine.ops import run
 
 load_all()
 
-
-def run(name: str, /, *inputs: Any, **params: Any) -> Any:
-    """Call operation ``name`` the way the executor does: params through its pydantic model."""
-    op = REGISTRY[name]
-    return op.invoke(list(inputs), op.params_model.model_validate(params))
 
 
 def dated(values: list[float], dates: list[str], name: str) -> pd.Series:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -12,15 +11,11 @@ from pydantic import ValidationError
 
 from engine.errors import OperationError, StepFailed
 from engine.executor import execute, run_values
-from engine.registry import REGISTRY, load_all
+from engine.registry import load_all
+from tests.engine.ops import run
 
 load_all()
 
-
-def run(name: str, /, *inputs: Any, **params: Any) -> Any:
-    """Call operation ``name`` the way the executor does: params through its pydantic model."""
-    op = REGISTRY[name]
-    return op.invoke(list(inputs), op.params_model.model_validate(params))
 
 
 def daily(values: list[float], start: str = "2024-01-01", name: str | None = "X") -> pd.Series:
