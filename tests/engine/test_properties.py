@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from engine.data import DataAccess
 from engine.errors import EngineError, Problem
 from engine.executor import execute
-from engine.registry import load_all
+from engine.registry import ValueType, load_all
 from engine.validator import validate
 
 OPS = sorted(load_all())
@@ -80,3 +80,49 @@ def test_the_executor_raises_only_typed_engine_errors(model):
         assert getattr(exc, "cause_code", "") != "E_INTERNAL", str(exc)
     else:
         assert result.dumps()
+
+
+# Chains that mostly type-check, over real sample data, so the primitives themselves are exercised
+# with awkward parameters (tiny windows, empty ranges, mixed frequencies, constants of zero).
+SERIES_OPS = sorted(
+    name for name, op in load_all().items()
+    if op.family not in ("fetch", "options") and op.inputs and all(ValueType.SERIES in slot.types for slot in op.inputs)
+)
+PARAM_POOL = {
+    "window": [1, 2, 3, 5, 20, 300], "periods": [1, 2, 12], "span": [1.0, 5.0], "rule": ["W", "M", "Q", "A"],
+    "how": ["mean", "last", "sum", "max"], "yoy": [True, False], "constant": [0.0, 1.5, -2.0], "factor": [0.0, 100.0, -1.0],
+    "offset": [0.0, 1.0], "lower": [0.0], "upper": [1.0], "op": ["lt", "gt", "between", "eq"], "value": [0.0, 1.0, 3.0],
+    "value2": [5.0], "min_length": [1, 3], "method": ["pearson", "spearman"], "align": ["inner", "ffill"], "pct": [True, False],
+    "descending": [True, False], "base": ["e", "10"], "min_periods": [1, 2], "windows": [[5, 21], [2]], "returns": [True, False],
+    "start": ["2020-01-01"], "end": ["2021-06-30"],
+}
+SOURCES = [("fetch_series", {"series_id": s}) for s in ("DGS10", "UNRATE", "CPIAUCSL", "ICSA", "GDPC1", "T10Y2Y")] + [
+    ("fetch_prices", {"symbol": s}) for s in ("SPY", "AAPL", "VIX", "GLD")
+]
+RANGES = [("2018-01-01", "2021-12-31"), ("2024-01-01", "2024-03-31"), ("2026-08-01", "2026-08-21"), ("1950-01-01", "1950-02-01")]
+
+
+@st.composite
+def series_chains(draw):
+    steps = []
+    for index in range(draw(st.integers(1, 2))):
+        operation, params = draw(st.sampled_from(SOURCES))
+        start, end = draw(st.sampled_from(RANGES))
+        steps.append({"id": f"src{index}", "operation": operation, "params": {**params, "start": start, "end": end}})
+    for index in range(draw(st.integers(1, 4))):
+        name = draw(st.sampled_from(SERIES_OPS))
+        op = load_all()[name]
+        params = {k: draw(st.sampled_from(PARAM_POOL[k])) for k in op.params_model.model_fields if k in PARAM_POOL and draw(st.booleans())}
+        count = draw(st.integers(2, 3)) if op.max_inputs is None else max(op.min_inputs, 1)
+        inputs = [draw(st.sampled_from([s["id"] for s in steps])) for _ in range(count)]
+        steps.append({"id": f"s{index}", "operation": name, "params": params, "inputs": inputs})
+    return {"version": "1.0", "steps": steps, "outputs": {"tables": [{"id": "t", "source": steps[-1]["id"]}]}}
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(series_chains())
+def test_primitives_on_real_data_fail_only_with_sentences(model):
+    try:
+        execute(model, {}, DATA, today=date(2026, 11, 26))
+    except EngineError as exc:
+        assert str(exc) and getattr(exc, "cause_code", "") != "E_INTERNAL", str(exc)
