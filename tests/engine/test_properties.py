@@ -126,3 +126,43 @@ def test_primitives_on_real_data_fail_only_with_sentences(model):
         execute(model, {}, DATA, today=date(2026, 11, 26))
     except EngineError as exc:
         assert str(exc) and getattr(exc, "cause_code", "") != "E_INTERNAL", str(exc)
+
+
+OPTION_OPS = sorted(name for name, op in load_all().items() if op.family == "options")
+OPTION_PARAMS = {
+    "expiration": ["2026-05-08", "2026-08-28", "2026-08-07", "2030-01-01"], "rate": [0.0, 0.05, -0.01], "dividend_yield": [0.0, 0.02],
+    "confidence": [0.5, 0.6827, 0.99], "spot": [1.0, 700.0], "by": ["volume", "open_interest"], "price": ["mid", "last"],
+    "use_vendor_iv": [True, False], "source": ["computed", "vendor", "vendor_iv"], "min_volume": [0, 10, 10**9],
+    "min_open_interest": [0, 10**9], "max_days": [1, 30, 400], "contract_size": [100, 1], "delta": [0.1, 0.25, 0.4],
+}
+
+
+@st.composite
+def option_models(draw):
+    chain = {"symbol": draw(st.sampled_from(["SPY", "AAPL", "MSFT"]))}
+    choice = draw(st.sampled_from(["nearest", "target", "all", "expiration"]))
+    if choice == "target":
+        chain["target_days"] = draw(st.sampled_from([0, 7, 30, 365, 3000]))
+    elif choice == "all":
+        chain.update(all_expirations=True, max_days=draw(st.sampled_from([1, 30, 1000])))
+    elif choice == "expiration":
+        chain["expiration"] = draw(st.sampled_from(OPTION_PARAMS["expiration"]))
+    steps = [{"id": "chain", "operation": "fetch_options_chain", "params": chain}]
+    name = draw(st.sampled_from(OPTION_OPS))
+    fields = load_all()[name].params_model.model_fields
+    params = {k: draw(st.sampled_from(OPTION_PARAMS[k])) for k in fields if k in OPTION_PARAMS and draw(st.booleans())}
+    source = "chain"
+    if name == "calculate_expected_move":
+        steps.append({"id": "straddle", "operation": "find_atm_straddle", "inputs": ["chain"]})
+        source = "straddle"
+    steps.append({"id": "out", "operation": name, "params": params, "inputs": [source]})
+    return {"version": "1.0", "steps": steps, "outputs": {"tables": [{"id": "t", "source": "out"}]}}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(option_models())
+def test_options_on_real_chains_fail_only_with_sentences(model):
+    try:
+        execute(model, {}, DATA, today=date(2026, 11, 26))
+    except EngineError as exc:
+        assert str(exc) and getattr(exc, "cause_code", "") != "E_INTERNAL", str(exc)
