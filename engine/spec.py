@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date
 from typing import Any, Literal
@@ -132,6 +133,7 @@ class ModelMeta(_Strict):
     output_schema: dict[str, Any] = Field(default_factory=dict)
 
 
+@functools.lru_cache(maxsize=1024)
 def resolve_relative_date(text: str, today: date) -> str:
     """``today``, ``today-5y``, ``today-6m``, ``today-2w``, ``today-30d`` -> ISO date; other text unchanged."""
     match = RELATIVE_DATE.match(text.strip())

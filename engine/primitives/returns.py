@@ -54,10 +54,12 @@ def _year_ago(values: pd.Series) -> pd.Series:
     targets = one_year_earlier(values.index)
     spacing_days = float(np.median(np.diff(values.index.asi8))) / 86_400e9 if len(values) > 1 else 365.0
     if spacing_days >= 28:
-        prior = values.reindex(targets)
+        positions = values.index.get_indexer(targets)
     else:
-        prior = values.reindex(targets, method="ffill", tolerance=pd.Timedelta(days=6))
-    return pd.Series(prior.to_numpy(), index=values.index)
+        positions = values.index.get_indexer(targets, method="ffill", tolerance=pd.Timedelta(days=6))
+    raw = values.to_numpy(dtype=float)
+    prior = np.where(positions >= 0, raw[positions], np.nan)
+    return pd.Series(prior, index=values.index)
 
 
 class PercentChangeParams(Params):
@@ -89,9 +91,10 @@ def percent_change(x: pd.Series, *, params: PercentChangeParams) -> pd.Series:
         values = observations(x, params.periods + 1, "percent_change")
         prior, name = values.shift(params.periods), f"pct_change_{params.periods}"
     with np.errstate(divide="ignore", invalid="ignore"):
-        change = (values / prior - 1) * 100
-    change = change.replace([np.inf, -np.inf], np.nan)
-    return change.reindex(x.index).rename(output_name(x, name))
+        change = (values.to_numpy(dtype=float) / prior.to_numpy(dtype=float) - 1) * 100
+    change[~np.isfinite(change)] = np.nan
+    result = pd.Series(change, index=values.index, name=output_name(x, name))
+    return result if len(values) == len(x) else result.reindex(x.index)
 
 
 class LogReturnParams(Params):
