@@ -26,7 +26,6 @@ sys.path.insert(0, str(ROOT))
 
 from engine.data import DataAccess  # noqa: E402
 from engine.executor import execute  # noqa: E402
-from engine.outputs import json_value  # noqa: E402
 
 AS_OF = date(2026, 8, 21)
 DATA = DataAccess.sample()
@@ -47,7 +46,12 @@ def p95(values: list[float]) -> float:
 
 
 def _series_json(s: pd.Series) -> dict[str, list]:
-    return {"x": [d.isoformat() for d in s.index.date], "y": [json_value(v) for v in s.to_numpy()]}
+    """JSON-ready x/y the quick way a pandas user would write it (NaN and infinities to None)."""
+    values = s.to_numpy(dtype=float)
+    return {
+        "x": np.datetime_as_string(s.index.to_numpy(dtype="datetime64[ns]"), unit="D").tolist(),
+        "y": [v if np.isfinite(v) else None for v in values.tolist()],
+    }
 
 
 # The same computations as four seeds, written directly in pandas over the same data access.
