@@ -23,10 +23,12 @@ run: $(VENV)/.runtime
 
 test: $(VENV)/.dev
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-logo --no-cache
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-logo --no-cache
 
 bench: $(VENV)/.dev
 	$(BIN)/python bench/engine.py

@@ -24,11 +24,11 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine.data import DataAccess  # noqa: E402
 from engine.executor import execute  # noqa: E402
+from services.data import sample_access  # noqa: E402
 
 AS_OF = date(2026, 8, 21)
-DATA = DataAccess.sample()
+DATA = sample_access()
 
 
 def timed(fn: Callable[[], Any], runs: int) -> list[float]:

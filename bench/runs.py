@@ -22,9 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import services
 import services.runs as runs_module
-from engine.data import DataAccess
 from engine.executor import RunResult
 from services.config import Settings
+from services.data import sample_access
 from store.sqlite import SqliteStore
 
 SLUG = "yield-curve-10y-2y"
@@ -55,7 +55,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         store = SqliteStore(Path(tmp) / "bench.db", clock=SteppingClock())
-        svc = services.build(Settings(db_path=str(Path(tmp) / "bench.db")), store=store, data=DataAccess.sample())
+        svc = services.build(Settings(db_path=str(Path(tmp) / "bench.db")), store=store, data=sample_access())
         svc.auth.sign_up("bench@example.com", "benchmark-pw")
         user = svc.store.set_profile("bench@example.com", tier="paid")
         model = svc.registry.get_model(SLUG, user)

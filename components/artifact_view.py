@@ -10,40 +10,22 @@ from components.model_card import MODEL_PAGE
 from components.publish_dialog import artifact_url
 from components.results_panel import data_mode_text, results_panel
 from components.text import escape
+from contracts.artifact import ArtifactPayload
 
 ARTIFACT_PAGE = "views/artifact.py"
 
 
-def artifact_result(artifact: Any) -> dict[str, Any]:
-    """The stored run result (``RunResult.to_json()`` shape)."""
-    payload = artifact.payload or {}
-    return payload.get("result") or payload
-
-
-def artifact_model(artifact: Any) -> tuple[str | None, str, Any]:
-    """``(model slug, model name, version)`` as stored with the artifact."""
-    payload = artifact.payload or {}
-    model = payload.get("model") if isinstance(payload.get("model"), dict) else {}
-    slug = payload.get("model_slug") or model.get("slug")
-    name = payload.get("model_name") or model.get("name") or slug or "a model"
-    version = payload.get("version")
-    if isinstance(version, dict):
-        version = version.get("version")
-    return slug, str(name), version
-
-
-def rerun_query(artifact: Any) -> dict[str, str]:
+def rerun_query(content: ArtifactPayload) -> dict[str, str]:
     """Query parameters that open the model with the artifact's inputs."""
-    slug, _, _ = artifact_model(artifact)
-    inputs = artifact_result(artifact).get("inputs") or (artifact.payload or {}).get("inputs") or {}
+    inputs = content.inputs
     query = {k: str(v) for k, v in inputs.items() if v is not None and not isinstance(v, (list, dict))}
     query.update({k: ",".join(map(str, v)) for k, v in inputs.items() if isinstance(v, list)})
-    return {"slug": slug or "", **query}
+    return {"slug": content.model.slug, **query}
 
 
 def artifact_card(artifact: Any) -> None:
     """A bordered card linking to ``/artifact?slug=...``."""
-    _, model_name, _ = artifact_model(artifact)
+    model_name = artifact.content.model.name
     with st.container(border=True, key=f"artifact-card.{artifact.slug}"):
         st.page_link(ARTIFACT_PAGE, label=escape(artifact.title), query_params={"slug": artifact.slug}, icon=":material/article:")
         if artifact.summary:
@@ -53,8 +35,8 @@ def artifact_card(artifact: Any) -> None:
 
 def artifact_view(artifact: Any) -> None:
     """The full artifact page body."""
-    slug, model_name, version = artifact_model(artifact)
-    result = artifact_result(artifact)
+    content = artifact.content
+    model_name, version, result = content.model.name, content.version.version, content.result
     st.title(escape(artifact.title))
     if artifact.summary:
         st.markdown(escape(artifact.summary))
@@ -63,10 +45,9 @@ def artifact_view(artifact: Any) -> None:
     facts.append(artifact.visibility)
     st.caption(" · ".join(facts))
     st.caption(data_mode_text(result.get("provenance") or []))
-    inputs = result.get("inputs") or {}
+    inputs = content.inputs
     if inputs:
         st.markdown("**Inputs**  \n" + "  \n".join(f"{escape(k)}: `{str(v).replace('`', '')}`" for k, v in inputs.items()))
-    if slug:
-        st.page_link(MODEL_PAGE, label="Run this model yourself with the same inputs", query_params=rerun_query(artifact), icon=":material/play_arrow:")
+    st.page_link(MODEL_PAGE, label="Run this model yourself with the same inputs", query_params=rerun_query(content), icon=":material/play_arrow:")
     st.code(artifact_url(artifact.slug), language=None)
     results_panel(result, key=f"artifact.{artifact.slug}", filename=artifact.slug)

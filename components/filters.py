@@ -6,9 +6,11 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
+from contracts.rules import DIFFICULTIES as RULE_DIFFICULTIES
+
 SORT_LABELS = {"popular": "Most run", "top_rated": "Top rated", "newest": "Newest"}
 SCOPE_LABELS = {"": "All labs", "econ": "Econ Lab", "derivatives": "Derivatives Lab"}
-DIFFICULTIES = ["", "beginner", "intermediate", "advanced"]
+DIFFICULTIES = ["", *RULE_DIFFICULTIES]
 
 
 @dataclass(frozen=True)

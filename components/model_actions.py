@@ -10,7 +10,7 @@ import streamlit as st
 from components.model_card import MODEL_PAGE, rating_text
 from components.session import current_user, get_services, require_user
 from components.text import escape
-from services.errors import ServiceError
+from contracts.errors import AusterError
 
 STARS = {5: "★★★★★", 4: "★★★★☆", 3: "★★★☆☆", 2: "★★☆☆☆", 1: "★☆☆☆☆"}
 
@@ -30,7 +30,7 @@ def action_bar(model: Any) -> None:
     if user is not None:
         try:
             saved = svc.social.is_saved(user, slug)
-        except ServiceError:
+        except AusterError:
             saved = False
     left, middle, _ = st.columns([1, 1, 4])
     with left:
@@ -40,7 +40,7 @@ def action_bar(model: Any) -> None:
                 try:
                     (svc.social.unsave if saved else svc.social.save)(acting, slug)
                     st.session_state[f"{slug}.flash"] = ("ok", "Removed from your saved models." if saved else "Saved to your workspace.")
-                except ServiceError as exc:
+                except AusterError as exc:
                     st.session_state[f"{slug}.flash"] = ("error", str(exc))
                 st.rerun()
     with middle:
@@ -51,7 +51,7 @@ def action_bar(model: Any) -> None:
                     fork = svc.models.fork(acting, slug)
                     st.session_state[f"{slug}.forked"] = fork.slug
                     st.session_state[f"{slug}.flash"] = ("ok", f"Forked into your workspace as '{fork.slug}' (private).")
-                except ServiceError as exc:
+                except AusterError as exc:
                     st.session_state[f"{slug}.flash"] = ("error", str(exc))
                 st.rerun()
     _flash(slug)
@@ -65,7 +65,7 @@ def reviews_tab(model: Any) -> None:
     svc, user, slug = get_services(), current_user(), model.slug
     try:
         summary = svc.social.ratings(slug, user)
-    except ServiceError as exc:
+    except AusterError as exc:
         st.error(str(exc))
         return
     st.subheader(rating_text(summary.average, summary.count))
@@ -81,7 +81,7 @@ def reviews_tab(model: Any) -> None:
             try:
                 svc.social.rate(acting, slug, int(rating), review.strip())
                 st.session_state[f"{slug}.rating.flash"] = ("ok", "Thanks: your rating is saved.")
-            except ServiceError as exc:
+            except AusterError as exc:
                 st.session_state[f"{slug}.rating.flash"] = ("error", str(exc))
             st.rerun()
     for item in summary.reviews:
@@ -95,7 +95,7 @@ def versions_tab(model: Any) -> None:
     """Every version with its date and changelog."""
     try:
         versions = get_services().registry.list_versions(model.slug, current_user())
-    except ServiceError as exc:
+    except AusterError as exc:
         st.error(str(exc))
         return
     rows = [{"version": v.version, "created": v.created_at.strftime("%Y-%m-%d %H:%M"), "status": v.status, "changelog": v.changelog} for v in versions]

@@ -12,7 +12,7 @@ from components.run_form import context_query, parse_schema, prefill_from_contex
 from components.run_panel import run_panel
 from components.session import current_user, get_services
 from components.text import escape
-from services.errors import ServiceError
+from contracts.errors import AusterError
 
 
 def models_tab(lab_scope: str, context: Mapping[str, Any], key: str) -> None:
@@ -20,7 +20,7 @@ def models_tab(lab_scope: str, context: Mapping[str, Any], key: str) -> None:
     svc = get_services()
     try:
         models = svc.registry.list_models(current_user(), lab_scope=lab_scope, sort="popular")
-    except ServiceError as exc:
+    except AusterError as exc:
         st.error(str(exc))
         return
     if not models:
@@ -33,7 +33,7 @@ def models_tab(lab_scope: str, context: Mapping[str, Any], key: str) -> None:
     summary = by_slug[slug]
     try:
         model = svc.registry.get_model(slug, current_user())
-    except ServiceError as exc:
+    except AusterError as exc:
         st.error(str(exc))
         return
     st.markdown(escape(summary.description))

@@ -9,7 +9,7 @@ import streamlit as st
 
 from components.session import get_services, require_user
 from components.text import escape
-from services.errors import ServiceError
+from contracts.errors import AusterError
 
 VISIBILITY_LABELS = {"public": "Public: listed in the gallery", "unlisted": "Unlisted: only people with the link"}
 
@@ -58,7 +58,7 @@ def publish_form(run_id: str, slug: str, default_title: str) -> None:
         return
     try:
         artifact = get_services().publishing.publish(user, run_id, title=title.strip(), summary=summary.strip(), visibility=visibility)
-    except ServiceError as exc:
+    except AusterError as exc:
         st.error(str(exc))
         return
     st.session_state[f"{slug}.published"] = {"run_id": run_id, "slug": artifact.slug, "title": artifact.title}

@@ -13,8 +13,8 @@ from typing import Any
 
 import streamlit as st
 
-from engine.inputs import coerce
-from engine.spec import InputField, InputSchema
+from contracts.dsl import InputField, InputSchema
+from contracts.inputs import coerce
 
 # Query parameters that carry run inputs across pages and shared links (DESIGN.md section 2).
 CANONICAL_PARAMS = ("symbol", "expiration", "spot_price", "start", "end", "series_id", "series_ids")

@@ -14,7 +14,7 @@ import streamlit as st
 from components.results_panel import results_panel
 from components.run_form import run_form
 from components.session import get_services, require_user
-from services.errors import InputInvalid, RateLimitExceeded, RunFailed, ServiceError
+from contracts.errors import AusterError, InputInvalid, RateLimitExceeded, RunFailed
 
 
 def last_run(slug: str) -> dict[str, Any] | None:
@@ -43,7 +43,7 @@ def _run(slug: str, name: str, inputs: dict[str, Any]) -> None:
             status.update(label="The run failed.", state="error")
             st.session_state[f"{slug}.error"] = str(exc)
             return
-        except ServiceError as exc:
+        except AusterError as exc:
             status.update(label="The run could not start.", state="error")
             st.session_state[f"{slug}.error"] = str(exc)
             return

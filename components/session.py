@@ -13,7 +13,7 @@ from typing import Any
 import streamlit as st
 
 import services
-from services.errors import ServiceError
+from contracts.errors import AusterError
 
 USER_KEY = "auster.user"
 # Environment that selects the store and data; the cached services are keyed on it, so tests (and a
@@ -51,7 +51,7 @@ def require_user(action: str) -> Any | None:
         return user
     try:
         user = get_services().auth.guest()
-    except ServiceError as exc:
+    except AusterError as exc:
         st.error(f"Could not start a guest session to {action}: {exc}")
         return None
     set_user(user)
@@ -63,6 +63,6 @@ def display_name(user: Any | None) -> str:
     if user is None:
         return "Not signed in"
     name = getattr(user, "display_name", None) or getattr(user, "email", None)
-    if getattr(user, "is_anonymous", False) or not name:
+    if getattr(user, "is_guest", False) or not name:
         return "Guest"
     return str(name)

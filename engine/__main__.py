@@ -18,10 +18,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from engine.errors import EngineError, InputError, Problem, StepFailed, ValidationFailed
+from contracts.errors import DataError, EngineError, InputInvalid, Problem, StepFailed, ValidationFailed
 from engine.registry import load_all
 from engine.validator import validate
-from gateways.base import DataError
 
 
 def load_document(path: str) -> tuple[dict[str, Any] | Any, Any, list[Problem]]:
@@ -29,13 +28,13 @@ def load_document(path: str) -> tuple[dict[str, Any] | Any, Any, list[Problem]]:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        return None, None, [Problem("E_FILE", "$", f"cannot read {path}: {exc.strerror or exc}")]
+        return None, None, [Problem("E_FILE", (), f"cannot read {path}: {exc.strerror or exc}")]
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
-        return None, None, [Problem("E_JSON", "$", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]
+        return None, None, [Problem("E_JSON", (), f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]
     if isinstance(raw, dict) and "dsl" in raw:
-        from engine.spec import ModelMeta
+        from contracts.dsl import ModelMeta
 
         problems: list[Problem] = []
         try:
@@ -45,7 +44,7 @@ def load_document(path: str) -> tuple[dict[str, Any] | Any, Any, list[Problem]]:
 
             if isinstance(exc, ValidationError):
                 for item in exc.errors():
-                    loc = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in item["loc"])
+                    loc = tuple(item["loc"])
                     if item["loc"] and item["loc"][0] in ("dsl", "input_schema"):
                         continue
                     problems.append(Problem("E_SEED", loc, item["msg"]))
@@ -101,14 +100,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0 if all_ok else 1
 
 
-def _data_access(mode: str) -> Any:
-    from engine.data import DataAccess
+def _compose(mode: str) -> tuple[Any, Any]:
+    """Data access and limits from the configuration (this entry point is a composition root, like app.py)."""
+    from services.config import Settings
+    from services.data import data_access
 
-    if mode == "sample":
-        return DataAccess.sample()
-    from gateways.factory import data_access
-
-    return data_access(mode)
+    settings = Settings.load()
+    return data_access(settings, mode), settings.limits
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -120,12 +118,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 1
     try:
         inputs = _parse_inputs(args.input or [])
-        data = _data_access(args.data)
-        result = execute(dsl, inputs, data, input_schema=schema)
+        data, limits = _compose(args.data)
+        result = execute(dsl, inputs, data, input_schema=schema, limits=limits)
     except ValidationFailed as exc:
         _fail(args, exc.code, str(exc), exc.problems)
         return 1
-    except InputError as exc:
+    except InputInvalid as exc:
         _fail(args, exc.code, "Invalid inputs: " + str(exc), fields=exc.fields)
         return 1
     except StepFailed as exc:

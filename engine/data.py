@@ -2,7 +2,7 @@
 
 It holds one gateway per kind (macro, market, derivatives), unwraps each ``Fetched`` into its pandas
 value and records the provenance of every fetch, so a run can say exactly where its numbers came
-from. The engine never imports a concrete gateway; callers build a ``DataAccess`` and pass it in.
+from. The engine never imports a gateway; the services build a ``DataAccess`` over gateways and pass it in.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from gateways.base import DerivativesGateway, Fetched, MacroGateway, MarketGateway, Provenance
+from contracts.data import DerivativesGateway, Fetched, MacroGateway, MarketGateway, Provenance
 
 
 class DataAccess:
@@ -23,14 +23,6 @@ class DataAccess:
         self.market = market
         self.derivatives = derivatives
         self.provenance: list[Provenance] = []
-
-    @classmethod
-    def sample(cls) -> DataAccess:
-        """Data access over the bundled sample snapshot for all three kinds."""
-        from gateways.sample import SampleGateway
-
-        gateway = SampleGateway()
-        return cls(gateway, gateway, gateway)
 
     def fresh(self) -> DataAccess:
         """A copy sharing the gateways with an empty provenance log (one per run)."""

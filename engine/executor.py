@@ -11,7 +11,6 @@ import graphlib
 import json
 import threading
 import time
-from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
@@ -19,63 +18,24 @@ import pandas as pd
 from cachetools import LRUCache
 from pydantic import ValidationError
 
+from contracts.dsl import InputSchema, ModelDSL
+from contracts.errors import DataError, EngineError, LimitExceeded, OperationError, StepFailed
+from contracts.inputs import resolve_inputs
+from contracts.limits import Limits
+from contracts.result import RunResult, TraceEntry
 from engine.data import DataAccess
-from engine.errors import EngineError, LimitExceeded, OperationError, StepFailed
-from engine.inputs import resolve_inputs
-from engine.limits import Limits
 from engine.outputs import build_outputs
 from engine.registry import REGISTRY, Record, ValueType
-from engine.spec import InputSchema, ModelDSL
 from engine.validator import check, parse_input_schema, static_types
-from gateways.base import DataError
 
 _PY_TYPE = {ValueType.SERIES: pd.Series, ValueType.FRAME: pd.DataFrame, ValueType.SCALAR: float, ValueType.RECORD: dict}
 
 
-@dataclass(frozen=True)
-class TraceEntry:
-    step: str
-    operation: str
-    ms: float
-    rows: int
-    output: str
-
-
-@dataclass
-class RunResult:
-    """What a run produced: outputs in their stored JSON shape, the step trace, provenance, runtime."""
-
-    outputs: dict[str, list[dict[str, Any]]]
-    trace: list[TraceEntry]
-    provenance: list[dict[str, Any]]
-    runtime_ms: float
-    inputs: dict[str, Any] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "outputs": self.outputs,
-            "trace": [asdict(t) for t in self.trace],
-            "provenance": self.provenance,
-            "runtime_ms": self.runtime_ms,
-            "inputs": self.inputs,
-            "warnings": self.warnings,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> RunResult:
-        return cls(
-            outputs=data["outputs"],
-            trace=[TraceEntry(**t) for t in data.get("trace", [])],
-            provenance=list(data.get("provenance", [])),
-            runtime_ms=float(data.get("runtime_ms", 0.0)),
-            inputs=dict(data.get("inputs", {})),
-            warnings=list(data.get("warnings", [])),
-        )
-
-    def dumps(self) -> str:
-        """Strict JSON (no NaN), as stored."""
-        return json.dumps(self.to_json(), allow_nan=False)
+def _fresh(data: DataAccess | None) -> DataAccess:
+    """A per-run copy of the data access the caller composed (the engine never builds one itself)."""
+    if data is None:
+        raise TypeError("the engine needs a DataAccess: build one with services.data.data_access() or sample_access()")
+    return data.fresh()
 
 
 def _rows(value: Any) -> int:
@@ -126,10 +86,10 @@ def execute(
 ) -> RunResult:
     """Validate ``doc`` and ``inputs`` and run the model; raise a typed ``EngineError`` on failure."""
     started = time.perf_counter()
-    limits = limits or Limits.from_env()
+    limits = limits or Limits()
     model, schema, types = prepare(doc, input_schema, limits, today)
     values_in = resolve_inputs(schema, inputs or {}, today)
-    access = (data or DataAccess.sample()).fresh()
+    access = _fresh(data)
     values, trace = _run_steps(model, values_in, access, limits, types, started)
     try:
         outputs = build_outputs(model.outputs, values)
@@ -153,10 +113,10 @@ def run_values(
     today: date | None = None,
 ) -> dict[str, Any]:
     """Run and return every step's raw pandas value (for tests, notebooks and the builder preview)."""
-    limits = Limits.from_env()
+    limits = Limits()
     model, schema, types = prepare(doc, input_schema, limits, today)
     values_in = resolve_inputs(schema, inputs or {}, today)
-    access = (data or DataAccess.sample()).fresh()
+    access = _fresh(data)
     values, _ = _run_steps(model, values_in, access, limits, types, time.perf_counter())
     return values
 

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine.errors import OperationError
-from engine.spec import MetricOutput, Outputs, SeriesOutput, TableOutput
+from contracts.dsl import MetricOutput, Outputs, SeriesOutput, TableOutput
+from contracts.errors import OperationError
 
 
 def json_value(value: Any) -> Any:

@@ -19,11 +19,12 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from engine.errors import Problem, ValidationFailed
-from engine.limits import Limits
+from contracts.dsl import DSL_VERSION, InputSchema, ModelDSL, Outputs, Step
+from contracts.errors import PathPart, Problem, ValidationFailed
+from contracts.limits import Limits
 from engine.registry import REGISTRY, Operation, ValueType, load_all, slot_for
-from engine.spec import DSL_VERSION, InputSchema, ModelDSL, Outputs, Step
 
+Path = tuple[PathPart, ...]
 ALLOWED_ROOT_KEYS = {"version", "steps", "outputs"}
 # Placeholder values used to type-check a param bound to an input that has no default.
 _PLACEHOLDERS = {
@@ -32,11 +33,8 @@ _PLACEHOLDERS = {
 }
 
 
-def _path(base: str, loc: tuple[Any, ...]) -> str:
-    out = base
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return out
+def _path(base: Path, loc: tuple[Any, ...]) -> Path:
+    return (*base, *(part if isinstance(part, int) else str(part) for part in loc))
 
 
 def _did_you_mean(name: str, choices: list[str]) -> str:
@@ -44,7 +42,7 @@ def _did_you_mean(name: str, choices: list[str]) -> str:
     return f"did you mean '{close[0]}'?" if close else ""
 
 
-def _pydantic_problems(error: ValidationError, base: str, code: str = "E_SCHEMA") -> Iterator[Problem]:
+def _pydantic_problems(error: ValidationError, base: Path, code: str = "E_SCHEMA") -> Iterator[Problem]:
     for item in error.errors():
         message = item["msg"]
         if item["type"] == "extra_forbidden":
@@ -73,27 +71,27 @@ Rule = Callable[[Context], Iterator[Problem]]
 
 def rule_root(ctx: Context) -> Iterator[Problem]:
     if not isinstance(ctx.raw, dict):
-        yield Problem("E_SCHEMA", "$", f"a model must be a JSON object, not {type(ctx.raw).__name__}")
+        yield Problem("E_SCHEMA", (), f"a model must be a JSON object, not {type(ctx.raw).__name__}")
         return
     for key in sorted(set(ctx.raw) - ALLOWED_ROOT_KEYS):
-        yield Problem("E_SCHEMA", f"$.{key}", f"unknown field '{key}'", "allowed: version, steps, outputs")
+        yield Problem("E_SCHEMA", (key,), f"unknown field '{key}'", "allowed: version, steps, outputs")
     version = ctx.raw.get("version")
     if version is None:
-        yield Problem("E_VERSION", "$.version", "the DSL version is missing", f'add "version": "{DSL_VERSION}"')
+        yield Problem("E_VERSION", ("version",), "the DSL version is missing", f'add "version": "{DSL_VERSION}"')
     elif version != DSL_VERSION:
-        yield Problem("E_VERSION", "$.version", f"unsupported DSL version {version!r}", f'this engine runs version "{DSL_VERSION}"')
+        yield Problem("E_VERSION", ("version",), f"unsupported DSL version {version!r}", f'this engine runs version "{DSL_VERSION}"')
 
 
 def rule_steps(ctx: Context) -> Iterator[Problem]:
     steps = ctx.raw.get("steps") if isinstance(ctx.raw, dict) else None
     if not isinstance(steps, list) or not steps:
         ctx.graph_sound = False
-        yield Problem("E_SCHEMA", "$.steps", "a model needs a non-empty list of steps")
+        yield Problem("E_SCHEMA", ("steps",), "a model needs a non-empty list of steps")
         return
     if len(steps) > ctx.limits.max_steps:
-        yield Problem("E_LIMIT", "$.steps", f"{len(steps)} steps exceed the limit of {ctx.limits.max_steps}")
+        yield Problem("E_LIMIT", ("steps",), f"{len(steps)} steps exceed the limit of {ctx.limits.max_steps}")
     for index, raw_step in enumerate(steps):
-        base = f"$.steps[{index}]"
+        base: Path = ("steps", index)
         try:
             step = Step.model_validate(raw_step)
         except ValidationError as exc:
@@ -103,13 +101,13 @@ def rule_steps(ctx: Context) -> Iterator[Problem]:
         if step.id in ctx.steps:
             ctx.graph_sound = False
             first = ctx.steps[step.id][0]
-            yield Problem("E_DUPLICATE_ID", f"{base}.id", f"step id '{step.id}' is already used by $.steps[{first}]", "give every step its own id")
+            yield Problem("E_DUPLICATE_ID", (*base, "id"), f"step id '{step.id}' is already used by $.steps[{first}]", "give every step its own id")
             continue
         ctx.steps[step.id] = (index, step)
         op = REGISTRY.get(step.operation)
         if op is None:
             ctx.graph_sound = False
-            yield Problem("E_UNKNOWN_OP", f"{base}.operation", f"unknown operation '{step.operation}'", _did_you_mean(step.operation, sorted(REGISTRY)) or "run `python -m engine ops` for the list")
+            yield Problem("E_UNKNOWN_OP", (*base, "operation"), f"unknown operation '{step.operation}'", _did_you_mean(step.operation, sorted(REGISTRY)) or "run `python -m engine ops` for the list")
             continue
         ctx.ops[step.id] = op
 
@@ -120,10 +118,10 @@ def rule_references(ctx: Context) -> Iterator[Problem]:
         for position, ref in enumerate(step.inputs):
             if ref not in ctx.steps:
                 ctx.graph_sound = False
-                yield Problem("E_UNKNOWN_REF", f"$.steps[{index}].inputs[{position}]", f"no step has the id '{ref}'", _did_you_mean(ref, ids))
+                yield Problem("E_UNKNOWN_REF", ("steps", index, "inputs", position), f"no step has the id '{ref}'", _did_you_mean(ref, ids))
             elif ref == step_id:
                 ctx.graph_sound = False
-                yield Problem("E_CYCLE", f"$.steps[{index}].inputs[{position}]", f"step '{step_id}' uses its own output")
+                yield Problem("E_CYCLE", ("steps", index, "inputs", position), f"step '{step_id}' uses its own output")
 
 
 def rule_arity(ctx: Context) -> Iterator[Problem]:
@@ -133,7 +131,7 @@ def rule_arity(ctx: Context) -> Iterator[Problem]:
         low, high = op.min_inputs, op.max_inputs
         if count < low or (high is not None and count > high):
             want = f"exactly {low}" if low == high else (f"{low} to {high}" if high is not None else f"at least {low}")
-            yield Problem("E_ARITY", f"$.steps[{index}].inputs", f"'{op.name}' takes {want} input(s), got {count}", _input_hint(op))
+            yield Problem("E_ARITY", ("steps", index, "inputs"), f"'{op.name}' takes {want} input(s), got {count}", _input_hint(op))
 
 
 def _input_hint(op: Operation) -> str:
@@ -145,7 +143,7 @@ def _input_hint(op: Operation) -> str:
     return f"inputs: {', '.join(parts) or 'none'}"
 
 
-def _bind_params(params: dict[str, Any], ctx: Context, base: str) -> tuple[dict[str, Any], list[Problem]]:
+def _bind_params(params: dict[str, Any], ctx: Context, base: Path) -> tuple[dict[str, Any], list[Problem]]:
     """Replace ``$name`` with a representative value of the declared input; report undeclared ones."""
     bound: dict[str, Any] = {}
     problems: list[Problem] = []
@@ -158,7 +156,7 @@ def _bind_params(params: dict[str, Any], ctx: Context, base: str) -> tuple[dict[
             if declared is None:
                 names = [f.name for f in ctx.schema.fields]
                 hint = _did_you_mean(name, names) or f"declare '{name}' in the input schema"
-                problems.append(Problem("E_UNDECLARED_INPUT", f"{base}.{key}", f"'{value}' refers to an input that is not declared", hint))
+                problems.append(Problem("E_UNDECLARED_INPUT", (*base, key), f"'{value}' refers to an input that is not declared", hint))
                 continue
             default = declared.default_value(ctx.today)
             if default is None and declared.type == "enum" and declared.options:
@@ -175,10 +173,10 @@ def _bind_params(params: dict[str, Any], ctx: Context, base: str) -> tuple[dict[
 def rule_params(ctx: Context) -> Iterator[Problem]:
     for step_id, op in ctx.ops.items():
         index, step = ctx.steps[step_id]
-        base = f"$.steps[{index}].params"
+        base: Path = ("steps", index, "params")
         bound, problems = _bind_params(step.params, ctx, base)
         yield from problems
-        unbound = {p.path.rsplit(".", 1)[-1] for p in problems}
+        unbound = {str(p.where[-1]) for p in problems}
         try:
             op.params_model.model_validate(bound)
         except ValidationError as exc:
@@ -209,7 +207,7 @@ def rule_cycles(ctx: Context) -> Iterator[Problem]:
     except graphlib.CycleError as exc:
         cycle = exc.args[1]
         index = ctx.steps[cycle[0]][0]
-        yield Problem("E_CYCLE", f"$.steps[{index}].inputs", "the steps form a cycle: " + " -> ".join(cycle), "a step may only use steps that do not depend on it")
+        yield Problem("E_CYCLE", ("steps", index, "inputs"), "the steps form a cycle: " + " -> ".join(cycle), "a step may only use steps that do not depend on it")
 
 
 def rule_types(ctx: Context) -> Iterator[Problem]:
@@ -230,7 +228,7 @@ def rule_types(ctx: Context) -> Iterator[Problem]:
             if slot is not None and got not in slot.types:
                 ok = False
                 kinds = " or ".join(sorted(t.value for t in slot.types))
-                yield Problem("E_TYPE", f"$.steps[{index}].inputs[{position}]", f"'{op.name}' expects a {kinds} for '{slot.name}', but step '{ref}' produces a {got.value}", _input_hint(op))
+                yield Problem("E_TYPE", ("steps", index, "inputs", position), f"'{op.name}' expects a {kinds} for '{slot.name}', but step '{ref}' produces a {got.value}", _input_hint(op))
         arity_ok = op.min_inputs <= len(in_types) and (op.max_inputs is None or len(in_types) <= op.max_inputs)
         if ok and arity_ok:
             ctx.types[step_id] = op.output_type(in_types)
@@ -246,39 +244,39 @@ def rule_outputs(ctx: Context) -> Iterator[Problem]:
     try:
         outputs = Outputs.model_validate(raw)
     except ValidationError as exc:
-        yield from _pydantic_problems(exc, "$.outputs")
+        yield from _pydantic_problems(exc, ("outputs",))
         return
     ctx.outputs = outputs
     if not (outputs.series or outputs.tables or outputs.metrics):
-        yield Problem("E_OUTPUT_SOURCE", "$.outputs", "the model has no outputs", "add at least one series, table or metric")
+        yield Problem("E_OUTPUT_SOURCE", ("outputs",), "the model has no outputs", "add at least one series, table or metric")
     step_ids = sorted(ctx.steps)
     for kind, items in (("series", outputs.series), ("tables", outputs.tables), ("metrics", outputs.metrics)):
         seen: set[str] = set()
         for index, item in enumerate(items):
-            base = f"$.outputs.{kind}[{index}]"
+            base: Path = ("outputs", kind, index)
             if item.id in seen:
-                yield Problem("E_DUPLICATE_ID", f"{base}.id", f"output id '{item.id}' is used twice in {kind}")
+                yield Problem("E_DUPLICATE_ID", (*base, "id"), f"output id '{item.id}' is used twice in {kind}")
             seen.add(item.id)
             if item.source not in ctx.steps:
-                yield Problem("E_OUTPUT_SOURCE", f"{base}.source", f"no step has the id '{item.source}'", _did_you_mean(item.source, step_ids))
+                yield Problem("E_OUTPUT_SOURCE", (*base, "source"), f"no step has the id '{item.source}'", _did_you_mean(item.source, step_ids))
                 continue
             yield from _check_output(ctx, kind, item, base)
 
 
-def _check_output(ctx: Context, kind: str, item: Any, base: str) -> Iterator[Problem]:
+def _check_output(ctx: Context, kind: str, item: Any, base: Path) -> Iterator[Problem]:
     vtype = ctx.types.get(item.source)
     columns = _known_columns(ctx, item.source)
     if kind == "series":
         if vtype is not None and vtype not in (ValueType.SERIES, ValueType.FRAME):
-            yield Problem("E_OUTPUT_SOURCE", f"{base}.source", f"a chart needs a series or a frame, but '{item.source}' is a {vtype.value}", "show it as a table or a metric instead")
+            yield Problem("E_OUTPUT_SOURCE", (*base, "source"), f"a chart needs a series or a frame, but '{item.source}' is a {vtype.value}", "show it as a table or a metric instead")
         if vtype == ValueType.SERIES and (item.x or item.y):
-            yield Problem("E_OUTPUT_COLUMN", f"{base}.y", f"'{item.source}' is a series; x and y apply to frames only")
+            yield Problem("E_OUTPUT_COLUMN", (*base, "y"), f"'{item.source}' is a series; x and y apply to frames only")
         if vtype == ValueType.FRAME and columns:
             for attr in ("x", "y"):
                 wanted = [getattr(item, attr)] if attr == "x" else (item.y_columns or [])
                 for col in wanted:
                     if col is not None and col not in columns:
-                        yield Problem("E_OUTPUT_COLUMN", f"{base}.{attr}", f"'{item.source}' has no column '{col}'", f"columns: {', '.join(columns)}")
+                        yield Problem("E_OUTPUT_COLUMN", (*base, attr), f"'{item.source}' has no column '{col}'", f"columns: {', '.join(columns)}")
     elif kind == "tables":
         if item.columns is None:
             return
@@ -290,12 +288,12 @@ def _check_output(ctx: Context, kind: str, item: Any, base: str) -> Iterator[Pro
             allowed = columns
         for col in item.columns if allowed else []:
             if col not in allowed:
-                yield Problem("E_OUTPUT_COLUMN", f"{base}.columns", f"'{item.source}' has no column '{col}'", f"columns: {', '.join(allowed)}")
+                yield Problem("E_OUTPUT_COLUMN", (*base, "columns"), f"'{item.source}' has no column '{col}'", f"columns: {', '.join(allowed)}")
     elif kind == "metrics":
         if vtype is not None and vtype not in (ValueType.SCALAR, ValueType.RECORD):
-            yield Problem("E_OUTPUT_SOURCE", f"{base}.source", f"a metric needs a scalar or a record, but '{item.source}' is a {vtype.value}", "reduce it first, e.g. with 'summary' or 'last'")
+            yield Problem("E_OUTPUT_SOURCE", (*base, "source"), f"a metric needs a scalar or a record, but '{item.source}' is a {vtype.value}", "reduce it first, e.g. with 'summary' or 'last'")
         if vtype == ValueType.RECORD and not item.field:
-            yield Problem("E_OUTPUT_COLUMN", f"{base}.field", f"'{item.source}' is a record; name the field to show")
+            yield Problem("E_OUTPUT_COLUMN", (*base, "field"), f"'{item.source}' is a record; name the field to show")
 
 
 RULES: tuple[Rule, ...] = (rule_root, rule_steps, rule_references, rule_arity, rule_params, rule_cycles, rule_types, rule_outputs)
@@ -310,15 +308,15 @@ def parse_input_schema(raw: Any) -> tuple[InputSchema, list[Problem]]:
     try:
         schema = InputSchema.model_validate(raw)
     except ValidationError as exc:
-        return InputSchema(), list(_pydantic_problems(exc, "$.input_schema", "E_INPUT_SCHEMA"))
+        return InputSchema(), list(_pydantic_problems(exc, ("input_schema",), "E_INPUT_SCHEMA"))
     problems = []
     seen: set[str] = set()
     for index, item in enumerate(schema.fields):
         if item.name in seen:
-            problems.append(Problem("E_INPUT_SCHEMA", f"$.input_schema.fields[{index}].name", f"input '{item.name}' is declared twice"))
+            problems.append(Problem("E_INPUT_SCHEMA", ("input_schema", "fields", index, "name"), f"input '{item.name}' is declared twice"))
         seen.add(item.name)
         if item.type == "enum" and not item.options:
-            problems.append(Problem("E_INPUT_SCHEMA", f"$.input_schema.fields[{index}].options", f"enum input '{item.name}' needs a list of options"))
+            problems.append(Problem("E_INPUT_SCHEMA", ("input_schema", "fields", index, "options"), f"enum input '{item.name}' needs a list of options"))
     return schema, problems
 
 

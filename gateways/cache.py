@@ -31,7 +31,8 @@ from typing import Any, Protocol
 import cachetools
 import pandas as pd
 
-from gateways.base import DataError, Fetched, RateLimited, Unavailable
+from contracts.data import Fetched
+from contracts.errors import DataError, UpstreamRateLimited, UpstreamUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ DEFAULT_TTLS: dict[str, float] = {
     "search": 24 * 3600,
 }
 STALE_FOR = 24 * 3600  # how long past its TTL a value is kept to be served when the upstream fails
-TRANSIENT = (RateLimited, Unavailable)  # failures that a stale value may cover; never NotFound or NotEntitled
+TRANSIENT = (UpstreamRateLimited, UpstreamUnavailable)  # failures that a stale value may cover; never NotFound or NotEntitled
 KEY_PREFIX = "auster:gw:v1"
 
 

@@ -2,7 +2,7 @@
 
 fredapi is used as published, with its one HTTP call replaced (``FredClient._Fred__fetch_data``) so
 that every request goes through a process-wide throttle (FRED allows about 2 requests per second), has
-an explicit timeout, and turns FRED's errors into the typed errors of ``gateways.base``. fredapi puts
+an explicit timeout, and turns FRED's errors into the typed errors of ``contracts.errors``. fredapi puts
 the API key in the URL; no message, log line or exception raised here ever carries it.
 
 Query, extract, transform: arguments are checked and turned into FRED's parameters, the client does
@@ -25,17 +25,8 @@ from typing import Any
 import pandas as pd
 from fredapi import Fred
 
-from gateways.base import (
-    BadRequest,
-    DataError,
-    Fetched,
-    NoData,
-    NotEntitled,
-    NotFound,
-    Provenance,
-    RateLimited,
-    Unavailable,
-)
+from contracts.data import Fetched, Provenance
+from contracts.errors import BadRequest, DataError, DataNotFound, NoData, NotEntitled, UpstreamRateLimited, UpstreamUnavailable
 from gateways.transforms import AGGREGATIONS, FREQUENCIES, UNITS
 
 PROVIDER = "fred"
@@ -109,21 +100,21 @@ class FredClient(Fred):
         except urllib.error.HTTPError as exc:
             failure = self._http_error(exc, url)
         except TimeoutError:
-            failure = Unavailable(f"FRED did not answer within {self.timeout:g} seconds; try again shortly.")
+            failure = UpstreamUnavailable(f"FRED did not answer within {self.timeout:g} seconds; try again shortly.")
         except (urllib.error.URLError, OSError) as exc:
             reason = redact(str(getattr(exc, "reason", exc)), self.api_key)
             log.warning("FRED unreachable for %s: %s", what, reason)
             if "timed out" in reason:
-                failure = Unavailable(f"FRED did not answer within {self.timeout:g} seconds; try again shortly.")
+                failure = UpstreamUnavailable(f"FRED did not answer within {self.timeout:g} seconds; try again shortly.")
             else:
-                failure = Unavailable("FRED is unavailable (the connection failed); try again in a few minutes.")
+                failure = UpstreamUnavailable("FRED is unavailable (the connection failed); try again in a few minutes.")
         if failure is not None:
             raise failure
         try:
             return ET.fromstring(body)
         except ET.ParseError:
             log.warning("FRED sent an unreadable body for %s", what)
-            raise Unavailable("FRED is unavailable: it sent a response that could not be read; try again in a few minutes.") from None
+            raise UpstreamUnavailable("FRED is unavailable: it sent a response that could not be read; try again in a few minutes.") from None
 
     def _http_error(self, exc: urllib.error.HTTPError, url: str) -> DataError:
         """Map FRED's HTTP error (with its XML ``message``) to a typed error without the key."""
@@ -137,13 +128,13 @@ class FredClient(Fred):
         series_id = _query_value(url, "series_id")
         lowered = message.lower()
         if status == 429:
-            return RateLimited("FRED is rate limiting requests; try again in a minute.")
+            return UpstreamRateLimited("FRED is rate limiting requests; try again in a minute.")
         if status >= 500:
-            return Unavailable(f"FRED is unavailable (it answered {status}); try again in a few minutes.")
+            return UpstreamUnavailable(f"FRED is unavailable (it answered {status}); try again in a few minutes.")
         if "api_key" in lowered or status in (401, 403):
             return NotEntitled("FRED rejected the API key; check FRED_API_KEY (a free key is at fred.stlouisfed.org).")
         if status == 404 or "does not exist" in lowered:
-            return NotFound(f"FRED has no series '{series_id}'." if series_id else "FRED has no such series.")
+            return DataNotFound(f"FRED has no series '{series_id}'." if series_id else "FRED has no such series.")
         detail = f": {message}" if message else ""
         return BadRequest(f"FRED rejected the request{detail}")
 
@@ -234,7 +225,7 @@ class FredGateway:
             message = redact(str(exc), self._client.api_key)
             raise BadRequest(f"FRED could not answer {what}: {message}") from None
         except (ET.ParseError, KeyError, TypeError, AttributeError):
-            raise Unavailable(f"FRED is unavailable: its answer to {what} could not be read; try again in a few minutes.") from None
+            raise UpstreamUnavailable(f"FRED is unavailable: its answer to {what} could not be read; try again in a few minutes.") from None
 
     def series(
         self,
@@ -247,7 +238,7 @@ class FredGateway:
     ) -> Fetched[pd.Series]:
         sid = series_id.strip().upper()
         if not re.fullmatch(r"[A-Z0-9_.]{1,40}", sid):
-            raise NotFound(f"FRED has no series '{series_id}'.")
+            raise DataNotFound(f"FRED has no series '{series_id}'.")
         extra = {
             "units": _check_choice(units, UNITS, "Units"),
             "frequency": _check_choice(frequency, FREQUENCIES, "Frequency"),
@@ -269,7 +260,7 @@ class FredGateway:
     def series_info(self, series_id: str) -> Fetched[dict[str, Any]]:
         sid = series_id.strip().upper()
         if not re.fullmatch(r"[A-Z0-9_.]{1,40}", sid):
-            raise NotFound(f"FRED has no series '{series_id}'.")
+            raise DataNotFound(f"FRED has no series '{series_id}'.")
         info = _transform_info(self._call(f"series {sid}", self._client.get_series_info, sid))
         return Fetched(info, Provenance(PROVIDER, "fred_series_info", sid, _now(), live=True))
 

@@ -30,19 +30,9 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError, ReadTimeoutError, ResponseError
 from urllib3.util.retry import Retry
 
-from gateways.base import (
-    BAR_COLUMNS,
-    CHAIN_COLUMNS,
-    BadRequest,
-    DataError,
-    Fetched,
-    NoData,
-    NotEntitled,
-    NotFound,
-    Provenance,
-    RateLimited,
-    Unavailable,
-)
+from contracts.data import BAR_COLUMNS, CHAIN_COLUMNS, DAILY_BARS, OPTIONS_CHAIN, Fetched, Provenance
+from contracts.errors import BadRequest, DataError, DataNotFound, NoData, NotEntitled, UpstreamRateLimited, UpstreamUnavailable
+from gateways.conform import conform
 
 PROVIDER = "polygon"
 VENDOR = "Polygon/Massive"
@@ -117,7 +107,7 @@ def _transform_bars(aggs: Iterable[Any]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=["t", *BAR_COLUMNS])
     stamps = pd.to_datetime(frame["t"].astype("int64"), unit="ms", utc=True).dt.tz_convert(NEW_YORK)
     index = pd.DatetimeIndex(stamps.dt.tz_localize(None).dt.normalize(), name="date")
-    bars = frame[BAR_COLUMNS].astype(float).set_index(index)
+    bars = conform(frame.set_index(index), DAILY_BARS, PROVIDER)
     return bars[~bars.index.duplicated(keep="last")].sort_index()
 
 
@@ -157,12 +147,7 @@ def _transform_chain(symbol: str, snapshots: Iterable[Any], fetched_at: str) -> 
     as_of = _ns_to_iso(max(stamps)) if stamps else fetched_at
     frame = pd.DataFrame(rows, columns=[c for c in CHAIN_COLUMNS if c != "as_of"])
     frame["as_of"] = as_of
-    frame["expiration"] = pd.to_datetime(frame["expiration"])
-    for col in CHAIN_COLUMNS:
-        if col not in ("underlying", "expiration", "type", "as_of"):
-            frame[col] = frame[col].astype(float)
-    frame = frame[CHAIN_COLUMNS].sort_values(["expiration", "type", "strike"], kind="stable")
-    return frame.reset_index(drop=True), as_of
+    return conform(frame, OPTIONS_CHAIN, PROVIDER), as_of
 
 
 class PolygonGateway:
@@ -223,15 +208,15 @@ class PolygonGateway:
         except MaxRetryError as exc:
             raise self._retries_exhausted(exc, what) from None
         except (ReadTimeoutError, TimeoutError):
-            raise Unavailable(f"{VENDOR} did not answer within {self.timeout:g} seconds; try again shortly.") from None
+            raise UpstreamUnavailable(f"{VENDOR} did not answer within {self.timeout:g} seconds; try again shortly.") from None
         except MalformedBody:
             log.warning("%s sent a body that is not JSON for %s", VENDOR, what)
-            raise Unavailable(f"{VENDOR} is unavailable: it sent a response that could not be read; try again in a few minutes.") from None
+            raise UpstreamUnavailable(f"{VENDOR} is unavailable: it sent a response that could not be read; try again in a few minutes.") from None
         except (Urllib3Error, ProtocolError, OSError) as exc:
             log.warning("%s unreachable for %s: %s", VENDOR, what, redact(type(exc).__name__, self._key))
-            raise Unavailable(f"{VENDOR} is unavailable (the connection failed); try again in a few minutes.") from None
+            raise UpstreamUnavailable(f"{VENDOR} is unavailable (the connection failed); try again in a few minutes.") from None
         except (KeyError, TypeError, AttributeError, ValueError):
-            raise Unavailable(f"{VENDOR} is unavailable: its answer for {what} could not be read; try again in a few minutes.") from None
+            raise UpstreamUnavailable(f"{VENDOR} is unavailable: its answer for {what} could not be read; try again in a few minutes.") from None
 
     def _bad_response(self, body: str, what: str, data_name: str) -> DataError:
         try:
@@ -247,7 +232,7 @@ class PolygonGateway:
         if status in ("AUTH_ERROR", "UNAUTHORIZED") or "api key" in message.lower():
             return NotEntitled(f"{VENDOR} rejected the API key; check MASSIVE_API_KEY (or POLYGON_API_KEY).")
         if status == "NOT_FOUND":
-            return NotFound(f"{VENDOR} found nothing for {what}; check the symbol.")
+            return DataNotFound(f"{VENDOR} found nothing for {what}; check the symbol.")
         detail = f": {message}" if message else "."
         return BadRequest(f"{VENDOR} rejected the request for {what}{detail}")
 
@@ -261,14 +246,14 @@ class PolygonGateway:
         if status == 429:
             wait = getattr(exc, "retry_after", None)
             when = f"in {wait} seconds" if wait and str(wait).isdigit() else "in a minute"
-            return RateLimited(f"{VENDOR} is rate limiting requests; try again {when}.")
+            return UpstreamRateLimited(f"{VENDOR} is rate limiting requests; try again {when}.")
         if status is not None:
-            return Unavailable(f"{VENDOR} is unavailable (it answered {status}); try again in a few minutes.")
+            return UpstreamUnavailable(f"{VENDOR} is unavailable (it answered {status}); try again in a few minutes.")
         if isinstance(reason, ReadTimeoutError | TimeoutError):
-            return Unavailable(f"{VENDOR} did not answer within {self.timeout:g} seconds; try again shortly.")
+            return UpstreamUnavailable(f"{VENDOR} did not answer within {self.timeout:g} seconds; try again shortly.")
         if isinstance(reason, NewConnectionError):
-            return Unavailable(f"{VENDOR} is unavailable (the connection was refused); try again in a few minutes.")
-        return Unavailable(f"{VENDOR} is unavailable (the connection failed); try again in a few minutes.")
+            return UpstreamUnavailable(f"{VENDOR} is unavailable (the connection was refused); try again in a few minutes.")
+        return UpstreamUnavailable(f"{VENDOR} is unavailable (the connection failed); try again in a few minutes.")
 
     def _bounded(self, iterator: Iterable[Any], limit: int) -> tuple[list[Any], bool]:
         """At most ``limit`` records from an auto-paginating iterator, and whether more were left."""
@@ -279,7 +264,7 @@ class PolygonGateway:
     def _symbol(symbol: str) -> str:
         sym = symbol.strip().upper()
         if not re.fullmatch(r"[A-Z0-9.:^-]{1,24}", sym):
-            raise NotFound(f"'{symbol}' is not a ticker symbol {VENDOR} knows.")
+            raise DataNotFound(f"'{symbol}' is not a ticker symbol {VENDOR} knows.")
         return {"^SPX": "I:SPX", "SPX": "I:SPX", "^VIX": "I:VIX", "VIX": "I:VIX"}.get(sym, sym)
 
     # --- market --------------------------------------------------------------------------------
@@ -318,7 +303,7 @@ class PolygonGateway:
         prev = self._call(f"the previous close of {sym}", lambda: self._client.get_previous_close_agg(sym, adjusted=True), "previous closes")
         rows = prev if isinstance(prev, list) else [prev] if prev else []
         if not rows or rows[0].close is None:
-            raise NotFound(f"{VENDOR} has no quote for '{symbol}'; check the symbol.")
+            raise DataNotFound(f"{VENDOR} has no quote for '{symbol}'; check the symbol.")
         bar = rows[0]
         day = pd.Timestamp(int(bar.timestamp), unit="ms", tz="UTC").tz_convert(NEW_YORK).date().isoformat() if bar.timestamp else None
         quote = {"symbol": symbol.strip().upper(), "price": float(bar.close), "as_of": day, "kind": "previous close"}
@@ -333,7 +318,7 @@ class PolygonGateway:
         ), "options data")
         days = sorted({date.fromisoformat(c.expiration_date) for c in contracts if c.expiration_date})
         if not days:
-            raise NotFound(f"{VENDOR} lists no options on '{symbol}'; check the symbol.")
+            raise DataNotFound(f"{VENDOR} lists no options on '{symbol}'; check the symbol.")
         warning = f"Only the first {self.max_contracts:,} contracts of {sym} were read; later expirations may be missing." if truncated else None
         return Fetched(days, Provenance(PROVIDER, "expirations", sym, _now_new_york(), live=True, warning=warning, detail={"vendor": VENDOR}))
 
@@ -353,7 +338,7 @@ class PolygonGateway:
         chain, as_of = _transform_chain(symbol.strip().upper(), snapshots, fetched_at)
         if chain.empty:
             when = f" expiring {params['expiration_date']}" if expiration is not None else ""
-            raise NotFound(f"{VENDOR} has no options on '{symbol}'{when}; check the symbol and the expiration.")
+            raise DataNotFound(f"{VENDOR} has no options on '{symbol}'{when}; check the symbol and the expiration.")
         detail = {"vendor": VENDOR, "expiration": params.get("expiration_date", "all")}
         if chain["underlying_price"].isna().all():  # plans without the underlying's price in the snapshot
             try:

@@ -5,7 +5,7 @@ This is the embedded default when no FRED or Polygon/Massive key is configured. 
 README for sources and quirks. Each dataset keeps its own as-of date, and every result says so.
 
 Query, extract, transform: arguments become a typed query, ``_read_*`` does only I/O, and the
-``_transform_*`` functions turn vendor columns into the standard columns of ``gateways.base``.
+``_transform_*`` functions turn vendor columns into the dataset contracts of ``contracts.data`` (``gateways.conform``).
 """
 
 from __future__ import annotations
@@ -19,15 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gateways.base import (
-    BAR_COLUMNS,
-    CHAIN_COLUMNS,
-    BadRequest,
-    Fetched,
-    NoData,
-    NotFound,
-    Provenance,
-)
+from contracts.data import DAILY_BARS, OPTIONS_CHAIN, Fetched, Provenance
+from contracts.errors import BadRequest, DataNotFound, NoData
+from gateways.conform import conform
 from gateways.transforms import apply_fred_transforms
 
 DATA_DIR = Path(__file__).with_name("sample_data")
@@ -132,12 +126,12 @@ def _read_bars(symbol: str) -> pd.DataFrame:
     if symbol in BAR_FILES:
         raw = pd.read_csv(DATA_DIR / BAR_FILES[symbol][0])
         raw.columns = [c.lower() for c in raw.columns]
-        frame = raw.set_index(pd.DatetimeIndex(pd.to_datetime(raw["date"]), name="date"))
-        return frame[BAR_COLUMNS].astype(float)
+        frame = raw.set_index(pd.DatetimeIndex(pd.to_datetime(raw["date"])))
+        return conform(frame, DAILY_BARS, PROVIDER)
     wide = _read_etf_closes()
     close = wide[symbol].dropna()
     frame = pd.DataFrame({"open": np.nan, "high": np.nan, "low": np.nan, "close": close, "volume": np.nan})
-    return frame[BAR_COLUMNS]
+    return conform(frame, DAILY_BARS, PROVIDER)
 
 
 @functools.lru_cache(maxsize=1)
@@ -192,8 +186,7 @@ def _transform_chain(symbol: str, raw: pd.DataFrame, meta: dict[str, Any]) -> pd
     quoted = (ask > 0) & bid.notna() & (bid >= 0) & (ask >= bid)
     out["mid"] = ((bid + ask) / 2).where(quoted)
     out["as_of"] = meta["as_of"]
-    out = out[CHAIN_COLUMNS].sort_values(["expiration", "type", "strike"], kind="stable")
-    return out.reset_index(drop=True)
+    return conform(out, OPTIONS_CHAIN, PROVIDER)
 
 
 class SampleGateway:
@@ -213,7 +206,7 @@ class SampleGateway:
     ) -> Fetched[pd.Series]:
         sid = series_id.strip().upper()
         if sid not in FRED_SERIES:
-            raise NotFound(
+            raise DataNotFound(
                 f"The sample data has no FRED series '{series_id}'.{_closest(sid, list(FRED_SERIES))} "
                 f"It has: {', '.join(sorted(FRED_SERIES))}. Set FRED_API_KEY for every FRED series."
             )
@@ -235,7 +228,7 @@ class SampleGateway:
     def series_info(self, series_id: str) -> Fetched[dict[str, Any]]:
         sid = series_id.strip().upper()
         if sid not in FRED_SERIES:
-            raise NotFound(f"The sample data has no FRED series '{series_id}'.{_closest(sid, list(FRED_SERIES))}")
+            raise DataNotFound(f"The sample data has no FRED series '{series_id}'.{_closest(sid, list(FRED_SERIES))}")
         full = _read_fred(sid)
         info = {
             "id": sid, **FRED_SERIES[sid],
@@ -264,7 +257,7 @@ class SampleGateway:
         sym = SYMBOL_ALIASES.get(sym, sym)
         known = self.bar_symbols()
         if sym not in known:
-            raise NotFound(
+            raise DataNotFound(
                 f"The sample data has no daily bars for '{symbol}'.{_closest(sym, known)} "
                 f"It has: {', '.join(known)}. Set MASSIVE_API_KEY for every US symbol."
             )
@@ -295,7 +288,7 @@ class SampleGateway:
     def _chain_symbol(self, symbol: str) -> str:
         sym = symbol.strip().upper()
         if sym not in CHAIN_FILES:
-            raise NotFound(
+            raise DataNotFound(
                 f"The sample data has no option chain for '{symbol}'.{_closest(sym, list(CHAIN_FILES))} "
                 f"It has: {', '.join(CHAIN_FILES)}. Set MASSIVE_API_KEY for live chains."
             )
@@ -316,7 +309,7 @@ class SampleGateway:
             chain = chain[chain["expiration"] == wanted]
             if chain.empty:
                 listed = ", ".join(d.isoformat() for d in self.expirations(sym).value)
-                raise NotFound(f"{sym} has no options expiring {wanted.date()} in the sample data. Expirations: {listed}.")
+                raise DataNotFound(f"{sym} has no options expiring {wanted.date()} in the sample data. Expirations: {listed}.")
         prov = Provenance(
             PROVIDER, "options_chain", sym, meta["as_of"],
             detail={"vendor": meta["vendor"], "expiration": str(expiration) if expiration else "all"},

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from gateways.base import BadRequest
+from contracts.errors import BadRequest
 
 UNITS = {
     "lin": "levels",

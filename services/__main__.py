@@ -12,7 +12,7 @@ import secrets
 import sys
 from typing import Any
 
-from store.errors import NotFoundError, ServiceError, StoreUnavailable
+from contracts.errors import AusterError, NotFoundError, StoreUnavailable
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         svc = services.build()
-    except ServiceError as exc:
+    except AusterError as exc:
         print(exc, file=sys.stderr)
         return 1
     out = sys.stdout
@@ -129,10 +129,10 @@ def main(argv: list[str] | None = None) -> int:
                 json.dump(art.to_json(), out, indent=2)
                 print(file=out)
             else:
-                model = art.payload["model"]
-                print(f"{art.title} ({art.visibility}, {art.view_count} views)\n{model['name']} v{art.payload['version']['version']}", file=out)
-                print(f"inputs: {json.dumps(art.payload['inputs'])}", file=out)
-    except ServiceError as exc:
+                content = art.content
+                print(f"{art.title} ({art.visibility}, {art.view_count} views)\n{content.model.name} v{content.version.version}", file=out)
+                print(f"inputs: {json.dumps(content.inputs)}", file=out)
+    except AusterError as exc:
         print(exc, file=sys.stderr)
         return 1
     finally:

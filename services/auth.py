@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
+from contracts.errors import AuthRequired, InputInvalid, PermissionDenied
+from contracts.records import User
+from contracts.rules import ROLES, TIERS
 from store.base import Store
-from store.errors import AuthRequired, InputInvalid, PermissionDenied
-from store.records import User
-
-TIERS = ("free", "paid")
-ROLES = ("user", "admin")
 
 
 def require_user(user: User | None, action: str) -> User:

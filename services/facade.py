@@ -2,43 +2,21 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 
 from engine.data import DataAccess
 from services.auth import AuthService
 from services.config import Settings
+from services.data import data_access
+from services.labs import LabsService
 from services.publishing import PublishingService
 from services.registry import ModelsService, RegistryService
 from services.runs import RunsService
+from services.seeds import sync_seeds
 from services.social import SocialService
 from store import open_store
 from store.base import Store
-from store.seeds import read_seeds, seeds_fingerprint
-
-log = logging.getLogger(__name__)
-
-
-def default_data(mode: str = "auto") -> DataAccess:
-    """Live data when keys are configured (gateways.factory), else the bundled sample."""
-    try:
-        from gateways.factory import data_access  # written in parallel; optional until it lands
-    except ImportError:
-        return DataAccess.sample()
-    return data_access(mode=mode)
-
-
-def sync_seeds(store: Any, seeds_dir: str | None = None) -> int:
-    """Load seed templates on first start, and again whenever a seed file changes (sqlite)."""
-    fingerprint = seeds_fingerprint(seeds_dir)
-    if store.get_setting("seeds_fingerprint") == fingerprint:
-        return 0
-    changed = store.load_seeds(read_seeds(seeds_dir))
-    store.put_setting("seeds_fingerprint", fingerprint)
-    if changed:
-        log.info("loaded %d seed model(s)", changed)
-    return changed
 
 
 @dataclass
@@ -51,6 +29,7 @@ class Services:
     runs: RunsService
     publishing: PublishingService
     social: SocialService
+    labs: LabsService
 
     @property
     def data(self) -> DataAccess:
@@ -67,7 +46,8 @@ def build(settings: Settings | None = None, *, store: Store | None = None, data:
     if load_seeds and store.kind == "sqlite":
         sync_seeds(store, settings.seeds_dir)
     registry = RegistryService(store)
-    runs = RunsService(store, registry, data if data is not None else (lambda: default_data(settings.data_mode)))
+    fresh_data = (lambda: data.fresh()) if isinstance(data, DataAccess) else (lambda: data_access(settings))
+    runs = RunsService(store, registry, data if data is not None else (lambda: data_access(settings)))
     return Services(
         settings=settings,
         store=store,
@@ -77,4 +57,5 @@ def build(settings: Settings | None = None, *, store: Store | None = None, data:
         runs=runs,
         publishing=PublishingService(store),
         social=SocialService(store, registry),
+        labs=LabsService(settings, fresh_data),
     )

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from contracts.errors import ConflictError, InputInvalid, NotFoundError
+from contracts.records import Artifact, User
+from contracts.rules import ARTIFACT_VISIBILITIES
 from services.auth import require_user
 from services.registry import slugify
 from store.base import Store
-from store.errors import ConflictError, InputInvalid, NotFoundError
-from store.records import Artifact, User
 
-ARTIFACT_VISIBILITIES = ("public", "unlisted")
 SLUG_ATTEMPTS = 5
 
 

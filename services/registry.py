@@ -14,16 +14,13 @@ from typing import Any
 
 from cachetools import TTLCache
 
-from engine.errors import EngineError
-from engine.spec import SLUG_PATTERN, ModelDSL, ModelMeta, output_schema_for
+from contracts.dsl import SLUG_PATTERN, ModelDSL, ModelMeta, output_schema_for
+from contracts.errors import EngineError, InputInvalid, NotFoundError
+from contracts.records import Model, ModelQuery, ModelSummary, ModelVersion, User
+from contracts.rules import DIFFICULTIES, LAB_SCOPES, SORTS, VISIBILITIES
 from services.auth import require_user
 from store.base import Store
-from store.errors import InputInvalid, NotFoundError
-from store.records import SORTS, Model, ModelQuery, ModelSummary, ModelVersion, User
 
-LAB_SCOPES = ("econ", "derivatives", "both")
-DIFFICULTIES = ("beginner", "intermediate", "advanced")
-VISIBILITIES = ("public", "unlisted", "private")
 LISTING_TTL_S = 60
 
 

@@ -19,19 +19,19 @@ from typing import Any
 
 from cachetools import TTLCache
 
+from contracts.dsl import InputSchema
+from contracts.errors import EngineError, InputInvalid, NotFoundError, RunFailed, ServiceError, StepFailed, StoreUnavailable, ValidationFailed
+from contracts.inputs import resolve_inputs
+from contracts.records import RunRecord, User
+from contracts.result import RunResult
+from contracts.rules import EXECUTION_CACHE_TTL_S
 from engine.data import DataAccess
-from engine.errors import EngineError, InputError, StepFailed, ValidationFailed
-from engine.executor import RunResult, execute
-from engine.inputs import resolve_inputs
-from engine.spec import InputSchema
+from engine.executor import execute
 from services.auth import require_user
 from services.registry import RegistryService
 from store.base import Store
-from store.errors import InputInvalid, NotFoundError, RunFailed, ServiceError, StoreUnavailable
-from store.records import RunRecord, User
 
 log = logging.getLogger(__name__)
-CACHE_TTL_S = 3600
 UNRESERVED = "The database did not answer, so this run could not be checked against your limits; try again in a moment."
 NOT_SAVED = "Your result is shown but could not be saved to your history ({reason}); it will not appear under your runs."
 
@@ -55,7 +55,7 @@ def inputs_hash(version_id: str, canonical: dict[str, Any]) -> str:
 
 
 class RunsService:
-    def __init__(self, store: Store, registry: RegistryService, data: DataAccess | Any, cache_ttl_s: float = CACHE_TTL_S):
+    def __init__(self, store: Store, registry: RegistryService, data: DataAccess | Any, cache_ttl_s: float = EXECUTION_CACHE_TTL_S):
         self._store = store
         self._registry = registry
         self._data = data
@@ -84,10 +84,7 @@ class RunsService:
         if ver is None:
             raise NotFoundError(f"Model '{slug}' has no version {version}." if version else f"Model '{slug}' has no version to run yet.")
 
-        try:
-            canonical = resolve_inputs(self._schema(ver.id, ver.input_schema), inputs or {}, today)
-        except InputError as exc:
-            raise InputInvalid(exc.fields) from exc
+        canonical = resolve_inputs(self._schema(ver.id, ver.input_schema), inputs or {}, today)
         canonical = {k: v.isoformat() if isinstance(v, date) else v for k, v in canonical.items()}
         key = inputs_hash(ver.id, canonical)
 
@@ -117,10 +114,11 @@ class RunsService:
 
         try:
             result = execute(ver.dsl, canonical, self.data, input_schema=ver.input_schema, today=today)
+        except InputInvalid:
+            self._record(user, run_id, "error", None, None, "invalid inputs", warnings)
+            raise
         except EngineError as exc:
             self._record(user, run_id, "error", None, None, str(exc), warnings)
-            if isinstance(exc, InputError):
-                raise InputInvalid(exc.fields) from exc
             step = exc.step_id if isinstance(exc, StepFailed) else None
             message = str(exc) if not isinstance(exc, ValidationFailed) else f"This model version is invalid and cannot run: {exc}"
             raise RunFailed(message, run_id, step, exc.code) from exc

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from contracts.errors import InputInvalid
+from contracts.records import ModelQuery, ModelSummary, Rating, RatingSummary, User
 from services.auth import require_user
 from services.registry import RegistryService
 from store.base import Store
-from store.errors import InputInvalid
-from store.records import ModelQuery, ModelSummary, Rating, RatingSummary, User
 
 
 class SocialService:

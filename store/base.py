@@ -3,7 +3,7 @@
 Every method that reads or writes on someone's behalf takes the ``viewer`` (a ``User`` or ``None``
 for an anonymous visitor). The sqlite backend enforces visibility in its queries; the Supabase
 backend sends the request with that user's JWT so row-level security enforces it in the database.
-Refusals raise the typed errors of ``store.errors``.
+Refusals raise the typed errors of ``contracts.errors``.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-from engine.spec import ModelMeta
-from store.records import Artifact, Model, ModelQuery, ModelSummary, ModelVersion, Rating, RatingSummary, RunRecord, User
+from contracts.dsl import ModelMeta
+from contracts.records import Artifact, Model, ModelQuery, ModelSummary, ModelVersion, Rating, RatingSummary, RunRecord, User
 
 
 @runtime_checkable

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sqlite3
 import threading
 import uuid
@@ -24,10 +23,10 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from engine.spec import ModelMeta
-from store.errors import AuthError, ConflictError, InputInvalid, NotFoundError, PermissionDenied, RateLimitExceeded, StoreUnavailable
-from store.records import (
-    RUNS_PER_MINUTE_PER_MODEL,
+from contracts.artifact import ArtifactModel, ArtifactPayload, ArtifactRun, ArtifactVersion
+from contracts.dsl import ModelMeta
+from contracts.errors import AuthError, ConflictError, InputInvalid, NotFoundError, PermissionDenied, RateLimitExceeded, StoreUnavailable
+from contracts.records import (
     Artifact,
     Model,
     ModelQuery,
@@ -37,52 +36,12 @@ from store.records import (
     RatingSummary,
     RunRecord,
     User,
-    daily_limit,
 )
+from contracts.rules import RUNS_PER_MINUTE_PER_MODEL, daily_limit
+from store.common import CACHE_TTL, check_credentials, day_start, dt, like_pattern, new_id, now_utc, ts
 from store.sqlite_schema import MIGRATIONS
 
 log = logging.getLogger(__name__)
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-MIN_PASSWORD = 8
-CACHE_TTL = timedelta(hours=1)
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
-
-
-def _ts(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _dt(text: str | None) -> datetime:
-    return datetime.fromisoformat(text) if text else datetime.fromtimestamp(0, UTC)
-
-
-def day_start(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-def like_pattern(text: str) -> str:
-    """A LIKE pattern matching ``text`` literally anywhere (``\\`` escapes ``%`` and ``_``)."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def _new_id() -> str:
-    return str(uuid.uuid4())
-
-
-def check_credentials(email: str, password: str) -> str:
-    email = (email or "").strip().lower()
-    fields = {}
-    if not EMAIL.match(email):
-        fields["email"] = "Enter an email address such as ana@example.com."
-    if len(password or "") < MIN_PASSWORD:
-        fields["password"] = f"Use a password of at least {MIN_PASSWORD} characters."
-    if fields:
-        raise InputInvalid(fields)
-    return email
 
 
 LISTING_SQL = """
@@ -167,7 +126,7 @@ class SqliteStore:
                     for statement in (s.strip() for s in sql.split(";")):
                         if statement:
                             self._conn.execute(statement)
-                    self._conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, _ts(self._clock())))
+                    self._conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, ts(self._clock())))
                 except BaseException:
                     self._conn.execute("ROLLBACK")
                     raise
@@ -184,8 +143,8 @@ class SqliteStore:
         return User(row["id"], row["email"], row["display_name"], row["tier"], row["role"], bool(row["is_guest"]))
 
     def _insert_user(self, conn: sqlite3.Connection, email: str | None, password_hash: str | None, display_name: str, guest: bool) -> str:
-        user_id = _new_id()
-        stamp = _ts(self._clock())
+        user_id = new_id()
+        stamp = ts(self._clock())
         conn.execute("INSERT INTO local_credentials VALUES (?, ?, ?, ?, ?)", (user_id, email, password_hash, int(guest), stamp))
         conn.execute(
             "INSERT INTO profiles (id, email, display_name, is_guest, created_at) VALUES (?, ?, ?, ?, ?)",
@@ -268,8 +227,8 @@ class SqliteStore:
             visibility=row["visibility"],
             author_id=row["author_id"],
             forked_from_id=row["forked_from_id"],
-            created_at=_dt(row["created_at"]),
-            updated_at=_dt(row["updated_at"]),
+            created_at=dt(row["created_at"]),
+            updated_at=dt(row["updated_at"]),
             runs_30d=int(row["runs_30d"]) if "runs_30d" in keys else 0,
             rating_avg=row["rating_avg"] if "rating_avg" in keys else None,
             rating_count=int(row["rating_count"]) if "rating_count" in keys else 0,
@@ -287,7 +246,7 @@ class SqliteStore:
             changelog=row["changelog"],
             status=row["status"],
             created_by=row["created_by"],
-            created_at=_dt(row["created_at"]),
+            created_at=dt(row["created_at"]),
         )
 
     def list_models(self, viewer: User | None, query: ModelQuery) -> list[ModelSummary]:
@@ -353,8 +312,8 @@ class SqliteStore:
         return [self._version(r) for r in rows]
 
     def _insert_model(self, conn: sqlite3.Connection, author_id: str | None, meta: ModelMeta, visibility: str, forked_from: str | None, changelog: str) -> str:
-        model_id, version_id = _new_id(), _new_id()
-        stamp = _ts(self._clock())
+        model_id, version_id = new_id(), new_id()
+        stamp = ts(self._clock())
         try:
             conn.execute(
                 "INSERT INTO models (id, slug, name, description, author_id, lab_scope, tags, difficulty, visibility, forked_from_id,"
@@ -390,8 +349,8 @@ class SqliteStore:
         self, viewer: User, model_id: str, dsl: dict[str, Any], input_schema: dict[str, Any], output_schema: dict[str, Any], changelog: str, status: str = "published"
     ) -> ModelVersion:
         self._own_model(viewer, model_id)
-        version_id = _new_id()
-        stamp = _ts(self._clock())
+        version_id = new_id()
+        stamp = ts(self._clock())
         with self._tx() as conn:
             number = conn.execute("SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions WHERE model_id = ?", (model_id,)).fetchone()[0]
             conn.execute(
@@ -408,7 +367,7 @@ class SqliteStore:
     def set_visibility(self, viewer: User, model_id: str, visibility: str) -> None:
         self._own_model(viewer, model_id)
         with self._tx() as conn:
-            conn.execute("UPDATE models SET visibility = ?, updated_at = ? WHERE id = ?", (visibility, _ts(self._clock()), model_id))
+            conn.execute("UPDATE models SET visibility = ?, updated_at = ? WHERE id = ?", (visibility, ts(self._clock()), model_id))
 
     def fork_model(self, viewer: User, source_slug: str, new_slug: str, name: str | None) -> Model:
         source = self.get_model(source_slug, viewer)
@@ -455,10 +414,10 @@ class SqliteStore:
             current = self._one("SELECT dsl_json, input_schema FROM model_versions WHERE id = ?", (row["current_version_id"],))
             if current and json.loads(current["dsl_json"]) == meta.dsl and json.loads(current["input_schema"]) == meta.input_schema:
                 continue
-            stamp = _ts(self._clock())
+            stamp = ts(self._clock())
             with self._tx() as conn:
                 number = conn.execute("SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions WHERE model_id = ?", (row["id"],)).fetchone()[0]
-                version_id = _new_id()
+                version_id = new_id()
                 conn.execute(
                     "INSERT INTO model_versions (id, model_id, version, dsl_json, input_schema, output_schema, changelog, status, created_by, created_at)"
                     " VALUES (?, ?, ?, ?, ?, ?, 'Template updated', 'published', NULL, ?)",
@@ -474,7 +433,7 @@ class SqliteStore:
     # ----------------------------------------------------------------- runs
     def reserve_run(self, viewer: User, model_id: str, version_id: str, inputs: dict[str, Any], inputs_hash: str) -> str:
         now = self._clock()
-        run_id = _new_id()
+        run_id = new_id()
         with self._tx() as conn:
             ok = conn.execute(
                 "SELECT 1 FROM model_versions v JOIN models m ON m.id = v.model_id WHERE v.id = ? AND m.id = ?"
@@ -488,19 +447,19 @@ class SqliteStore:
                 raise AuthError("Your session has ended; sign in again or continue as a guest.")
             limit = daily_limit(profile["tier"])
             used = conn.execute(
-                "SELECT COUNT(*) FROM model_runs WHERE user_id = ? AND cached = 0 AND created_at >= ?", (viewer.id, _ts(day_start(now)))
+                "SELECT COUNT(*) FROM model_runs WHERE user_id = ? AND cached = 0 AND created_at >= ?", (viewer.id, ts(day_start(now)))
             ).fetchone()[0]
             if used >= limit:
                 raise RateLimitExceeded("daily", limit, day_start(now) + timedelta(days=1), profile["tier"])
             recent = conn.execute(
                 "SELECT COUNT(*), MIN(created_at) FROM model_runs WHERE user_id = ? AND model_id = ? AND cached = 0 AND created_at > ?",
-                (viewer.id, model_id, _ts(now - timedelta(minutes=1))),
+                (viewer.id, model_id, ts(now - timedelta(minutes=1))),
             ).fetchone()
             if recent[0] >= RUNS_PER_MINUTE_PER_MODEL:
-                raise RateLimitExceeded("minute", RUNS_PER_MINUTE_PER_MODEL, _dt(recent[1]) + timedelta(minutes=1), profile["tier"])
+                raise RateLimitExceeded("minute", RUNS_PER_MINUTE_PER_MODEL, dt(recent[1]) + timedelta(minutes=1), profile["tier"])
             conn.execute(
                 "INSERT INTO model_runs (id, model_id, version_id, user_id, inputs, inputs_hash, status, cached, created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?)",
-                (run_id, model_id, version_id, viewer.id, json.dumps(inputs), inputs_hash, _ts(now)),
+                (run_id, model_id, version_id, viewer.id, json.dumps(inputs), inputs_hash, ts(now)),
             )
         return run_id
 
@@ -512,14 +471,14 @@ class SqliteStore:
         with self._tx() as conn:
             cur = conn.execute(
                 "UPDATE model_runs SET status = ?, outputs = ?, runtime_ms = ?, error = ?, finished_at = ? WHERE id = ? AND user_id = ? AND status = 'pending'",
-                (status, body, runtime_ms, error, _ts(now), run_id, viewer.id),
+                (status, body, runtime_ms, error, ts(now), run_id, viewer.id),
             )
             if cur.rowcount != 1:
                 raise NotFoundError("That run does not exist or is already finished.")
             model_id = conn.execute("SELECT model_id FROM model_runs WHERE id = ?", (run_id,)).fetchone()[0]
             seen = conn.execute(
                 "SELECT 1 FROM model_runs WHERE user_id = ? AND model_id = ? AND id <> ? AND cached = 0 AND status <> 'pending' AND finished_at >= ? LIMIT 1",
-                (viewer.id, model_id, run_id, _ts(day_start(now))),
+                (viewer.id, model_id, run_id, ts(day_start(now))),
             ).fetchone()
             conn.execute(
                 "INSERT INTO model_usage_daily (model_id, day, runs, unique_users) VALUES (?, ?, 1, ?)"
@@ -532,13 +491,13 @@ class SqliteStore:
             "SELECT r.id, r.outputs FROM model_runs r JOIN models m ON m.id = r.model_id"
             " WHERE r.version_id = ? AND r.inputs_hash = ? AND r.status = 'success' AND r.cached = 0 AND r.created_at > ?"
             " AND (m.visibility IN ('public', 'unlisted') OR m.author_id = ?) ORDER BY r.created_at DESC LIMIT 1",
-            (version_id, inputs_hash, _ts(self._clock() - CACHE_TTL), viewer.id if viewer else None),
+            (version_id, inputs_hash, ts(self._clock() - CACHE_TTL), viewer.id if viewer else None),
         )
         return (row["id"], json.loads(row["outputs"])) if row else None
 
     def log_cached_run(self, viewer: User, source_run_id: str, inputs: dict[str, Any]) -> str:
-        run_id = _new_id()
-        stamp = _ts(self._clock())
+        run_id = new_id()
+        stamp = ts(self._clock())
         with self._tx() as conn:
             cur = conn.execute(
                 "INSERT INTO model_runs (id, model_id, version_id, user_id, inputs, inputs_hash, outputs, runtime_ms, status, cached, created_at, finished_at)"
@@ -551,7 +510,7 @@ class SqliteStore:
 
     def runs_today(self, viewer: User) -> int:
         row = self._one(
-            "SELECT COUNT(*) FROM model_runs WHERE user_id = ? AND cached = 0 AND created_at >= ?", (viewer.id, _ts(day_start(self._clock())))
+            "SELECT COUNT(*) FROM model_runs WHERE user_id = ? AND cached = 0 AND created_at >= ?", (viewer.id, ts(day_start(self._clock())))
         )
         return int(row[0]) if row else 0
 
@@ -568,7 +527,7 @@ class SqliteStore:
             status=row["status"],
             error=row["error"],
             cached=bool(row["cached"]),
-            created_at=_dt(row["created_at"]),
+            created_at=dt(row["created_at"]),
             model_slug=row["model_slug"],
         )
 
@@ -600,7 +559,7 @@ class SqliteStore:
     def save(self, viewer: User, model_id: str) -> None:
         with self._tx() as conn:
             self._visible_model(conn, viewer, model_id)
-            conn.execute("INSERT OR IGNORE INTO model_saves VALUES (?, ?, ?)", (viewer.id, model_id, _ts(self._clock())))
+            conn.execute("INSERT OR IGNORE INTO model_saves VALUES (?, ?, ?)", (viewer.id, model_id, ts(self._clock())))
 
     def unsave(self, viewer: User, model_id: str) -> None:
         with self._tx() as conn:
@@ -611,10 +570,10 @@ class SqliteStore:
 
     @staticmethod
     def _rating(row: sqlite3.Row) -> Rating:
-        return Rating(row["user_id"], row["model_id"], row["rating"], row["review"], _dt(row["created_at"]), _dt(row["updated_at"]))
+        return Rating(row["user_id"], row["model_id"], row["rating"], row["review"], dt(row["created_at"]), dt(row["updated_at"]))
 
     def rate(self, viewer: User, model_id: str, rating: int, review: str) -> Rating:
-        stamp = _ts(self._clock())
+        stamp = ts(self._clock())
         with self._tx() as conn:
             self._visible_model(conn, viewer, model_id)
             conn.execute(
@@ -650,12 +609,12 @@ class SqliteStore:
             model_id=row["model_id"],
             version_id=row["version_id"],
             created_by=row["created_by"],
-            created_at=_dt(row["created_at"]),
+            created_at=dt(row["created_at"]),
             payload=json.loads(row["payload"]),
         )
 
     def publish(self, viewer: User, run_id: str, slug: str, title: str, summary: str, visibility: str) -> Artifact:
-        artifact_id = _new_id()
+        artifact_id = new_id()
         with self._tx() as conn:
             run = conn.execute("SELECT * FROM model_runs WHERE id = ? AND user_id = ?", (run_id, viewer.id)).fetchone()
             if run is None:
@@ -664,33 +623,25 @@ class SqliteStore:
                 raise InputInvalid({"run_id": "Only a successful run can be published; run the model again."})
             model = conn.execute("SELECT * FROM models WHERE id = ?", (run["model_id"],)).fetchone()
             version = conn.execute("SELECT * FROM model_versions WHERE id = ?", (run["version_id"],)).fetchone()
-            payload = {
-                "model": {
-                    "id": model["id"],
-                    "slug": model["slug"],
-                    "name": model["name"],
-                    "description": model["description"],
-                    "lab_scope": model["lab_scope"],
-                    "tags": json.loads(model["tags"]),
-                    "difficulty": model["difficulty"],
-                },
-                "version": {
-                    "id": version["id"],
-                    "version": version["version"],
-                    "dsl": json.loads(version["dsl_json"]),
-                    "input_schema": json.loads(version["input_schema"]),
-                    "output_schema": json.loads(version["output_schema"]),
-                    "changelog": version["changelog"],
-                },
-                "inputs": json.loads(run["inputs"]),
-                "result": json.loads(run["outputs"]),
-                "run": {"id": run["id"], "created_at": run["created_at"], "runtime_ms": run["runtime_ms"], "cached": bool(run["cached"])},
-            }
+            payload = ArtifactPayload(
+                model=ArtifactModel(
+                    id=model["id"], slug=model["slug"], name=model["name"], description=model["description"],
+                    lab_scope=model["lab_scope"], tags=json.loads(model["tags"]), difficulty=model["difficulty"],
+                ),
+                version=ArtifactVersion(
+                    id=version["id"], version=version["version"], dsl=json.loads(version["dsl_json"]),
+                    input_schema=json.loads(version["input_schema"]), output_schema=json.loads(version["output_schema"]),
+                    changelog=version["changelog"],
+                ),
+                inputs=json.loads(run["inputs"]),
+                result=json.loads(run["outputs"]),
+                run=ArtifactRun(id=run["id"], created_at=run["created_at"], runtime_ms=run["runtime_ms"], cached=bool(run["cached"])),
+            ).to_json()
             try:
                 conn.execute(
                     "INSERT INTO published_artifacts (id, slug, run_id, model_id, version_id, created_by, title, summary, visibility, view_count, payload, created_at)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
-                    (artifact_id, slug, run_id, run["model_id"], run["version_id"], viewer.id, title, summary, visibility, json.dumps(payload), _ts(self._clock())),
+                    (artifact_id, slug, run_id, run["model_id"], run["version_id"], viewer.id, title, summary, visibility, json.dumps(payload), ts(self._clock())),
                 )
             except sqlite3.IntegrityError as exc:
                 raise ConflictError(f"The address '{slug}' is taken.") from exc

@@ -19,10 +19,10 @@ from typing import Any
 
 import httpx
 
-from engine.spec import ModelMeta
-from store.errors import AuthError, AuthRequired, ConflictError, InputInvalid, NotFoundError, RateLimitExceeded, StoreUnavailable
-from store.records import Artifact, Model, ModelQuery, ModelSummary, ModelVersion, Rating, RatingSummary, RunRecord, User
-from store.sqlite import check_credentials, day_start
+from contracts.dsl import ModelMeta
+from contracts.errors import AuthError, AuthRequired, ConflictError, InputInvalid, NotFoundError, RateLimitExceeded, StoreUnavailable
+from contracts.records import Artifact, Model, ModelQuery, ModelSummary, ModelVersion, Rating, RatingSummary, RunRecord, User
+from store.common import check_credentials, day_start
 
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 SORT_ORDER = {

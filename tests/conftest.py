@@ -10,6 +10,7 @@ import socket
 import pytest
 
 from engine.data import DataAccess
+from services.data import sample_access
 
 REQUIRE_SERVICES = os.environ.get("AUSTER_REQUIRE_SERVICES") == "1"
 POSTGRES_DSN = os.environ.get("AUSTER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -58,4 +59,4 @@ def chromium_path() -> str:
 @pytest.fixture
 def sample_data() -> DataAccess:
     """Data access over the bundled real sample snapshot."""
-    return DataAccess.sample()
+    return sample_access()

@@ -6,7 +6,7 @@ import streamlit as st
 
 from components.session import current_user, display_name, get_services, set_user
 from components.text import escape
-from services.errors import ServiceError
+from contracts.errors import AusterError
 
 st.title("Account")
 svc = get_services()
@@ -17,7 +17,7 @@ if user is not None:
     st.markdown(f"Signed in as **{escape(display_name(user))}**{email}")
     try:
         remaining = svc.runs.remaining_today(user)
-    except ServiceError as exc:
+    except AusterError as exc:
         remaining = None
         st.error(str(exc))
     left, right = st.columns(2)
@@ -26,7 +26,7 @@ if user is not None:
     if user.is_guest:
         st.info("You are a guest: sign up below to keep your work under an account.")
     if st.button("Sign out", key="account.sign_out"):
-        with contextlib.suppress(ServiceError):  # signing out locally is enough: the session is dropped below
+        with contextlib.suppress(AusterError):  # signing out locally is enough: the session is dropped below
             svc.auth.sign_out(user)
         set_user(None)
         st.rerun()
@@ -41,7 +41,7 @@ with sign_in, st.form("account.sign_in_form"):
         try:
             set_user(svc.auth.sign_in(email.strip(), password))
             st.rerun()
-        except ServiceError as exc:
+        except AusterError as exc:
             st.error(str(exc))
 with sign_up, st.form("account.sign_up_form"):
     name = st.text_input("Display name", key="account.sign_up.name", max_chars=60)
@@ -51,11 +51,11 @@ with sign_up, st.form("account.sign_up_form"):
         try:
             set_user(svc.auth.sign_up(new_email.strip(), new_password, display_name=name.strip() or None))
             st.rerun()
-        except ServiceError as exc:
+        except AusterError as exc:
             st.error(str(exc))
 if user is None and st.button("Continue as guest", key="account.guest", icon=":material/person_outline:"):
     try:
         set_user(svc.auth.guest())
         st.rerun()
-    except ServiceError as exc:
+    except AusterError as exc:
         st.error(str(exc))

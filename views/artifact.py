@@ -4,7 +4,7 @@ import streamlit as st
 
 from components.artifact_view import artifact_view
 from components.session import current_user, get_services
-from services.errors import NotFoundError, ServiceError
+from contracts.errors import AusterError, NotFoundError
 
 slug = st.query_params.get("slug", "").strip()
 if not slug:
@@ -22,7 +22,7 @@ except NotFoundError:
     st.info("There is no published artifact at this link. It may have been mistyped, or it is not shared with you.")
     st.page_link("views/artifacts.py", label="Browse published artifacts", icon=":material/collections_bookmark:")
     st.stop()
-except ServiceError as exc:
+except AusterError as exc:
     st.error(str(exc))
     st.stop()
 viewed.add(slug)

@@ -4,14 +4,14 @@ import streamlit as st
 
 from components.artifact_view import artifact_card
 from components.session import get_services
-from services.errors import ServiceError
+from contracts.errors import AusterError
 
 st.title("Published artifacts")
 st.caption("Runs that analysts published. Each one is stored as it was run: open it to see the numbers, then run the model yourself.")
 
 try:
     artifacts = get_services().publishing.list_artifacts(None)
-except ServiceError as exc:
+except AusterError as exc:
     st.error(str(exc))
     st.stop()
 

@@ -3,23 +3,24 @@
 import streamlit as st
 
 from components.charts import smile_figure
-from components.lab_data import expirations, option_chain, smile_points, spot_price
+from components.lab_data import expirations, option_chain, symbols
 from components.lab_url import parse_date, seed_widget, sync_query
 from components.models_tab import models_tab
 from components.results_panel import data_mode_text
-from gateways.base import DataError
-from gateways.sample import CHAIN_FILES
+from contracts.errors import AusterError
+from services.labs import smile_points, spot_price
 
 st.title("Derivatives Lab")
 
-seed_widget("deriv.symbol", "symbol", lambda text: text.strip().upper(), allowed=CHAIN_FILES)
+offered = symbols()
+seed_widget("deriv.symbol", "symbol", lambda text: text.strip().upper(), allowed=offered)
 with st.sidebar:
     st.subheader("Lab context")
-    symbol = st.selectbox("Symbol", list(CHAIN_FILES), key="deriv.symbol", accept_new_options=True, help="Type any US ticker when live data is configured.")
+    symbol = st.selectbox("Symbol", offered, key="deriv.symbol", accept_new_options=True, help="Type any US ticker when live data is configured.")
     symbol = (symbol or "").strip().upper()
     try:
         choices = expirations(symbol)
-    except DataError as exc:
+    except AusterError as exc:
         st.error(str(exc))
         st.stop()
     seed_widget(f"deriv.expiration.{symbol}", "expiration", parse_date, allowed=choices)
@@ -27,7 +28,7 @@ with st.sidebar:
 
 try:
     chain, provenance = option_chain(symbol, expiration)
-except DataError as exc:
+except AusterError as exc:
     st.error(str(exc))
     st.stop()
 spot = spot_price(chain)

@@ -9,7 +9,6 @@ from components.lab_data import fred_catalogue, lab_series
 from components.lab_url import parse_date, seed_widget, sync_query
 from components.models_tab import models_tab
 from components.results_panel import data_mode_text
-from gateways.base import DataError
 
 st.title("Econ Lab")
 
@@ -37,15 +36,14 @@ with chart_tab:
     elif start >= end:
         st.error("The start date must be before the end date.")
     else:
-        try:
-            chosen, provenance = lab_series(tuple(context["series"]), start, end)
-        except DataError as exc:
-            st.error(str(exc))
-        else:
-            st.plotly_chart(context_figure(chosen, units), key="econ.chart")
-            kinds = {units.get(sid, "") for sid in chosen}
+        fetched = lab_series(tuple(context["series"]), start, end)
+        for message in fetched.errors.values():
+            st.error(message)
+        if fetched.values:
+            st.plotly_chart(context_figure(fetched.values, units), key="econ.chart")
+            kinds = {units.get(sid, "") for sid in fetched.values}
             if len(kinds) > 2:
                 st.caption(f"These series come in {len(kinds)} different units; all but the first series' share the right axis. Pick fewer for a clearer chart.")
-            st.caption(data_mode_text(provenance))
+            st.caption(data_mode_text(fetched.provenance))
 with models:
     models_tab("econ", context, key="econ.models")

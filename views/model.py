@@ -9,7 +9,7 @@ from components.run_form import parse_schema, prefill_from_query
 from components.run_panel import run_panel
 from components.session import current_user, get_services
 from components.text import escape
-from services.errors import NotFoundError, ServiceError
+from contracts.errors import AusterError, NotFoundError
 
 slug = st.query_params.get("slug", "").strip()
 if not slug:
@@ -26,7 +26,7 @@ except NotFoundError:
     st.info(f"There is no model '{escape(slug)}' that you can see. It may be private or mistyped.")
     st.page_link("views/registry.py", label="Back to the registry", icon=":material/apps:")
     st.stop()
-except ServiceError as exc:
+except AusterError as exc:
     st.error(str(exc))
     st.stop()
 

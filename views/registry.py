@@ -5,7 +5,7 @@ import streamlit as st
 from components.filters import registry_filters
 from components.model_card import card_grid
 from components.session import current_user, get_services
-from services.errors import ServiceError
+from contracts.errors import AusterError
 
 st.title("Model registry")
 st.caption("Analytical models over economic, market and options data. Open one to run it, publish its results or fork it.")
@@ -17,7 +17,7 @@ try:
     models = svc.registry.list_models(
         user, text=filters.text, lab_scope=filters.lab_scope, tags=filters.tags, difficulty=filters.difficulty, sort=filters.sort
     )
-except ServiceError as exc:
+except AusterError as exc:
     st.error(str(exc))
     st.stop()
 

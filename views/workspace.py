@@ -7,7 +7,7 @@ from components.artifact_view import artifact_card
 from components.model_card import card_grid
 from components.results_panel import results_panel
 from components.session import current_user, get_services
-from services.errors import ServiceError
+from contracts.errors import AusterError
 
 st.title("Workspace")
 user = current_user()
@@ -56,5 +56,5 @@ try:
             artifact_card(artifact)
         if not published:
             st.info("Publish a run from a model page to share it.")
-except ServiceError as exc:
+except AusterError as exc:
     st.error(str(exc))

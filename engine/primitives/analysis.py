@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from engine.errors import OperationError
+from contracts.errors import OperationError
 from engine.primitives.math import Align, align_pair
 from engine.registry import Params, Record, operation
 

@@ -8,10 +8,10 @@ from typing import Literal
 import pandas as pd
 from pydantic import Field, model_validator
 
+from contracts.data import BAR_COLUMNS, CHAIN_COLUMNS
+from contracts.errors import OperationError
 from engine.data import DataAccess
-from engine.errors import OperationError
 from engine.registry import Params, Record, operation
-from gateways.base import BAR_COLUMNS, CHAIN_COLUMNS
 
 FredUnits = Literal["lin", "chg", "ch1", "pch", "pc1", "pca", "log"]
 FredFrequency = Literal["d", "w", "m", "q", "sa", "a"]

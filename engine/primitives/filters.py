@@ -8,7 +8,7 @@ from typing import Literal
 import pandas as pd
 from pydantic import Field, model_validator
 
-from engine.errors import OperationError
+from contracts.errors import OperationError
 from engine.primitives.stats import output_name
 from engine.registry import Params, operation, same_as_first
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from engine.errors import OperationError
+from contracts.errors import OperationError
 from engine.registry import Params, operation, series_if_any_series
 
 Align = Literal["inner", "ffill"]

@@ -27,11 +27,11 @@ import pandas as pd
 from pydantic import Field
 from scipy.stats import norm
 
-from engine.errors import OperationError
+from contracts.data import CHAIN_COLUMNS
+from contracts.errors import OperationError
 from engine.primitives import bsm
 from engine.primitives.fetch import chain_as_of
 from engine.registry import Params, Record, operation
-from gateways.base import CHAIN_COLUMNS
 
 SQRT_PI_OVER_2 = math.sqrt(math.pi / 2)
 ONE_SIGMA = 0.6827

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator
 
-from engine.errors import OperationError
+from contracts.errors import OperationError
 from engine.primitives.stats import observations, output_name, require_dates
 from engine.registry import NoParams, Params, Record, operation
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from engine.errors import OperationError
+from contracts.errors import OperationError
 from engine.registry import NoParams, Params, Record, operation
 
 ResampleRule = Literal["W", "M", "Q", "A"]

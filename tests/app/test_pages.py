@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from engine.spec import ModelMeta
+from contracts.dsl import ModelMeta
 from tests.app.conftest import APP
 
 YIELD_CURVE = "yield-curve-10y-2y"

@@ -10,7 +10,7 @@ import pytest
 from components.results_panel import data_mode_text, result_json, series_frame, table_frame
 from components.run_form import context_query, prefill_from_query, widget_value
 from components.text import escape
-from engine.spec import InputField, InputSchema
+from contracts.dsl import InputField, InputSchema
 
 SCHEMA = InputSchema(fields=[InputField(name="symbol", type="symbol"), InputField(name="start", type="date"), InputField(name="window", type="integer")])
 

@@ -35,7 +35,7 @@ def arrange_hostile_model(db_path: Path) -> None:
     os.environ.update(app_env(db_path))
     try:
         import services
-        from engine.spec import ModelMeta
+        from contracts.dsl import ModelMeta
 
         svc = services.build()
         owner = svc.auth.sign_up("mallory@example.com", "correct horse battery", display_name="Mallory")

@@ -25,8 +25,8 @@ from vollib.black_scholes_merton import black_scholes_merton
 from vollib.black_scholes_merton.greeks.analytical import delta, gamma, theta, vega
 from vollib.black_scholes_merton.implied_volatility import implied_volatility
 
-from engine.data import DataAccess
 from engine.primitives import bsm
+from services.data import sample_access
 
 SPOT = 100.0
 GRID = list(itertools.product(
@@ -144,7 +144,7 @@ def test_theta_is_per_calendar_day_and_vega_per_vol_point() -> None:
 @pytest.fixture(scope="module")
 def spy_contracts() -> pd.DataFrame:
     """Every SPY contract as of 2026-05-01 (7722, all expirations) with its years to expiry."""
-    chain = DataAccess.sample().options_chain("SPY")
+    chain = sample_access().options_chain("SPY")
     as_of = pd.Timestamp(str(chain["as_of"].iloc[0])).normalize()
     return chain.assign(years=(chain["expiration"] - as_of).dt.days / bsm.DAYS_PER_YEAR)
 

@@ -62,7 +62,7 @@ def test_validate_json_reports_objects(tmp_path, capsys):
     assert main(["validate", bad, "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report[0]["valid"] is False and report[0]["errors"][0]["code"] == "E_JSON"
-    assert set(report[0]["errors"][0]) == {"code", "path", "message", "hint"}
+    assert set(report[0]["errors"][0]) == {"code", "path", "where", "message", "hint"}
 
 
 def test_validate_a_missing_file_is_a_sentence_not_a_traceback(tmp_path, capsys):

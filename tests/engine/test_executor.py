@@ -7,9 +7,9 @@ from datetime import date
 
 import pytest
 
-from engine.errors import InputError, LimitExceeded, StepFailed, ValidationFailed
+from contracts.errors import InputInvalid, LimitExceeded, StepFailed, ValidationFailed
+from contracts.limits import Limits
 from engine.executor import RunResult, execute
-from engine.limits import Limits
 from tests.engine.test_validator import SCHEMA, SPREAD, doc
 
 TODAY = date(2026, 11, 26)
@@ -68,7 +68,7 @@ def test_invalid_documents_raise_validation_failed_before_any_fetch(sample_data)
 
 
 def test_bad_inputs_are_reported_per_field(sample_data):
-    with pytest.raises(InputError) as info:
+    with pytest.raises(InputInvalid) as info:
         execute(SPREAD, {"start": "yesterday-ish", "colour": "red"}, sample_data, input_schema=SCHEMA)
     assert set(info.value.fields) == {"start", "colour"}
     assert "not a date" in info.value.fields["start"]
@@ -81,7 +81,7 @@ def test_an_unknown_series_fails_naming_the_step_and_what_the_sample_has(sample_
         execute(unknown, {}, sample_data, input_schema=SCHEMA)
     message = str(info.value)
     assert message.startswith("Step 'dgs10' (fetch_series) failed: The sample data has no FRED series 'DGS11'.")
-    assert "DGS10" in message and info.value.cause_code == "E_NOT_FOUND"
+    assert "DGS10" in message and info.value.cause_code == "E_DATA_NOT_FOUND"
 
 
 def test_a_range_with_no_data_is_explained(sample_data):

@@ -19,13 +19,14 @@ import pandas as pd
 import pytest
 from scipy.stats import norm
 
+from contracts.data import CHAIN_COLUMNS
+from contracts.errors import OperationError, StepFailed
 from engine.data import DataAccess
-from engine.errors import OperationError, StepFailed
 from engine.executor import execute, run_values
 from engine.primitives import bsm
 from engine.primitives import options as o
 from engine.registry import REGISTRY, Record, ValueType, load_all
-from gateways.base import CHAIN_COLUMNS
+from services.data import sample_access
 
 OPTION_OPS = {
     "find_atm_straddle": ValueType.RECORD,
@@ -45,7 +46,7 @@ OPTION_OPS = {
 
 @pytest.fixture(scope="module")
 def data() -> DataAccess:
-    return DataAccess.sample()
+    return sample_access()
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,11 @@ import pytest
 from pydantic import ValidationError
 from scipy import stats
 
-from engine.errors import OperationError, ValidationFailed
+from contracts.errors import OperationError, ValidationFailed
 from engine.executor import execute
 from engine.primitives.analysis import FIT_COLUMNS
 from engine.registry import load_all
+from services.data import sample_access
 from tests.engine.ops import run
 
 load_all()
@@ -293,7 +294,7 @@ def test_beta_and_correlation_matrix_models_run_through_the_executor() -> None:
             "metrics": [{"id": "beta_value", "source": "b", "field": "beta", "label": "Beta", "format": ".2f"}],
         },
     }
-    result = execute(doc)
+    result = execute(doc, data=sample_access())
     assert 0.9 < result.outputs["metrics"][0]["value"] < 1.6
     matrix = result.outputs["tables"][1]
     assert matrix["columns"][0] == "series"
@@ -311,6 +312,6 @@ def test_validator_checks_correlation_matrix_arity_and_regression_params() -> No
         "outputs": {"tables": [{"id": "t", "source": "m"}]},
     }
     with pytest.raises(ValidationFailed) as caught:
-        execute(doc)
+        execute(doc, data=sample_access())
     codes = {p.code for p in caught.value.problems}
     assert "E_ARITY" in codes and any(p.path.startswith("$.steps[2].params") for p in caught.value.problems)

@@ -10,10 +10,11 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from engine.errors import OperationError
+from contracts.errors import OperationError
 from engine.executor import execute, run_values
 from engine.primitives.filters import EPISODE_COLUMNS
 from engine.registry import REGISTRY, ValueType, load_all
+from services.data import sample_access
 from tests.engine.ops import run
 
 load_all()
@@ -307,15 +308,15 @@ def test_inversion_periods_through_the_executor() -> None:
             "tables": [{"id": "periods", "source": "inverted", "columns": ["start", "end", "days", "extreme"]}],
         },
     }
-    result = execute(doc)
+    result = execute(doc, data=sample_access())
     rows = result.outputs["tables"][0]["rows"]
     assert {"start": "2022-07-06", "end": "2024-08-26"}.items() <= rows[-1].items()
     assert result.outputs["series"][0]["x"][0].startswith("2024-01")
-    assert run_values(doc)["recent"].index.min() >= pd.Timestamp("2024-01-01")
+    assert run_values(doc, data=sample_access())["recent"].index.min() >= pd.Timestamp("2024-01-01")
 
 
 def test_validator_rejects_a_table_column_episodes_does_not_produce() -> None:
-    from engine.errors import ValidationFailed
+    from contracts.errors import ValidationFailed
 
     doc = {
         "version": "1.0",
@@ -326,4 +327,4 @@ def test_validator_rejects_a_table_column_episodes_does_not_produce() -> None:
         "outputs": {"tables": [{"id": "t", "source": "e", "columns": ["start", "length"]}]},
     }
     with pytest.raises(ValidationFailed, match="E_OUTPUT_COLUMN"):
-        execute(doc)
+        execute(doc, data=sample_access())

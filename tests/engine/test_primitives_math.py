@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from engine.errors import OperationError
+from contracts.errors import OperationError
 from engine.executor import execute, run_values
 from engine.registry import REGISTRY, ValueType, load_all
+from services.data import sample_access
 from tests.engine.ops import run
 
 load_all()
@@ -225,8 +226,8 @@ def test_real_fed_funds_rate_through_the_executor() -> None:
         ],
         "outputs": {"series": [{"id": "real", "source": "real", "label": "Real fed funds (pp)"}]},
     }
-    values = run_values(doc)
+    values = run_values(doc, data=sample_access())
     assert values["real"].loc["2022-06-15"] < -7  # deeply negative at the 2022 inflation peak
     assert values["real"].loc["2023-12-29"] > 1
-    result = execute(doc)
+    result = execute(doc, data=sample_access())
     assert result.outputs["series"][0]["x"][0] == "2022-01-01"

@@ -11,10 +11,11 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from engine.errors import OperationError
+from contracts.errors import OperationError
 from engine.executor import execute, run_values
 from engine.primitives.returns import VOL_CONE_COLUMNS
 from engine.registry import load_all
+from services.data import sample_access
 from tests.engine.ops import run
 
 load_all()
@@ -281,8 +282,8 @@ def test_inflation_and_volatility_models_run_through_the_executor() -> None:
         },
     }
     schema = {"fields": [{"name": "start", "type": "date", "default": "2020-01-01"}]}
-    values = run_values(doc, {"start": date(2020, 1, 1)}, input_schema=schema)
+    values = run_values(doc, {"start": date(2020, 1, 1)}, sample_access(), input_schema=schema)
     assert values["inflation"].loc["2022-06-01"] == pytest.approx(9.0, abs=0.1)
-    result = execute(doc, {"start": "2020-01-01"}, input_schema=schema)
+    result = execute(doc, {"start": "2020-01-01"}, sample_access(), input_schema=schema)
     assert [row["window"] for row in result.outputs["tables"][0]["rows"]] == [21, 63]
     assert result.outputs["series"][0]["y"][0] is None  # no year-ago value for January 2020 in this range

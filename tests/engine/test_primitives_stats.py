@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from engine.errors import OperationError, StepFailed
+from contracts.errors import OperationError, StepFailed
 from engine.executor import execute, run_values
 from engine.registry import load_all
+from services.data import sample_access
 from tests.engine.ops import run
 
 load_all()
@@ -302,9 +303,9 @@ def test_sahm_rule_style_pipeline_runs_through_the_executor() -> None:
         ],
         "outputs": {"series": [{"id": "sahm", "source": "sahm", "label": "Sahm rule (pp)"}], "metrics": [{"id": "m", "source": "latest", "label": "latest"}]},
     }
-    values = run_values(doc)
+    values = run_values(doc, data=sample_access())
     assert values["sahm"].loc["2020-04-01"] > 0.5  # the rule fired in spring 2020
-    result = execute(doc)
+    result = execute(doc, data=sample_access())
     assert [t.operation for t in result.trace][-1] in {"last", "sub"}
     # warm-up: 2 months for the 3-month average, 11 more for the 12-month low, 1 for the lag
     assert result.outputs["series"][0]["x"][0] == "2020-03-01"
@@ -320,4 +321,4 @@ def test_executor_reports_a_short_window_as_a_step_failure() -> None:
         "outputs": {"series": [{"id": "z", "source": "z", "label": "z"}]},
     }
     with pytest.raises(StepFailed, match=r"Step 'z' \(zscore\) failed: 'zscore' needs at least 40 observations"):
-        execute(doc)
+        execute(doc, data=sample_access())

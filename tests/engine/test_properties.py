@@ -8,14 +8,14 @@ from datetime import date
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.data import DataAccess
-from engine.errors import EngineError, Problem
+from contracts.errors import EngineError, Problem
 from engine.executor import execute
 from engine.registry import ValueType, load_all
 from engine.validator import validate
+from services.data import sample_access
 
 OPS = sorted(load_all())
-DATA = DataAccess.sample()
+DATA = sample_access()
 SCHEMA = {"fields": [{"name": "start", "type": "date", "default": "2024-01-01"}, {"name": "end", "type": "date", "default": "2024-06-30"}]}
 
 json_values = st.recursive(

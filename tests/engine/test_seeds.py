@@ -11,14 +11,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.data import DataAccess
+from contracts.dsl import ModelMeta, output_schema_for
 from engine.executor import execute
-from engine.spec import ModelMeta, output_schema_for
 from engine.validator import check, validate
+from services.data import sample_access
 
 SEEDS = sorted((Path(__file__).resolve().parents[2] / "seeds").glob("*.json"))
 AS_OF = date(2026, 8, 21)  # the sample data's newest observations; relative defaults resolve against it
-DATA = DataAccess.sample()
+DATA = sample_access()
 REQUIRED_TOPICS = {
     "yield-curve-10y-2y", "recession-probability-10y-3m", "sahm-rule", "cpi-inflation", "real-fed-funds-rate",
     "ten-year-decomposition", "taylor-rule", "okun-law", "phillips-curve", "high-yield-spread-zscore",
@@ -200,7 +200,7 @@ def test_expected_move_for_a_chosen_expiration():
 
 
 def test_unknown_symbol_names_what_the_sample_has():
-    from engine.errors import StepFailed
+    from contracts.errors import StepFailed
 
     with pytest.raises(StepFailed, match=r"has no option chain for 'ZZZ'.*SPY"):
         run("expected-move", symbol="ZZZ")

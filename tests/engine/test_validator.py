@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from engine.errors import ValidationFailed
+from contracts.errors import ValidationFailed
 from engine.validator import check, validate
 
 SCHEMA = {"fields": [

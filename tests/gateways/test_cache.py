@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gateways.base import Fetched, NotFound, Provenance, Unavailable
+from contracts.data import Fetched, Provenance
+from contracts.errors import DataNotFound, UpstreamUnavailable
 from gateways.cache import DEFAULT_TTLS, Cache, CachedGateway, MemoryBackend, RedisBackend, make_key
 from gateways.fred import FredGateway
 from gateways.sample import SampleGateway
@@ -130,10 +131,10 @@ def test_32_concurrent_identical_calls_make_one_upstream_request(server: ReplayS
 
 def test_concurrent_callers_share_one_failure(stub: tuple[Upstream, CachedGateway]) -> None:
     upstream, gateway = stub
-    upstream.error = NotFound("no such thing")
+    upstream.error = DataNotFound("no such thing")
     upstream.delay = 0.2  # the failing call is still running when the other 15 arrive
     results = concurrently(16, lambda: gateway.quote("SPY"))
-    assert all(isinstance(r, NotFound) and str(r) == "no such thing" for r in results)
+    assert all(isinstance(r, DataNotFound) and str(r) == "no such thing" for r in results)
     assert upstream.calls == 1
 
 
@@ -150,7 +151,7 @@ def test_an_outage_serves_the_expired_value_with_a_warning(server: ReplayServer,
     pd.testing.assert_series_equal(stale.value, fresh.value)
     assert stale.provenance.cache_hit
     assert stale.provenance.warning == "FRED is unavailable (it answered 503); try again in a few minutes. Showing the copy cached 25 minutes ago."
-    with pytest.raises(Unavailable, match="FRED is unavailable"):  # nothing cached for another series
+    with pytest.raises(UpstreamUnavailable, match="FRED is unavailable"):  # nothing cached for another series
         gateway.series("DGS10", date(2024, 1, 1), date(2024, 3, 1))
 
 
@@ -174,8 +175,8 @@ def test_not_found_is_never_covered_by_a_stale_value(stub: tuple[Upstream, Cache
     upstream, gateway = stub
     gateway.quote("SPY")
     clock.now += 3600
-    upstream.error = NotFound("SPY was delisted")
-    with pytest.raises(NotFound):
+    upstream.error = DataNotFound("SPY was delisted")
+    with pytest.raises(DataNotFound):
         gateway.quote("SPY")
 
 

@@ -3,14 +3,15 @@ same numbers live (replayed) and on the sample data."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from contracts.errors import ConfigurationError
 from engine.data import DataAccess
 from engine.executor import execute
 from gateways import factory
-from gateways.factory import ConfigurationError, data_access, describe_mode, load_settings
+from services.config import Settings
+from services.data import data_access as compose
+from services.data import describe_data, sample_access
 from tests.gateways.replay_server import FRED_KEY, POLYGON_KEY, ReplayServer
 
 SPREAD_AND_SPY = {
@@ -23,6 +24,15 @@ SPREAD_AND_SPY = {
     ],
     "outputs": {"series": [{"id": "spread", "source": "spread", "label": "10y - 2y (pp)"}, {"id": "spy", "source": "spy", "label": "SPY close"}]},
 }
+
+
+def data_access(mode: str, env: dict[str, str]) -> DataAccess:
+    """The composed data access for ``mode`` with exactly ``env`` as the configuration (no secrets file)."""
+    return compose(Settings.load(env=env, secrets={}), mode)
+
+
+def describe_mode(mode: str, env: dict[str, str]) -> dict[str, str]:
+    return describe_data(Settings.load(env=env, secrets={}), mode)
 
 
 def live_env(server: ReplayServer, **extra: str) -> dict[str, str]:
@@ -50,7 +60,7 @@ def test_live_without_keys_is_a_sentence() -> None:
         "Live data needs MASSIVE_API_KEY or POLYGON_API_KEY; set them in the environment or in .streamlit/secrets.toml, or use sample data."
     )
     with pytest.raises(ConfigurationError, match="Data mode 'online' is not one of auto, live, sample"):
-        data_access("online", {})  # type: ignore[arg-type]
+        data_access("online", {})
 
 
 def test_gateways_and_cache_are_shared_per_configuration(server: ReplayServer) -> None:
@@ -63,24 +73,14 @@ def test_gateways_and_cache_are_shared_per_configuration(server: ReplayServer) -
     assert FRED_KEY not in repr(first.macro) and POLYGON_KEY not in repr(first.market)
 
 
-def test_settings_come_from_secrets_then_environment(tmp_path: Path) -> None:
-    secrets = tmp_path / "secrets.toml"
-    secrets.write_text('FRED_API_KEY = "from-secrets"\nOTHER = "ignored"\n')
-    settings = load_settings({"FRED_API_KEY": "from-env", "POLYGON_API_KEY": "poly"}, [secrets])
-    assert settings == {"FRED_API_KEY": "from-secrets", "POLYGON_API_KEY": "poly"}
-    secrets.write_text("FRED_API_KEY = ")
-    with pytest.raises(ConfigurationError, match="is not valid TOML"):
-        load_settings({}, [secrets])
-
-
 def test_a_bad_timeout_setting_is_a_sentence() -> None:
-    with pytest.raises(ConfigurationError, match="AUSTER_DATA_TIMEOUT 'soon' must be a number of seconds"):
+    with pytest.raises(ConfigurationError, match="AUSTER_DATA_TIMEOUT is 'soon'; it must be a number between"):
         data_access("auto", {"FRED_API_KEY": "k", "AUSTER_DATA_TIMEOUT": "soon"})
 
 
 def test_a_live_run_and_a_sample_run_give_the_same_numbers(server: ReplayServer) -> None:
     live = execute(SPREAD_AND_SPY, data=data_access("live", live_env(server)))
-    sample = execute(SPREAD_AND_SPY, data=DataAccess.sample())
+    sample = execute(SPREAD_AND_SPY, data=sample_access())
     assert live.outputs == sample.outputs
     assert [p["provider"] for p in live.provenance] == ["fred", "fred", "polygon"]
     assert [p["provider"] for p in sample.provenance] == ["sample"] * 3

@@ -11,7 +11,7 @@ import traceback
 import pandas as pd
 import pytest
 
-from gateways.base import BadRequest, DataError, NoData, NotEntitled, NotFound, RateLimited, Unavailable
+from contracts.errors import BadRequest, DataError, DataNotFound, NoData, NotEntitled, UpstreamRateLimited, UpstreamUnavailable
 from gateways.fred import FredGateway, TokenBucket
 from gateways.sample import SampleGateway
 from tests.gateways.conftest import TIMEOUT, fast_bucket
@@ -95,7 +95,7 @@ def test_the_key_travels_only_as_fred_expects_and_never_in_logs(fred: FredGatewa
 
 
 def test_unknown_series_is_not_found_with_a_sentence(fred: FredGateway, caplog: pytest.LogCaptureFixture) -> None:
-    with pytest.raises(NotFound) as info:
+    with pytest.raises(DataNotFound) as info:
         fred.series("NOSUCHSERIES")
     assert str(info.value) == "FRED has no series 'NOSUCHSERIES'."
     assert_no_key(info.value, caplog)
@@ -105,11 +105,11 @@ def test_unknown_series_is_not_found_with_a_sentence(fred: FredGateway, caplog: 
     ("mode", "error", "sentence"),
     [
         ("403", NotEntitled, "FRED rejected the API key"),
-        ("404", NotFound, "FRED has no series 'DGS10'."),
-        ("429", RateLimited, "FRED is rate limiting requests; try again in a minute."),
-        ("500", Unavailable, "FRED is unavailable (it answered 500)"),
-        ("503", Unavailable, "FRED is unavailable (it answered 503)"),
-        ("malformed", Unavailable, "FRED is unavailable: it sent a response that could not be read"),
+        ("404", DataNotFound, "FRED has no series 'DGS10'."),
+        ("429", UpstreamRateLimited, "FRED is rate limiting requests; try again in a minute."),
+        ("500", UpstreamUnavailable, "FRED is unavailable (it answered 500)"),
+        ("503", UpstreamUnavailable, "FRED is unavailable (it answered 503)"),
+        ("malformed", UpstreamUnavailable, "FRED is unavailable: it sent a response that could not be read"),
     ],
 )
 def test_failures_become_typed_sentences_without_the_key(fred: FredGateway, server: ReplayServer, caplog: pytest.LogCaptureFixture,
@@ -125,7 +125,7 @@ def test_failures_become_typed_sentences_without_the_key(fred: FredGateway, serv
 def test_a_slow_answer_times_out(fred: FredGateway, server: ReplayServer, caplog: pytest.LogCaptureFixture) -> None:
     server.fail("/fred/series", "slow", delay=3 * TIMEOUT)
     started = time.perf_counter()
-    with pytest.raises(Unavailable, match=f"did not answer within {TIMEOUT:g} seconds") as info:
+    with pytest.raises(UpstreamUnavailable, match=f"did not answer within {TIMEOUT:g} seconds") as info:
         fred.series_info("DGS10")
     assert time.perf_counter() - started < 2 * TIMEOUT
     assert_no_key(info.value, caplog)
@@ -133,7 +133,7 @@ def test_a_slow_answer_times_out(fred: FredGateway, server: ReplayServer, caplog
 
 def test_connection_refused_is_unavailable(caplog: pytest.LogCaptureFixture) -> None:
     gateway = FredGateway(FRED_KEY, closed_port_url() + "/fred", timeout=TIMEOUT, throttle=fast_bucket())
-    with pytest.raises(Unavailable, match="FRED is unavailable") as info:
+    with pytest.raises(UpstreamUnavailable, match="FRED is unavailable") as info:
         gateway.search("rates")
     assert_no_key(info.value, caplog)
 

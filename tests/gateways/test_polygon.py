@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gateways.base import BAR_COLUMNS, CHAIN_COLUMNS, DataError, NoData, NotEntitled, NotFound, RateLimited, Unavailable
+from contracts.data import BAR_COLUMNS, CHAIN_COLUMNS
+from contracts.errors import DataError, DataNotFound, NoData, NotEntitled, UpstreamRateLimited, UpstreamUnavailable
 from gateways.polygon import PolygonGateway
 from gateways.sample import SampleGateway
 from tests.gateways.conftest import TIMEOUT
@@ -109,9 +110,9 @@ def test_whole_chain_and_bounded_contracts(server: ReplayServer) -> None:
 
 
 def test_unknown_expiration_and_symbol_are_not_found(polygon: PolygonGateway) -> None:
-    with pytest.raises(NotFound, match="no options on 'SPY' expiring 2026-05-09"):
+    with pytest.raises(DataNotFound, match="no options on 'SPY' expiring 2026-05-09"):
         polygon.options_chain("SPY", "2026-05-09")
-    with pytest.raises(NotFound, match="lists no options on 'ZZZZ'"):
+    with pytest.raises(DataNotFound, match="lists no options on 'ZZZZ'"):
         polygon.expirations("ZZZZ")
 
 
@@ -130,11 +131,11 @@ def test_the_key_travels_only_in_the_authorization_header(polygon: PolygonGatewa
     ("mode", "error", "sentence", "requests"),
     [
         ("403", NotEntitled, "Your data plan does not include options data", 1),
-        ("404", NotFound, "Polygon/Massive found nothing for the option chain of SPY; check the symbol.", 1),
-        ("429", RateLimited, "Polygon/Massive is rate limiting requests; try again in 7 seconds.", 3),
-        ("500", Unavailable, "Polygon/Massive is unavailable (it answered 500)", 3),
-        ("503", Unavailable, "Polygon/Massive is unavailable (it answered 503)", 3),
-        ("malformed", Unavailable, "Polygon/Massive is unavailable: it sent a response that could not be read", 1),
+        ("404", DataNotFound, "Polygon/Massive found nothing for the option chain of SPY; check the symbol.", 1),
+        ("429", UpstreamRateLimited, "Polygon/Massive is rate limiting requests; try again in 7 seconds.", 3),
+        ("500", UpstreamUnavailable, "Polygon/Massive is unavailable (it answered 500)", 3),
+        ("503", UpstreamUnavailable, "Polygon/Massive is unavailable (it answered 503)", 3),
+        ("malformed", UpstreamUnavailable, "Polygon/Massive is unavailable: it sent a response that could not be read", 1),
     ],
 )
 def test_failures_become_typed_sentences_without_the_key(polygon: PolygonGateway, server: ReplayServer, caplog: pytest.LogCaptureFixture,
@@ -158,7 +159,7 @@ def test_the_pool_has_a_real_timeout(server: ReplayServer, caplog: pytest.LogCap
     gateway = PolygonGateway(POLYGON_KEY, server.url, timeout=TIMEOUT, retries=0)
     server.fail("/v2/last/trade", "slow", delay=4 * TIMEOUT)
     started = time.perf_counter()
-    with pytest.raises(Unavailable, match=f"did not answer within {TIMEOUT:g} seconds") as info:
+    with pytest.raises(UpstreamUnavailable, match=f"did not answer within {TIMEOUT:g} seconds") as info:
         gateway.quote("SPY")
     assert time.perf_counter() - started < 3 * TIMEOUT
     assert_no_key(info.value, caplog)
@@ -166,7 +167,7 @@ def test_the_pool_has_a_real_timeout(server: ReplayServer, caplog: pytest.LogCap
 
 def test_connection_refused_is_unavailable(caplog: pytest.LogCaptureFixture) -> None:
     gateway = PolygonGateway(POLYGON_KEY, closed_port_url(), timeout=TIMEOUT, retries=1, backoff_factor=0)
-    with pytest.raises(Unavailable, match="connection was refused") as info:
+    with pytest.raises(UpstreamUnavailable, match="connection was refused") as info:
         gateway.daily_bars("SPY", "2024-01-01", "2024-02-01")
     assert_no_key(info.value, caplog)
 

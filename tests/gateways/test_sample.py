@@ -6,7 +6,8 @@ import math
 
 import pytest
 
-from gateways.base import CHAIN_COLUMNS, BadRequest, NoData, NotFound
+from contracts.data import CHAIN_COLUMNS
+from contracts.errors import BadRequest, DataNotFound, NoData
 from gateways.sample import FRED_SERIES, SampleGateway
 
 GW = SampleGateway()
@@ -45,7 +46,7 @@ def test_monthly_average_of_a_daily_series():
 
 
 def test_unknown_series_lists_what_the_sample_has_and_suggests_a_fix():
-    with pytest.raises(NotFound) as info:
+    with pytest.raises(DataNotFound) as info:
         GW.series("DGS11")
     assert "Did you mean DGS10?" in str(info.value) and "UNRATE" in str(info.value)
 
@@ -64,7 +65,7 @@ def test_bars_for_every_symbol_and_aliases():
         bars = GW.daily_bars(symbol).value
         assert list(bars.columns) == ["open", "high", "low", "close", "volume"] and bars["close"].notna().all()
     assert GW.daily_bars("I:SPX").provenance.symbol == "SPX"
-    with pytest.raises(NotFound, match="no daily bars for 'ZZZZ'"):
+    with pytest.raises(DataNotFound, match="no daily bars for 'ZZZZ'"):
         GW.daily_bars("ZZZZ")
 
 
@@ -85,5 +86,5 @@ def test_chains_have_standard_columns_and_their_own_as_of():
 
 
 def test_unknown_expiration_lists_the_real_ones():
-    with pytest.raises(NotFound, match="2026-08-28"):
+    with pytest.raises(DataNotFound, match="2026-08-28"):
         GW.options_chain("AAPL", "2026-09-01")

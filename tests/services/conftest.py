@@ -10,6 +10,7 @@ import pytest
 import services
 from engine.data import DataAccess
 from services.config import Settings
+from services.data import sample_access
 from services.facade import Services
 from store.sqlite import SqliteStore
 from tests.store.conftest import FAST_HASHER, seed_meta
@@ -17,7 +18,7 @@ from tests.store.conftest import FAST_HASHER, seed_meta
 
 @pytest.fixture(scope="session")
 def sample() -> DataAccess:
-    return DataAccess.sample()
+    return sample_access()
 
 
 @pytest.fixture

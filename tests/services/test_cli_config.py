@@ -45,3 +45,42 @@ def test_settings_come_from_overrides_then_environment_then_secrets() -> None:
     assert "anon" not in repr(settings)
     assert Settings.load(env={}, secrets={}).backend == "sqlite"
     assert Settings.load(env={}, secrets={}, db_path="x.db").db_path == "x.db"
+
+
+def test_data_keys_follow_the_same_precedence_as_every_setting(tmp_path: Path) -> None:
+    """Regression (issue 8): the gateways once read secrets over the environment while the services read the
+    environment over secrets. Now there is one reader: environment over secrets.toml over defaults."""
+    project = tmp_path / "project.toml"
+    project.write_text('FRED_API_KEY = "from-secrets"\nMASSIVE_API_KEY = "poly-secret"\n')
+    from services.config import read_secrets
+
+    secrets = read_secrets([tmp_path / "missing.toml", project])
+    settings = Settings.load(env={"FRED_API_KEY": "from-env"}, secrets=secrets)
+    assert settings.data.fred_api_key == "from-env" and settings.data.polygon_api_key == "poly-secret"
+    assert "from-env" not in repr(settings) and "poly-secret" not in repr(settings)
+    assert Settings.load(env={"POLYGON_API_KEY": "p"}, secrets={}).data.polygon_api_key == "p"
+
+
+def test_the_project_secrets_file_overrides_the_users() -> None:
+    from services.config import read_secrets, secrets_paths
+
+    assert secrets_paths()[-1] == Path.cwd() / ".streamlit" / "secrets.toml"
+    assert read_secrets([]) == {}
+
+
+def test_a_broken_secrets_file_or_setting_is_a_sentence(tmp_path: Path) -> None:
+    import pytest
+
+    from contracts.errors import ConfigurationError
+    from services.config import read_secrets
+
+    broken = tmp_path / "secrets.toml"
+    broken.write_text("FRED_API_KEY = ")
+    with pytest.raises(ConfigurationError, match="is not valid TOML"):
+        read_secrets([broken])
+    with pytest.raises(ConfigurationError, match="MODEL_MAX_RUNTIME_MS is 'fast'; it must be a whole number"):
+        Settings.load(env={"MODEL_MAX_RUNTIME_MS": "fast"}, secrets={})
+    with pytest.raises(ConfigurationError, match="AUSTER_DATA_MODE is 'online'"):
+        Settings.load(env={"AUSTER_DATA_MODE": "online"}, secrets={})
+    limits = Settings.load(env={"MODEL_MAX_RUNTIME_MS": "5000", "MODEL_MAX_OUTPUT_KB": "64"}, secrets={}).limits
+    assert (limits.max_runtime_ms, limits.max_output_kb) == (5000, 64)

@@ -6,8 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from contracts.errors import AuthRequired, InputInvalid, NotFoundError, PermissionDenied
 from services.facade import Services
-from store.errors import AuthRequired, InputInvalid, NotFoundError, PermissionDenied
 from tests.store.conftest import seed_meta
 
 SLUG = "spread-10y-2y"

@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from contracts.errors import AuthRequired, InputInvalid, NotFoundError, RateLimitExceeded, RunFailed, StoreUnavailable
 from services.facade import Services
-from store.errors import AuthRequired, InputInvalid, NotFoundError, RateLimitExceeded, RunFailed, StoreUnavailable
 from tests.store.conftest import seed_meta
 
 SLUG = "spread-10y-2y"

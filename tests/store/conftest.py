@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 
-from engine.spec import ModelMeta
+from contracts.dsl import ModelMeta
 from store.sqlite import SqliteStore
 
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)  # light parameters for tests only

@@ -6,9 +6,9 @@ import uuid
 
 import pytest
 
+from contracts.errors import AuthError, ConflictError, InputInvalid, NotFoundError, RateLimitExceeded
+from contracts.records import ModelQuery
 from store.base import Store
-from store.errors import AuthError, ConflictError, InputInvalid, NotFoundError, RateLimitExceeded
-from store.records import ModelQuery
 from tests.store.conftest import seed_meta
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from store.errors import StoreUnavailable
-from store.records import ModelQuery
+from contracts.errors import StoreUnavailable
+from contracts.records import ModelQuery
 from store.sqlite import SqliteStore
 from tests.store.conftest import FAST_HASHER, seed_meta
 

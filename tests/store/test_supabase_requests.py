@@ -9,8 +9,8 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import pytest
 
-from store.errors import RateLimitExceeded, StoreUnavailable
-from store.records import ModelQuery
+from contracts.errors import RateLimitExceeded, StoreUnavailable
+from contracts.records import ModelQuery
 from store.supabase import SupabaseStore, postgrest_like
 
 URL = "http://127.0.0.1:54321"

@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from contracts.rules import Difficulty, LabScope
+
 DSL_VERSION = "1.0"
 STEP_ID_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{1,79}$"
@@ -125,9 +127,9 @@ class ModelMeta(_Strict):
     slug: str = Field(pattern=SLUG_PATTERN)
     name: str = Field(min_length=1, max_length=120)
     description: str
-    lab_scope: Literal["econ", "derivatives", "both"]
+    lab_scope: LabScope
     tags: list[str] = Field(default_factory=list)
-    difficulty: Literal["beginner", "intermediate", "advanced"]
+    difficulty: Difficulty
     dsl: dict[str, Any]
     input_schema: dict[str, Any] = Field(default_factory=lambda: {"fields": []})
     output_schema: dict[str, Any] = Field(default_factory=dict)

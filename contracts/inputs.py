@@ -8,8 +8,8 @@ from typing import Any
 
 import pandas as pd
 
-from engine.errors import InputError
-from engine.spec import InputField, InputSchema, resolve_relative_date
+from contracts.dsl import InputField, InputSchema, resolve_relative_date
+from contracts.errors import InputInvalid
 
 
 def _as_date(value: Any, today: date) -> str:
@@ -89,7 +89,7 @@ def coerce(field: InputField, value: Any, today: date) -> Any:
 
 
 def resolve_inputs(schema: InputSchema, raw: dict[str, Any], today: date | None = None) -> dict[str, Any]:
-    """Return every declared input with its value; raise ``InputError`` naming each bad field."""
+    """Return every declared input with its value; raise ``InputInvalid`` naming each bad field."""
     today = today or date.today()
     errors: dict[str, str] = {}
     resolved: dict[str, Any] = {}
@@ -111,5 +111,5 @@ def resolve_inputs(schema: InputSchema, raw: dict[str, Any], today: date | None 
         except ValueError as exc:
             errors[field.name] = f"{field.label or field.name}: {exc}."
     if errors:
-        raise InputError(errors)
+        raise InputInvalid(errors)
     return resolved

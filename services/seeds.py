@@ -1,4 +1,5 @@
-"""Read model templates from seeds/*.json (one ModelMeta per file), skipping invalid files with a log line."""
+"""Model templates: read seeds/*.json (one ModelMeta per file, each validated by the engine; invalid files are
+skipped with a log line) and load them into the store on first start and whenever a file changes."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ import hashlib
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
-from engine.errors import EngineError
-from engine.spec import ModelDSL, ModelMeta, output_schema_for
+from contracts.dsl import ModelDSL, ModelMeta, output_schema_for
+from contracts.errors import EngineError
+from engine.validator import check
 
 log = logging.getLogger(__name__)
 SEEDS_DIR = Path(__file__).resolve().parents[1] / "seeds"
@@ -26,8 +29,6 @@ def seeds_fingerprint(directory: Path | str | None = None) -> str:
 
 def read_seeds(directory: Path | str | None = None) -> list[ModelMeta]:
     """Every valid template in ``directory`` (default: the repository's seeds/), sorted by slug."""
-    from engine.validator import check
-
     metas = []
     for path in sorted(Path(directory or SEEDS_DIR).glob("*.json")):
         try:
@@ -40,3 +41,15 @@ def read_seeds(directory: Path | str | None = None) -> list[ModelMeta]:
             meta = meta.model_copy(update={"output_schema": output_schema_for(ModelDSL.model_validate(meta.dsl))})
         metas.append(meta)
     return sorted(metas, key=lambda m: m.slug)
+
+
+def sync_seeds(store: Any, seeds_dir: str | Path | None = None) -> int:
+    """Load seed templates on first start, and again whenever a seed file changes (sqlite)."""
+    fingerprint = seeds_fingerprint(seeds_dir)
+    if store.get_setting("seeds_fingerprint") == fingerprint:
+        return 0
+    changed = store.load_seeds(read_seeds(seeds_dir))
+    store.put_setting("seeds_fingerprint", fingerprint)
+    if changed:
+        log.info("loaded %d seed model(s)", changed)
+    return changed

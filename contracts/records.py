@@ -4,22 +4,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
-Tier = Literal["free", "paid"]
-Role = Literal["user", "admin"]
-Visibility = Literal["public", "unlisted", "private"]
-ArtifactVisibility = Literal["public", "unlisted"]
-RunStatus = Literal["pending", "success", "error"]
-SORTS = ("popular", "top_rated", "newest")
-
-FREE_DAILY_RUNS = 10
-PAID_DAILY_RUNS = 100
-RUNS_PER_MINUTE_PER_MODEL = 3
-
-
-def daily_limit(tier: str) -> int:
-    return PAID_DAILY_RUNS if tier == "paid" else FREE_DAILY_RUNS
+from contracts.artifact import ArtifactPayload
+from contracts.result import RunResult
+from contracts.rules import ArtifactVisibility, Role, RunStatus, Tier, VersionStatus, Visibility, daily_limit
 
 
 @dataclass(frozen=True)
@@ -87,7 +76,7 @@ class ModelVersion:
     input_schema: dict[str, Any]
     output_schema: dict[str, Any]
     changelog: str
-    status: Literal["draft", "published"]
+    status: VersionStatus
     created_by: str | None
     created_at: datetime
 
@@ -138,10 +127,13 @@ class Artifact:
     created_at: datetime
     payload: dict[str, Any]
 
-    def result(self) -> Any:
-        """The stored ``engine.executor.RunResult``, without re-running anything."""
-        from engine.executor import RunResult
+    @property
+    def content(self) -> ArtifactPayload:
+        """The payload, read the one way it is read everywhere."""
+        return ArtifactPayload.from_json(self.payload)
 
+    def result(self) -> RunResult:
+        """The stored ``RunResult``, without re-running anything."""
         return RunResult.from_json(self.payload["result"])
 
     def to_json(self) -> dict[str, Any]:

@@ -1,0 +1,18 @@
+"""What one run may use. The defaults live here; ``services.config.Settings`` reads the overrides
+(``MODEL_MAX_RUNTIME_MS``, ``MODEL_MAX_MEMORY_MB``, ``MODEL_MAX_OUTPUT_KB``) and hands a ``Limits`` down."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-run limits, enforced by the validator (steps), the executor (points, output) and the runner
+    (wall-clock time and memory of the worker process)."""
+
+    max_steps: int = 64
+    max_points: int = 2_000_000  # per value flowing between steps (rows x columns)
+    max_runtime_ms: int = 30_000  # wall clock of the whole run, output building included
+    max_memory_mb: int = 2_048  # address space of the worker process running the model
+    max_output_kb: int = 20_000  # size of the serialised outputs

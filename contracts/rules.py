@@ -1,0 +1,41 @@
+"""The product's vocabularies and quotas, each defined once.
+
+Every layer imports them from here: the DSL schema and the records type their fields with the
+``Literal`` aliases, the services check user input against the tuples, the app offers them in its
+filters, and ``tests/contracts/test_rules_parity.py`` checks that the sqlite schema's and the
+Supabase migrations' CHECK constraints and quota numbers say the same.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+LabScope = Literal["econ", "derivatives", "both"]
+Difficulty = Literal["beginner", "intermediate", "advanced"]
+Visibility = Literal["public", "unlisted", "private"]
+ArtifactVisibility = Literal["public", "unlisted"]
+Tier = Literal["free", "paid"]
+Role = Literal["user", "admin"]
+RunStatus = Literal["pending", "success", "error"]
+VersionStatus = Literal["draft", "published"]
+Sort = Literal["popular", "top_rated", "newest"]
+
+LAB_SCOPES: tuple[str, ...] = get_args(LabScope)
+DIFFICULTIES: tuple[str, ...] = get_args(Difficulty)
+VISIBILITIES: tuple[str, ...] = get_args(Visibility)
+ARTIFACT_VISIBILITIES: tuple[str, ...] = get_args(ArtifactVisibility)
+TIERS: tuple[str, ...] = get_args(Tier)
+ROLES: tuple[str, ...] = get_args(Role)
+RUN_STATUSES: tuple[str, ...] = get_args(RunStatus)
+VERSION_STATUSES: tuple[str, ...] = get_args(VersionStatus)
+SORTS: tuple[str, ...] = get_args(Sort)
+
+# Run quotas (DESIGN.md section 5). Cache hits count only against the per-minute limit.
+DAILY_RUNS: dict[str, int] = {"free": 10, "paid": 100}
+RUNS_PER_MINUTE_PER_MODEL = 3
+EXECUTION_CACHE_TTL_S = 3600
+
+
+def daily_limit(tier: str) -> int:
+    """Runs a user of ``tier`` may start per UTC day."""
+    return DAILY_RUNS.get(tier, DAILY_RUNS["free"])

@@ -1,0 +1,28 @@
+"""Compose the engine's ``DataAccess`` from the configured gateways (the one place that joins them).
+
+``data_access(settings)`` serves each kind of data live when its key is set (mode ``auto``), always
+live (``live``) or from the bundled sample (``sample``); ``sample_access()`` is the bundled snapshot
+alone. Both return a fresh ``DataAccess`` (its own provenance log) over process-wide cached gateways.
+"""
+
+from __future__ import annotations
+
+from engine.data import DataAccess
+from gateways import factory
+from services.config import Settings
+
+
+def data_access(settings: Settings, mode: str | None = None) -> DataAccess:
+    """A ``DataAccess`` for ``mode`` (default: the settings' data mode) over the shared, cached gateways."""
+    chosen = factory.gateways(mode or settings.data_mode, settings.data)
+    return DataAccess(chosen["macro"], chosen["market"], chosen["derivatives"])
+
+
+def sample_access() -> DataAccess:
+    """A ``DataAccess`` over the bundled sample snapshot for all three kinds (no network, no keys)."""
+    return data_access(Settings(data_mode="sample"))
+
+
+def describe_data(settings: Settings, mode: str | None = None) -> dict[str, str]:
+    """Which provider serves each kind of data and which cache, without building anything."""
+    return factory.describe(mode or settings.data_mode, settings.data)

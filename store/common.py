@@ -1,0 +1,60 @@
+"""Rules both backends share: time helpers and the credential checks made before any request."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from contracts.errors import InputInvalid
+from contracts.rules import EXECUTION_CACHE_TTL_S
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD = 8
+CACHE_TTL = timedelta(seconds=EXECUTION_CACHE_TTL_S)
+
+
+def now_utc() -> datetime:
+    """Now, in UTC."""
+    return datetime.now(UTC)
+
+
+def ts(moment: datetime) -> str:
+    """A stored timestamp: ISO 8601 in UTC, to the microsecond."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def dt(text: str | None) -> datetime:
+    """A stored timestamp back as a datetime (the epoch when missing)."""
+    return datetime.fromisoformat(text) if text else datetime.fromtimestamp(0, UTC)
+
+
+def day_start(moment: datetime) -> datetime:
+    """Midnight UTC of the day of ``moment`` (daily quotas reset then)."""
+    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern matching ``text`` literally anywhere (``\\`` escapes ``%`` and ``_``)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def new_id() -> str:
+    """A new random row id."""
+    return str(uuid.uuid4())
+
+
+def check_credentials(email: str, password: str) -> str:
+    """The normalised email, or ``InputInvalid`` naming a malformed email or a short password."""
+    email = (email or "").strip().lower()
+    fields = {}
+    if not EMAIL.match(email):
+        fields["email"] = "Enter an email address such as ana@example.com."
+    if len(password or "") < MIN_PASSWORD:
+        fields["password"] = f"Use a password of at least {MIN_PASSWORD} characters."
+    if fields:
+        raise InputInvalid(fields)
+    return email
+
+

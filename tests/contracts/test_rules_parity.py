@@ -1,0 +1,64 @@
+"""Each vocabulary and quota is defined once (contracts.rules); the SQL of both backends must agree with it.
+
+The sqlite schema and the Supabase migrations spell the allowed values in CHECK constraints and the
+quotas in SQL functions; these tests read them back from real databases and compare.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from contracts import rules
+from store.sqlite import SqliteStore
+
+# (table, column) -> the vocabulary its CHECK constraint must list
+CHECKED = {
+    ("models", "lab_scope"): rules.LAB_SCOPES,
+    ("models", "difficulty"): rules.DIFFICULTIES,
+    ("models", "visibility"): rules.VISIBILITIES,
+    ("profiles", "tier"): rules.TIERS,
+    ("profiles", "role"): rules.ROLES,
+    ("model_versions", "status"): rules.VERSION_STATUSES,
+    ("published_artifacts", "visibility"): rules.ARTIFACT_VISIBILITIES,
+}
+IN_LIST = r"{column}\s+in\s*\(([^)]*)\)"
+
+
+def allowed_values(sql: str, column: str) -> set[str]:
+    match = re.search(IN_LIST.format(column=re.escape(column)), sql, re.I)
+    assert match, f"no CHECK ({column} IN (...)) found"
+    return set(re.findall(r"'([^']*)'", match.group(1)))
+
+
+@pytest.mark.parametrize(("table", "column"), list(CHECKED))
+def test_sqlite_checks_list_the_rules_values(tmp_path: Path, table: str, column: str) -> None:
+    store = SqliteStore(tmp_path / "parity.db")
+    try:
+        sql = store._one("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,))[0]
+    finally:
+        store.close()
+    assert allowed_values(sql, column) == set(CHECKED[(table, column)])
+
+
+@pytest.mark.services
+def test_postgres_checks_and_quota_functions_match_the_rules(postgres_dsn: str) -> None:
+    import psycopg
+
+    from tests.store.supabase_pg import apply_all, fresh_database
+
+    with fresh_database(postgres_dsn) as dsn, psycopg.connect(dsn, autocommit=True) as conn:
+        apply_all(conn)
+        for (table, column), values in CHECKED.items():
+            rows = conn.execute(
+                "select pg_get_constraintdef(c.oid) from pg_constraint c join pg_class t on t.oid = c.conrelid"
+                " where t.relname = %s and c.contype = 'c' and pg_get_constraintdef(c.oid) like %s",
+                (table, f"%{column}%"),
+            ).fetchall()
+            assert rows, f"{table}.{column} has no CHECK constraint"
+            found = set(re.findall(r"'([^']*)'", rows[0][0]))
+            assert found == set(values), (table, column, found)
+        for tier, limit in rules.DAILY_RUNS.items():
+            assert conn.execute("select public.daily_run_limit(%s)", (tier,)).fetchone()[0] == limit

@@ -1,0 +1,54 @@
+"""The labs' and the builder's use cases, without Streamlit, on the bundled sample data."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from services import authoring
+from services.facade import Services
+from services.labs import sample_as_of, smile_points, spot_price
+
+
+def test_the_econ_lab_reports_an_unknown_series_on_its_own(svc: Services) -> None:
+    fetched = svc.labs.series(["DGS10", "NOPE"], date(2024, 1, 1), date(2024, 3, 31))
+    assert list(fetched.values) == ["DGS10"] and len(fetched.values["DGS10"]["x"]) > 50
+    assert "NOPE" in fetched.errors and "The sample data has no FRED series 'NOPE'" in fetched.errors["NOPE"]
+    assert [p["symbol"] for p in fetched.provenance] == ["DGS10"] and fetched.provenance[0]["provider"] == "sample"
+
+
+def test_the_derivatives_lab_gets_a_chain_with_its_provenance(svc: Services) -> None:
+    assert svc.labs.symbols() == ["SPY", "AAPL", "MSFT"]
+    expirations = svc.labs.expirations("SPY")
+    chain, provenance = svc.labs.chain("SPY", expirations[0])
+    assert spot_price(chain) == 720.65
+    assert provenance[0]["dataset"] == "options_chain" and provenance[0]["as_of"] == "2026-05-01"
+    calls = smile_points(chain[chain["type"] == "call"])
+    assert len(calls["strike"]) == len(calls["iv"]) > 10
+
+
+def test_the_data_mode_names_the_sample_and_its_date(svc: Services) -> None:
+    mode = svc.labs.data_mode()
+    assert not mode.live and mode.providers == {"macro": "sample", "market": "sample", "derivatives": "sample"}
+    assert sample_as_of() in mode.sentence and sample_as_of() >= "2026-08-20"
+
+
+def test_authoring_reports_every_problem_with_tuple_paths() -> None:
+    doc, problems = authoring.parse('{"version": "1.0", "steps": [{"id": "a", "operation": "rolling_men", "inputs": []}]}')
+    assert problems == []
+    found = authoring.check(doc)
+    where = {p.code: p.where for p in found}
+    assert where["E_UNKNOWN_OP"] == ("steps", 0, "operation")
+    assert "rolling_mean" in next(p.hint for p in found if p.code == "E_UNKNOWN_OP")
+    _, broken = authoring.parse("{nope")
+    assert broken[0].code == "E_JSON"
+
+
+def test_authoring_describes_operations_and_types() -> None:
+    palette = {op["name"]: op for op in authoring.operations()}
+    assert {"fetch_series", "zscore", "calculate_expected_move"} <= set(palette)
+    assert palette["zscore"]["family"] == "stats" and palette["zscore"]["summary"]
+    doc = {"version": "1.0", "steps": [{"id": "s", "operation": "fetch_series", "params": {"series_id": "DGS10"}},
+                                        {"id": "z", "operation": "zscore", "inputs": ["s"]}],
+           "outputs": {"series": [{"id": "z", "source": "z", "label": "z"}]}}
+    assert authoring.step_types(doc) == {"s": "series", "z": "series"}
+    assert authoring.output_schema(doc)["series"][0]["id"] == "z"
