@@ -14,5 +14,5 @@ class Limits:
     max_steps: int = 64
     max_points: int = 2_000_000  # per value flowing between steps (rows x columns)
     max_runtime_ms: int = 30_000  # wall clock of the whole run, output building included
-    max_memory_mb: int = 2_048  # address space of the worker process running the model
+    max_memory_mb: int = 1_024  # memory a run may add to its worker process (address space and resident)
     max_output_kb: int = 20_000  # size of the serialised outputs

@@ -147,6 +147,16 @@ def _read_chain(symbol: str) -> pd.DataFrame:
     return _transform_chain(symbol, raw, meta)
 
 
+def warm_up() -> None:
+    """Read every bundled file once (worker processes forked afterwards share the parsed data)."""
+    for series_id in FRED_SERIES:
+        _read_fred(series_id)
+    for symbol in BAR_FILES:
+        _read_bars(symbol)
+    for symbol in CHAIN_FILES:
+        _read_chain(symbol)
+
+
 # ----------------------------------------------------------------------------------------------
 # Transform: vendor columns to standard columns.
 # ----------------------------------------------------------------------------------------------

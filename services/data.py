@@ -7,15 +7,21 @@ alone. Both return a fresh ``DataAccess`` (its own provenance log) over process-
 
 from __future__ import annotations
 
+from contracts.settings import DataSettings
 from engine.data import DataAccess
 from gateways import factory
 from services.config import Settings
 
 
+def compose(data: DataSettings, mode: str) -> DataAccess:
+    """A fresh ``DataAccess`` for ``mode`` over the process-wide cached gateways for ``data``."""
+    chosen = factory.gateways(mode, data)
+    return DataAccess(chosen["macro"], chosen["market"], chosen["derivatives"])
+
+
 def data_access(settings: Settings, mode: str | None = None) -> DataAccess:
     """A ``DataAccess`` for ``mode`` (default: the settings' data mode) over the shared, cached gateways."""
-    chosen = factory.gateways(mode or settings.data_mode, settings.data)
-    return DataAccess(chosen["macro"], chosen["market"], chosen["derivatives"])
+    return compose(settings.data, mode or settings.data_mode)
 
 
 def sample_access() -> DataAccess:

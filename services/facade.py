@@ -2,21 +2,53 @@
 
 from __future__ import annotations
 
+import logging
+import tempfile
+import threading
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
 
 from engine.data import DataAccess
 from services.auth import AuthService
+from services.coalesce import Coalescer, CrossProcessLocks, FileLocks, RedisLocks
 from services.config import Settings
 from services.data import data_access
 from services.labs import LabsService
 from services.publishing import PublishingService
 from services.registry import ModelsService, RegistryService
+from services.runner import InlineRunner, ProcessPoolRunner, Runner, shared_pool
 from services.runs import RunsService
 from services.seeds import sync_seeds
 from services.social import SocialService
 from store import open_store
 from store.base import Store
+
+log = logging.getLogger(__name__)
+
+
+def _runner(settings: Settings, data: DataAccess | None) -> Runner:
+    if data is not None:
+        return InlineRunner(lambda: data.fresh())
+    if settings.runner == "inline":
+        return InlineRunner()
+    pool = shared_pool(settings.runner_workers, settings.max_memory_mb)
+    threading.Thread(target=_warm, args=(pool,), name="auster-runner-warm", daemon=True).start()
+    return pool
+
+
+def _warm(pool: ProcessPoolRunner) -> None:
+    try:
+        pool.warm()
+    except Exception as exc:  # the first run will try again and say what went wrong
+        log.warning("model workers did not start: %s", exc)
+
+
+def _locks(settings: Settings) -> CrossProcessLocks:
+    """Redis locks when instances share a Redis; else file locks beside the sqlite file (one machine)."""
+    if settings.redis_url:
+        return RedisLocks(settings.redis_url)
+    base = Path(settings.db_path).parent if settings.backend == "sqlite" else Path(tempfile.gettempdir()) / "auster"
+    return FileLocks(base / "run-locks")
 
 
 @dataclass
@@ -31,23 +63,33 @@ class Services:
     social: SocialService
     labs: LabsService
 
-    @property
-    def data(self) -> DataAccess:
-        return self.runs.data
-
     def close(self) -> None:
         self.store.close()
 
 
-def build(settings: Settings | None = None, *, store: Store | None = None, data: DataAccess | Any = None, load_seeds: bool = True) -> Services:
-    """Open the configured store (migrating it and loading seed templates) and wire the services."""
+def build(
+    settings: Settings | None = None,
+    *,
+    store: Store | None = None,
+    data: DataAccess | None = None,
+    runner: Runner | None = None,
+    load_seeds: bool = True,
+) -> Services:
+    """Open the configured store (migrating it and loading seed templates) and wire the services.
+
+    ``data`` (tests, notebooks) pins the data access and runs models inline over it; otherwise the
+    settings choose the runner: the shared supervised process pool (default) or inline.
+    """
     settings = settings or Settings.load()
     store = store or open_store(settings)
     if load_seeds and store.kind == "sqlite":
         sync_seeds(store, settings.seeds_dir)
     registry = RegistryService(store)
-    fresh_data = (lambda: data.fresh()) if isinstance(data, DataAccess) else (lambda: data_access(settings))
-    runs = RunsService(store, registry, data if data is not None else (lambda: data_access(settings)))
+    fresh_data = (lambda: data.fresh()) if data is not None else (lambda: data_access(settings))
+    runner = runner or _runner(settings, data)
+    runs = RunsService(
+        store, registry, runner, limits=settings.limits, data_mode=settings.data_mode, data=settings.data, coalescer=Coalescer(_locks(settings))
+    )
     return Services(
         settings=settings,
         store=store,

@@ -1,10 +1,13 @@
 """The run flow (DESIGN.md section 5).
 
 validate inputs (per-field errors) -> execution cache (same model version + canonical inputs, one
-hour; a hit is logged as a run with cached=true and does not count) -> reserve the run within the
-limits (free 10/day, paid 100/day, 3/minute/user/model; atomic in the store) -> execute the DSL ->
-record the run (outputs, runtime, status, error) and bump daily usage. Failed runs are recorded with
-their error. If recording fails the user still gets the result, with a warning.
+hour; a hit is logged as a run with cached=true, referring to the run it reuses, and does not count)
+-> identical concurrent runs coalesce into one execution (``services.coalesce``: in this process and
+across processes) -> reserve the run within the limits (free 10/day, paid 100/day, 3/minute/user/model;
+atomic in the store) -> execute through the runner (``services.runner``: by default a supervised pool
+of worker processes, so the app's process never executes a model) -> record the run (outputs,
+runtime, status, error) and bump daily usage. Failed runs are recorded with their error. If recording
+fails the user still gets the result, with a warning.
 """
 
 from __future__ import annotations
@@ -20,15 +23,27 @@ from typing import Any
 from cachetools import TTLCache
 
 from contracts.dsl import InputSchema
-from contracts.errors import EngineError, InputInvalid, NotFoundError, RunFailed, ServiceError, StepFailed, StoreUnavailable, ValidationFailed
+from contracts.errors import (
+    AusterError,
+    EngineError,
+    InputInvalid,
+    NotFoundError,
+    RunFailed,
+    ServiceError,
+    StepFailed,
+    StoreUnavailable,
+    ValidationFailed,
+)
 from contracts.inputs import resolve_inputs
+from contracts.limits import Limits
 from contracts.records import RunRecord, User
 from contracts.result import RunResult
 from contracts.rules import EXECUTION_CACHE_TTL_S
-from engine.data import DataAccess
-from engine.executor import execute
+from contracts.settings import DataSettings
 from services.auth import require_user
+from services.coalesce import Coalescer
 from services.registry import RegistryService
+from services.runner import GRACE_MS, RunJob, Runner
 from store.base import Store
 
 log = logging.getLogger(__name__)
@@ -54,20 +69,40 @@ def inputs_hash(version_id: str, canonical: dict[str, Any]) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class _Executed:
+    """What the leader of a run produced: its run id (None when it could not be recorded) and result."""
+
+    run_id: str | None
+    result_json: dict[str, Any]
+    warnings: tuple[str, ...] = ()
+
+
 class RunsService:
-    def __init__(self, store: Store, registry: RegistryService, data: DataAccess | Any, cache_ttl_s: float = EXECUTION_CACHE_TTL_S):
+    """The run flow over a store, a registry and a runner (where models execute)."""
+
+    def __init__(
+        self,
+        store: Store,
+        registry: RegistryService,
+        runner: Runner,
+        *,
+        limits: Limits | None = None,
+        data_mode: str = "sample",
+        data: DataSettings | None = None,
+        coalescer: Coalescer | None = None,
+        cache_ttl_s: float = EXECUTION_CACHE_TTL_S,
+    ):
         self._store = store
         self._registry = registry
-        self._data = data
+        self.runner = runner
+        self._limits = limits or Limits()
+        self._data_mode = data_mode
+        self._data = data or DataSettings()
+        self.coalescer = coalescer or Coalescer()
         self._cache: TTLCache[str, tuple[str, dict[str, Any]]] = TTLCache(maxsize=1024, ttl=cache_ttl_s)
         self._schemas: dict[str, InputSchema] = {}
         self._lock = threading.Lock()
-
-    @property
-    def data(self) -> DataAccess:
-        if callable(self._data) and not isinstance(self._data, DataAccess):
-            self._data = self._data()
-        return self._data
 
     def _schema(self, version_id: str, raw: dict[str, Any]) -> InputSchema:
         schema = self._schemas.get(version_id)
@@ -76,6 +111,7 @@ class RunsService:
         return schema
 
     def run_model(self, user: User | None, slug: str, inputs: dict[str, Any] | None = None, version: int | None = None, today: date | None = None) -> RunOutcome:
+        """Run ``slug`` (its current version, or ``version``) for ``user``; see the module docstring."""
         user = require_user(user, "run a model")
         model = self._registry.get_model(slug, user)
         ver = model.latest
@@ -90,20 +126,32 @@ class RunsService:
 
         hit = self._cache_get(key) or self._store_cache_get(user, ver.id, key)
         if hit is not None:
-            source_run_id, result_json = hit
-            warnings: list[str] = []
-            try:
-                run_id: str | None = self._store.log_cached_run(user, source_run_id, canonical)
-            except ServiceError as exc:
-                run_id, warnings = None, [NOT_SAVED.format(reason=exc)]
-            except Exception as exc:  # the store is down: the result still stands
-                log.warning("could not log cached run: %s", exc)
-                run_id, warnings = None, [NOT_SAVED.format(reason="the database did not answer")]
-            return RunOutcome(run_id, RunResult.from_json(result_json), True, model.slug, ver.version, warnings)
+            return self._serve_cached(user, model.slug, ver.version, canonical, hit)
 
-        warnings = []
+        job = RunJob(ver.dsl, ver.input_schema, canonical, self._limits, self._data_mode, self._data, today)
+        wait_s = (self._limits.max_runtime_ms + GRACE_MS) / 1000 + 5
+        executed, origin = self.coalescer.once(
+            key,
+            # look again first: a run that finished between the lookup above and now is a hit, not a rerun
+            lambda: self._lookup(user, ver.id, key) or self._execute(user, model.id, ver.id, canonical, key, job),
+            lookup=lambda: self._lookup(user, ver.id, key),
+            wait_s=wait_s,
+            shareable=lambda exc: isinstance(exc, RunFailed),  # a model that fails fails for everyone; a refusal is personal
+        )
+        if origin == "led" and isinstance(executed, _Executed):
+            result = RunResult.from_json(executed.result_json)
+            return RunOutcome(executed.run_id, result, False, model.slug, ver.version, list(executed.warnings))
+        if isinstance(executed, _Executed):
+            if executed.run_id is None:  # the leader's run could not be recorded: nothing to refer to
+                return RunOutcome(None, RunResult.from_json(executed.result_json), True, model.slug, ver.version, [NOT_SAVED.format(reason="the database did not answer")])
+            executed = (executed.run_id, executed.result_json)
+        return self._serve_cached(user, model.slug, ver.version, canonical, executed)
+
+    def _execute(self, user: User, model_id: str, version_id: str, canonical: dict[str, Any], key: str, job: RunJob) -> _Executed:
+        """Reserve the run within the limits, execute it through the runner and record it."""
+        warnings: list[str] = []
         try:
-            run_id = self._store.reserve_run(user, model.id, ver.id, canonical, key)
+            run_id = self._store.reserve_run(user, model_id, version_id, canonical, key)
         except ServiceError:
             raise  # over a limit, not found, signed out, database unavailable: each is a sentence
         except Exception as exc:
@@ -113,7 +161,7 @@ class RunsService:
             raise StoreUnavailable(UNRESERVED) from exc
 
         try:
-            result = execute(ver.dsl, canonical, self.data, input_schema=ver.input_schema, today=today)
+            result_json = self.runner.run(job)
         except InputInvalid:
             self._record(user, run_id, "error", None, None, "invalid inputs", warnings)
             raise
@@ -122,16 +170,34 @@ class RunsService:
             step = exc.step_id if isinstance(exc, StepFailed) else None
             message = str(exc) if not isinstance(exc, ValidationFailed) else f"This model version is invalid and cannot run: {exc}"
             raise RunFailed(message, run_id, step, exc.code) from exc
+        except AusterError as exc:
+            self._record(user, run_id, "error", None, None, str(exc), warnings)
+            raise RunFailed(str(exc), run_id, None, exc.code) from exc
         except Exception as exc:
             self._record(user, run_id, "error", None, None, f"internal error: {type(exc).__name__}: {exc}", warnings)
             raise RunFailed("The model stopped on an unexpected error; it has been recorded. Try again or report it.", run_id, None, "E_INTERNAL") from exc
 
-        result_json = result.to_json()
-        recorded = self._record(user, run_id, "success", result_json, result.runtime_ms, None, warnings)
-        if recorded and run_id is not None:
+        recorded = self._record(user, run_id, "success", result_json, result_json.get("runtime_ms"), None, warnings)
+        if recorded:
             with self._lock:
                 self._cache[key] = (run_id, result_json)
-        return RunOutcome(run_id if recorded else None, result, False, model.slug, ver.version, warnings)
+        return _Executed(run_id if recorded else None, result_json, tuple(warnings))
+
+    def _serve_cached(self, user: User, slug: str, version: int, canonical: dict[str, Any], hit: tuple[str, dict[str, Any]]) -> RunOutcome:
+        """Log a cache hit as the user's run (a reference to the run it reuses) and return its result."""
+        source_run_id, result_json = hit
+        warnings: list[str] = []
+        try:
+            run_id: str | None = self._store.log_cached_run(user, source_run_id, canonical)
+        except ServiceError as exc:
+            run_id, warnings = None, [NOT_SAVED.format(reason=exc)]
+        except Exception as exc:  # the store is down: the result still stands
+            log.warning("could not log cached run: %s", exc)
+            run_id, warnings = None, [NOT_SAVED.format(reason="the database did not answer")]
+        return RunOutcome(run_id, RunResult.from_json(result_json), True, slug, version, warnings)
+
+    def _lookup(self, user: User, version_id: str, key: str) -> tuple[str, dict[str, Any]] | None:
+        return self._cache_get(key) or self._store_cache_get(user, version_id, key)
 
     def _record(self, user: User, run_id: str | None, status: str, outputs: dict[str, Any] | None, runtime_ms: float | None, error: str | None, warnings: list[str]) -> bool:
         """Finish the reserved run; on failure add a warning instead of losing the result."""
