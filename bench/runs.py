@@ -57,7 +57,7 @@ def main() -> None:
         store = SqliteStore(Path(tmp) / "bench.db", clock=SteppingClock())
         svc = services.build(Settings(db_path=str(Path(tmp) / "bench.db")), store=store, data=sample_access())
         svc.auth.sign_up("bench@example.com", "benchmark-pw")
-        user = svc.store.set_profile("bench@example.com", tier="paid")
+        user = svc.store.users.set_profile("bench@example.com", tier="paid")
         model = svc.registry.get_model(SLUG, user)
         real = svc.runs.run_model(user, SLUG, {"start": "2020-01-01"}).result  # warm the engine and the data
 

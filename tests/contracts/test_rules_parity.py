@@ -37,7 +37,7 @@ def allowed_values(sql: str, column: str) -> set[str]:
 def test_sqlite_checks_list_the_rules_values(tmp_path: Path, table: str, column: str) -> None:
     store = SqliteStore(tmp_path / "parity.db")
     try:
-        sql = store._one("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,))[0]
+        sql = store.db.one("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,))[0]
     finally:
         store.close()
     assert allowed_values(sql, column) == set(CHECKED[(table, column)])

@@ -63,19 +63,19 @@ def listing_params(request: httpx.Request) -> list[tuple[str, str]]:
 
 
 def test_each_session_has_its_own_client_carrying_its_own_jwt(fake: FakeSupabase, backend: SupabaseStore) -> None:
-    ana = backend.sign_in("ana@example.com", "pw-ana-123")
-    bob = backend.sign_in("bob@example.com", "pw-bob-123")
+    ana = backend.users.sign_in("ana@example.com", "pw-ana-123")
+    bob = backend.users.sign_in("bob@example.com", "pw-bob-123")
     assert ana.session is not bob.session
-    backend.list_models(ana, ModelQuery())
-    backend.list_models(bob, ModelQuery())
-    backend.list_models(None, ModelQuery())
+    backend.models.list_models(ana, ModelQuery())
+    backend.models.list_models(bob, ModelQuery())
+    backend.models.list_models(None, ModelQuery())
     auths = [r.headers["authorization"] for r in fake.requests if r.url.path == "/rest/v1/model_listing"]
     assert auths == ["Bearer jwt-ana", "Bearer jwt-bob", f"Bearer {ANON}"]
     assert all(r.headers["apikey"] == ANON for r in fake.requests)
 
 
 def test_search_text_with_commas_parentheses_percent_and_underscore_is_escaped(fake: FakeSupabase, backend: SupabaseStore) -> None:
-    backend.list_models(None, ModelQuery(text="a,b(c) 10%_x", lab_scope="econ", tags=("rates",), sort="top_rated", limit=5))
+    backend.models.list_models(None, ModelQuery(text="a,b(c) 10%_x", lab_scope="econ", tags=("rates",), sort="top_rated", limit=5))
     params = listing_params(fake.requests[-1])
     ors = [v for k, v in params if k == "or"]
     assert ors == [
@@ -89,7 +89,7 @@ def test_search_text_with_commas_parentheses_percent_and_underscore_is_escaped(f
 
 
 def test_a_plain_word_also_matches_a_tag(fake: FakeSupabase, backend: SupabaseStore) -> None:
-    backend.list_models(None, ModelQuery(text="Rates"))
+    backend.models.list_models(None, ModelQuery(text="Rates"))
     (value,) = [v for k, v in listing_params(fake.requests[-1]) if k == "or"]
     assert value.endswith(",tags.cs.{rates})")
 
@@ -105,14 +105,14 @@ def test_like_patterns(text: str, pattern: str) -> None:
 def test_a_failing_get_is_not_retried_silently(fake: FakeSupabase, backend: SupabaseStore) -> None:
     fake.status_for_listing = 503
     with pytest.raises(StoreUnavailable):
-        backend.list_models(None, ModelQuery())
+        backend.models.list_models(None, ModelQuery())
     assert sum(r.url.path == "/rest/v1/model_listing" for r in fake.requests) == 1
 
 
 def test_rate_limit_from_the_database_becomes_a_sentence(fake: FakeSupabase, backend: SupabaseStore) -> None:
-    ana = backend.sign_in("ana@example.com", "pw-ana-123")
+    ana = backend.users.sign_in("ana@example.com", "pw-ana-123")
     with pytest.raises(RateLimitExceeded, match="You have used your 10 free runs today; they reset at 00:00 UTC"):
-        backend.reserve_run(ana, "m", "v", {}, "h")
+        backend.runs.reserve_run(ana, "m", "v", {}, "h")
     call = fake.requests[-1]
     assert call.method == "POST" and call.headers["authorization"] == "Bearer jwt-ana"
-    assert json.loads(call.content) == {"p_model_id": "m", "p_version_id": "v", "p_inputs": {}, "p_inputs_hash": "h"}
+    assert json.loads(call.content) == {"p_model_id": "m", "p_model_version_id": "v", "p_inputs_json": {}, "p_inputs_hash": "h"}

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from store.sqlite_schema import MIGRATIONS, SQLITE_ONLY_TABLES
+from store.sqlite.schema import MIGRATIONS, SQLITE_ONLY_TABLES
 from tests.store.conftest import SPREAD_SEED
 from tests.store.supabase_pg import apply_all, as_role, create_auth_user, fresh_database
 
@@ -39,8 +39,8 @@ def conn(pg: str) -> Iterator[psycopg.Connection]:
 def add_model(conn: psycopg.Connection, author: str | None, slug: str, visibility: str) -> tuple[str, str]:
     """As the service role would (seed loading): a model and its published version 1."""
     model_id = conn.execute(
-        "insert into models (slug, name, description, author_id, lab_scope, tags, difficulty, visibility)"
-        " values (%s, %s, %s, %s, 'econ', %s, 'beginner', %s) returning id",
+        "insert into models (slug, name, description, owner_id, lab_scope, tags, difficulty, visibility)"
+        " values (%s, %s, %s, %s, 'econ', %s, 'basic', %s) returning id",
         (slug, slug, "desc", author, ["rates"], visibility),
     ).fetchone()[0]
     version_id = conn.execute(
@@ -145,14 +145,14 @@ def test_another_users_rows_are_unwritable(conn: psycopg.Connection, world: dict
         assert conn.execute("delete from model_saves where user_id = %s", (world["ana"],)).rowcount == 0
         assert conn.execute("update model_versions set dsl_json = '{}' where model_id = %s", (world["own_public"],)).rowcount == 0
     for statement, params in [
-        ("insert into models (slug, name, author_id, lab_scope, difficulty) values ('bobs-fake', 'x', %s, 'econ', 'beginner')", (world["ana"],)),
+        ("insert into models (slug, name, owner_id, lab_scope, difficulty) values ('bobs-fake', 'x', %s, 'econ', 'basic')", (world["ana"],)),
         ("insert into model_versions (model_id, version, dsl_json, created_by) values (%s, 9, '{}', %s)", (world["own_public"], world["bob"])),
         ("insert into model_saves (user_id, model_id) values (%s, %s)", (world["ana"], world["public_id"])),
         ("insert into model_saves (user_id, model_id) values (%s, %s)", (world["bob"], world["private_id"])),
-        ("insert into model_runs (model_id, version_id, user_id, inputs_hash, status) values (%s, %s, %s, 'x', 'success')", (world["public_id"], world["public_v"], world["bob"])),
-        ("update model_runs set outputs = '{}' where id = %s", (world["run_id"],)),
+        ("insert into model_runs (model_id, model_version_id, user_id, inputs_hash, status) values (%s, %s, %s, 'x', 'success')", (world["public_id"], world["public_v"], world["bob"])),
+        ("update model_runs set outputs_json = '{}' where id = %s", (world["run_id"],)),
         ("update profiles set tier = 'paid' where id = %s", (world["bob"],)),
-        ("insert into published_artifacts (slug, run_id, model_id, version_id, created_by, title, payload) values ('fake', %s, %s, %s, %s, 't', '{}')",
+        ("insert into published_artifacts (slug, model_run_id, model_id, version_id, owner_id, title, payload) values ('fake', %s, %s, %s, %s, 't', '{}')",
          (world["run_id"], world["public_id"], world["public_v"], world["bob"])),
     ]:
         with pytest.raises(psycopg.errors.InsufficientPrivilege), as_role(conn, world["bob"]):
@@ -177,7 +177,7 @@ def test_unlisted_artifacts_cannot_be_listed_by_anon_but_open_by_slug(conn: psyc
 
 def test_fork_copies_the_current_version_into_a_private_model(conn: psycopg.Connection, world: dict[str, str]) -> None:
     with as_role(conn, world["bob"]):
-        fork = conn.execute("select id, author_id, visibility, forked_from_id from fork_model(%s, %s, null)", (f"unlisted-{world['tag']}", f"bobfork-{world['tag']}")).fetchone()
+        fork = conn.execute("select id, owner_id, visibility, forked_from_id from fork_model(%s, %s, null)", (f"unlisted-{world['tag']}", f"bobfork-{world['tag']}")).fetchone()
         assert str(fork[1]) == world["bob"] and fork[2] == "private" and str(fork[3]) == world["unlisted_id"]
         with pytest.raises(psycopg.errors.RaiseException, match="not_found"):
             conn.execute("select fork_model(%s, %s, null)", (f"private-{world['tag']}", f"steal-{world['tag']}"))
@@ -243,7 +243,7 @@ def test_fork_never_copies_a_version_of_another_model(conn: psycopg.Connection, 
     must not copy that version."""
     with as_role(conn, world["bob"]):
         own = conn.execute(
-            "insert into models (slug, name, author_id, lab_scope, difficulty) values (%s, 'decoy', %s, 'econ', 'beginner') returning id",
+            "insert into models (slug, name, owner_id, lab_scope, difficulty) values (%s, 'decoy', %s, 'econ', 'basic') returning id",
             (f"decoy-{world['tag']}", world["bob"]),
         ).fetchone()[0]
         conn.execute("update models set current_version_id = %s where id = %s", (world["private_v"], own))
