@@ -107,9 +107,9 @@ alter index public.published_artifacts_creator_idx rename to published_artifacts
 create index published_artifacts_model_run_idx on public.published_artifacts (model_run_id);
 
 -- --------------------------------------------------------------------------------------- policies
--- Renamed columns follow into the policies by themselves; these add what the new columns need:
--- users never make templates, and a user's versions stay DSL documents until code models get a
--- review (phase 3) that the server runs.
+-- Renamed columns follow into the policies by themselves (every policy was read again against the
+-- new names); these add what the new columns need: users never make templates, and a user's versions
+-- stay DSL documents until code models get a review (phase 3) that the server runs.
 drop policy if exists models_insert_own on public.models;
 create policy models_insert_own on public.models for insert to authenticated
     with check (owner_id = auth.uid() and kind = 'dsl' and review_status is null and not is_template);
@@ -122,6 +122,12 @@ create policy versions_update_own_draft on public.model_versions for update to a
     using (status = 'draft' and exists (select 1 from public.models m where m.id = model_id and m.owner_id = auth.uid()))
     with check (runtime = 'dsl' and code_bundle is null
                 and exists (select 1 from public.models m where m.id = model_id and m.owner_id = auth.uid()));
+
+-- A rating moved to another model must still be of a model the user can see (as when inserting it).
+drop policy if exists ratings_update_own on public.model_ratings;
+create policy ratings_update_own on public.model_ratings for update to authenticated
+    using (user_id = auth.uid())
+    with check (user_id = auth.uid() and exists (select 1 from public.models m where m.id = model_id));
 
 -- ------------------------------------------------------------------------------------------ views
 drop view public.model_listing;

@@ -152,11 +152,22 @@ def test_another_users_rows_are_unwritable(conn: psycopg.Connection, world: dict
         ("insert into model_runs (model_id, model_version_id, user_id, inputs_hash, status) values (%s, %s, %s, 'x', 'success')", (world["public_id"], world["public_v"], world["bob"])),
         ("update model_runs set outputs_json = '{}' where id = %s", (world["run_id"],)),
         ("update profiles set tier = 'paid' where id = %s", (world["bob"],)),
+        ("insert into models (slug, name, owner_id, lab_scope, difficulty, is_template) values ('bobs-template', 'x', %s, 'econ', 'basic', true)", (world["bob"],)),
+        ("update models set is_template = true where owner_id = %s", (world["bob"],)),
+        ("insert into model_versions (model_id, version, dsl_json, created_by, runtime, code_bundle) select id, 7, '{}', %s, 'python', 'import os'"
+         " from models where owner_id = %s limit 1", (world["ana"], world["ana"])),
         ("insert into published_artifacts (slug, model_run_id, model_id, version_id, owner_id, title, payload) values ('fake', %s, %s, %s, %s, 't', '{}')",
          (world["run_id"], world["public_id"], world["public_v"], world["bob"])),
     ]:
         with pytest.raises(psycopg.errors.InsufficientPrivilege), as_role(conn, world["bob"]):
             conn.execute(statement, params)
+
+
+def test_a_rating_cannot_be_moved_to_a_model_its_author_cannot_see(conn: psycopg.Connection, world: dict[str, str]) -> None:
+    with as_role(conn, world["bob"]):
+        conn.execute("insert into model_ratings (user_id, model_id, rating) values (%s, %s, 3)", (world["bob"], world["public_id"]))
+    with pytest.raises(psycopg.errors.InsufficientPrivilege), as_role(conn, world["bob"]):
+        conn.execute("update model_ratings set model_id = %s where user_id = %s", (world["private_id"], world["bob"]))
 
 
 def test_unlisted_artifacts_cannot_be_listed_by_anon_but_open_by_slug(conn: psycopg.Connection, world: dict[str, str]) -> None:
