@@ -111,28 +111,31 @@ class Database:
         with self._lock:
             self._conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
             done = {row[0] for row in self._conn.execute("SELECT version FROM schema_migrations")}
-            ran = 0
-            for version, sql in migrations:
-                if version in done:
-                    continue
-                self._conn.execute("PRAGMA foreign_keys=OFF")
-                try:
-                    self._conn.execute("BEGIN IMMEDIATE")
-                    try:
-                        for statement in statements(sql):
-                            self._conn.execute(statement)
-                        broken = self._conn.execute("PRAGMA foreign_key_check").fetchall()
-                        if broken:
-                            raise sqlite3.IntegrityError(f"migration {version} would leave {len(broken)} dangling reference(s), first in table {broken[0][0]}")
-                        self._conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, ts(self.clock())))
-                    except BaseException:
-                        self._conn.execute("ROLLBACK")
-                        raise
-                    self._conn.execute("COMMIT")
-                finally:
-                    self._conn.execute("PRAGMA foreign_keys=ON")
-                ran += 1
-            return ran
+            return sum(self._apply(version, sql) for version, sql in migrations if version not in done)
+
+    def _apply(self, version: int, sql: str) -> bool:
+        """Apply one migration in one transaction; False when another process applied it first."""
+        self._conn.execute("PRAGMA foreign_keys=OFF")
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                if self._conn.execute("SELECT 1 FROM schema_migrations WHERE version = ?", (version,)).fetchone():
+                    self._conn.execute("ROLLBACK")  # another process applied it while this one waited for the lock
+                    return False
+                for statement in statements(sql):
+                    self._conn.execute(statement)
+                broken = self._conn.execute("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise sqlite3.IntegrityError(f"Migration {version} would leave {len(broken)} dangling reference(s), the first in table {broken[0][0]}.")
+                self._conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, ts(self.clock())))
+            except BaseException:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+            return True
+        finally:
+            self._conn.execute("PRAGMA foreign_keys=ON")
 
     def close(self) -> None:
         with self._lock:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
+from multiprocessing import Process, Queue
 from pathlib import Path
 
 import pytest
@@ -199,3 +200,25 @@ def test_the_upgraded_database_takes_new_writes(upgraded) -> None:
     assert today["date"] == NOW.date().isoformat() and today["runs"] == 3  # the same row, bumped
     hit = store.runs.log_cached_run(ana, ids["hit"], {"start": "2024-01-01"})
     assert store.runs.get_run(ana, hit).cached_from_run_id == ids["source"]
+
+
+def open_store(path: str, outcomes: Queue) -> None:
+    try:
+        SqliteStore(path, password_hasher=FAST_HASHER).close()
+        outcomes.put("ok")
+    except Exception as exc:  # reported to the parent
+        outcomes.put(f"{type(exc).__name__}: {exc}")
+
+
+def test_processes_starting_together_on_a_previous_database_migrate_it_once(tmp_path: Path) -> None:
+    path = tmp_path / "previous.db"
+    fill_previous_schema(path)
+    before = row_counts(path)
+    outcomes: Queue = Queue()
+    workers = [Process(target=open_store, args=(str(path), outcomes)) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert sorted(outcomes.get() for _ in workers) == ["ok"] * 4
+    assert row_counts(path) == before
