@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
+from store.sqlite.db import statements
 from store.sqlite.schema import MIGRATIONS, SQLITE_ONLY_TABLES
 from tests.store.conftest import SPREAD_SEED
 from tests.store.supabase_pg import apply_all, as_role, create_auth_user, fresh_database
@@ -109,6 +110,38 @@ def sqlite_columns() -> dict[str, set[str]]:
 
 def test_both_backends_have_the_same_tables_and_columns(conn: psycopg.Connection) -> None:
     assert sqlite_columns() == pg_columns(conn)
+
+
+def sqlite_keys() -> dict[str, set[tuple[str, ...]]]:
+    """Per table: its primary key and unique keys, each as a sorted tuple of column names."""
+    db = sqlite3.connect(":memory:")
+    for _, sql in MIGRATIONS:
+        for statement in statements(sql):
+            db.execute(statement)
+    keys: dict[str, set[tuple[str, ...]]] = {}
+    for (table,) in db.execute("select name from sqlite_master where type = 'table'").fetchall():
+        if table in SQLITE_ONLY_TABLES:
+            continue
+        primary = tuple(sorted(r[1] for r in db.execute(f"pragma table_info('{table}')") if r[5]))
+        unique = {tuple(sorted(c[2] for c in db.execute(f"pragma index_info('{i[1]}')"))) for i in db.execute(f"pragma index_list('{table}')") if i[2] and i[3] == "u"}
+        keys[table] = {("primary", *primary)} | {("unique", *u) for u in unique}
+    return keys
+
+
+def pg_keys(conn: psycopg.Connection) -> dict[str, set[tuple[str, ...]]]:
+    rows = conn.execute(
+        "select t.relname, c.contype, array(select a.attname from pg_attribute a where a.attrelid = c.conrelid and a.attnum = any(c.conkey) order by a.attname)"
+        " from pg_constraint c join pg_class t on t.oid = c.conrelid"
+        " where t.relnamespace = 'public'::regnamespace and c.contype in ('p', 'u')"
+    ).fetchall()
+    keys: dict[str, set[tuple[str, ...]]] = {}
+    for table, kind, columns in rows:
+        keys.setdefault(table, set()).add(("primary" if kind == "p" else "unique", *columns))
+    return keys
+
+
+def test_both_backends_have_the_same_primary_and_unique_keys(conn: psycopg.Connection) -> None:
+    assert sqlite_keys() == pg_keys(conn)
 
 
 def test_every_table_has_row_level_security(conn: psycopg.Connection) -> None:
