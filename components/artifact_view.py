@@ -30,7 +30,7 @@ def artifact_card(artifact: Any) -> None:
         st.page_link(ARTIFACT_PAGE, label=escape(artifact.title), query_params={"slug": artifact.slug}, icon=":material/article:")
         if artifact.summary:
             st.markdown(escape(artifact.summary[:300]))
-        st.caption(f"{escape(model_name)} · {artifact.created_at:%Y-%m-%d} · {artifact.view_count:,} view{'s' if artifact.view_count != 1 else ''} · {artifact.visibility}")
+        st.caption(f"{escape(model_name)} · {artifact.created_at:%Y-%m-%d} · {artifact.views:,} view{'s' if artifact.views != 1 else ''} · {artifact.visibility}")
 
 
 def artifact_view(artifact: Any) -> None:
@@ -41,7 +41,7 @@ def artifact_view(artifact: Any) -> None:
     if artifact.summary:
         st.markdown(escape(artifact.summary))
     facts = [f"Model: {escape(model_name)}" + (f" (version {version})" if version else ""), f"published {artifact.created_at:%Y-%m-%d %H:%M} UTC"]
-    facts.append(f"{artifact.view_count:,} view{'s' if artifact.view_count != 1 else ''}")
+    facts.append(f"{artifact.views:,} view{'s' if artifact.views != 1 else ''}")
     facts.append(artifact.visibility)
     st.caption(" · ".join(facts))
     st.caption(data_mode_text(result.get("provenance") or []))

@@ -8,7 +8,7 @@ from typing import Any
 
 from contracts.artifact import ArtifactPayload
 from contracts.result import RunResult
-from contracts.rules import ArtifactVisibility, Role, RunStatus, Tier, VersionStatus, Visibility, daily_limit
+from contracts.rules import ArtifactType, ArtifactVisibility, Role, RunStatus, Runtime, Tier, VersionStatus, Visibility, daily_limit
 
 
 @dataclass(frozen=True)
@@ -58,17 +58,20 @@ class ModelSummary:
     tags: tuple[str, ...]
     difficulty: str
     visibility: Visibility
-    author_id: str | None
+    owner_id: str | None  # None for a template
     forked_from_id: str | None
     created_at: datetime
     updated_at: datetime
     runs_30d: int = 0
     rating_avg: float | None = None
     rating_count: int = 0
+    is_template: bool = False
 
 
 @dataclass(frozen=True)
 class ModelVersion:
+    """One version of a model: a DSL document today; code (``runtime`` python or js) in phase 3."""
+
     id: str
     model_id: str
     version: int
@@ -79,6 +82,9 @@ class ModelVersion:
     status: VersionStatus
     created_by: str | None
     created_at: datetime
+    runtime: Runtime = "dsl"
+    code_bundle: str | None = None
+    dependencies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -96,18 +102,21 @@ class Model:
 
 @dataclass(frozen=True)
 class RunRecord:
+    """A run as recorded; a cache hit's ``outputs`` are read through the run it reuses (``cached_from_run_id``)."""
+
     id: str
     model_id: str
-    version_id: str
+    model_version_id: str
     user_id: str
     inputs: dict[str, Any]
     outputs: dict[str, Any] | None  # RunResult.to_json() on success
     runtime_ms: float | None
     status: RunStatus
-    error: str | None
+    error_message: str | None
     cached: bool
     created_at: datetime
     model_slug: str | None = None
+    cached_from_run_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -119,13 +128,14 @@ class Artifact:
     title: str
     summary: str
     visibility: ArtifactVisibility
-    view_count: int
-    run_id: str
+    views: int
+    model_run_id: str
     model_id: str
     version_id: str
-    created_by: str
+    owner_id: str
     created_at: datetime
     payload: dict[str, Any]
+    type: ArtifactType = "model_run"
 
     @property
     def content(self) -> ArtifactPayload:

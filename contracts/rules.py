@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Literal, get_args
 
 LabScope = Literal["econ", "derivatives", "both"]
-Difficulty = Literal["beginner", "intermediate", "advanced"]
+Difficulty = Literal["basic", "intermediate", "advanced"]
 Visibility = Literal["public", "unlisted", "private"]
 ArtifactVisibility = Literal["public", "unlisted"]
 Tier = Literal["free", "paid"]
@@ -19,6 +19,8 @@ Role = Literal["user", "admin"]
 RunStatus = Literal["pending", "success", "error"]
 VersionStatus = Literal["draft", "published"]
 Sort = Literal["popular", "top_rated", "newest"]
+Runtime = Literal["dsl", "python", "js"]
+ArtifactType = Literal["model_run", "research_object"]
 
 LAB_SCOPES: tuple[str, ...] = get_args(LabScope)
 DIFFICULTIES: tuple[str, ...] = get_args(Difficulty)
@@ -29,6 +31,8 @@ ROLES: tuple[str, ...] = get_args(Role)
 RUN_STATUSES: tuple[str, ...] = get_args(RunStatus)
 VERSION_STATUSES: tuple[str, ...] = get_args(VersionStatus)
 SORTS: tuple[str, ...] = get_args(Sort)
+RUNTIMES: tuple[str, ...] = get_args(Runtime)
+ARTIFACT_TYPES: tuple[str, ...] = get_args(ArtifactType)
 
 # Run quotas (DESIGN.md section 5). Cache hits count only against the per-minute limit.
 DAILY_RUNS: dict[str, int] = {"free": 10, "paid": 100}

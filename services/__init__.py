@@ -17,7 +17,8 @@ own client (holding the user's JWT), so row-level security applies to every call
 Public API (``user`` is a ``User`` or ``None`` for an anonymous visitor who only browses):
 
 ``services.build(settings: Settings | None = None) -> Services``
-    ``Services.settings``, ``.store`` (shared/admin store), ``.data`` (engine DataAccess), and:
+    ``Services.settings``, ``.store`` (the backend: ``.users``, ``.models``, ``.runs``, ``.artifacts``,
+    ``.social``; see store/base.py), ``.data`` (engine DataAccess), and:
 
 ``svc.auth``
     ``sign_up(email, password, display_name=None) -> User``; ``sign_in(email, password) -> User``;
@@ -53,7 +54,7 @@ Public API (``user`` is a ``User`` or ``None`` for an anonymous visitor who only
     (1-5, one per user per model, rating again replaces it);
     ``ratings(slug, user=None) -> RatingSummary`` (average, count, reviews, mine).
 
-Records (frozen dataclasses, ``store.records``): ``User, ModelSummary, Model, ModelVersion,
+Records (frozen dataclasses, ``contracts.records``): ``User, ModelSummary, Model, ModelVersion,
 RunRecord, Artifact, Rating, RatingSummary``; ``RunOutcome`` in ``services.runs``.
 
 Errors (``services.errors``; ``str(error)`` is a sentence a user can act on, ``error.code`` is stable):

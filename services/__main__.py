@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
             password = args.password or secrets.token_urlsafe(12)
             user = svc.auth.sign_up(args.email, password)
             if args.tier != "free" or args.admin:
-                user = svc.store.set_profile(args.email, tier=args.tier, role="admin" if args.admin else None)
+                user = svc.store.users.set_profile(args.email, tier=args.tier, role="admin" if args.admin else None)
             print(f"Created {user.email} (tier {user.tier}, role {user.role}).", file=out)
             if not args.password:
                 print(f"Password: {password}", file=out)
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
                 for m in models:
                     print(f"{m.slug:40} {m.lab_scope:12} {m.difficulty:13} {m.name}", file=out)
         elif args.command == "run":
-            user = _operator(svc.store, "user_by_email")(args.email)
+            user = _operator(svc.store.users, "user_by_email")(args.email)
             if user is None:
                 raise NotFoundError(f"No account uses {args.email}; create it with: python -m services users add {args.email}")
             outcome = svc.runs.run_model(user, args.slug, _inputs(args.input))
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
                 for warning in outcome.warnings:
                     print(f"warning: {warning}", file=sys.stderr)
         elif args.command == "publish":
-            user = _operator(svc.store, "owner_of_run")(args.run_id)
+            user = _operator(svc.store.users, "owner_of_run")(args.run_id)
             if user is None:
                 raise NotFoundError(f"No run {args.run_id}.")
             art = svc.publishing.publish(user, args.run_id, args.title, args.summary, args.visibility)
@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(file=out)
             else:
                 content = art.content
-                print(f"{art.title} ({art.visibility}, {art.view_count} views)\n{content.model.name} v{content.version.version}", file=out)
+                print(f"{art.title} ({art.visibility}, {art.views} views)\n{content.model.name} v{content.version.version}", file=out)
                 print(f"inputs: {json.dumps(content.inputs)}", file=out)
     except AusterError as exc:
         print(exc, file=sys.stderr)

@@ -20,34 +20,34 @@ class AuthService:
         self._store = store
 
     def sign_up(self, email: str, password: str, display_name: str | None = None) -> User:
-        return self._store.sign_up(email, password, display_name)
+        return self._store.users.sign_up(email, password, display_name)
 
     def sign_in(self, email: str, password: str) -> User:
-        return self._store.sign_in(email, password)
+        return self._store.users.sign_in(email, password)
 
     def guest(self) -> User:
         """An anonymous session: can run (free tier), save and publish; upgrade by signing up."""
-        return self._store.guest()
+        return self._store.users.guest()
 
     def sign_out(self, user: User | None) -> None:
         if user is not None:
-            self._store.sign_out(user)
+            self._store.users.sign_out(user)
 
     def refresh(self, user: User) -> User:
         """The user with their current tier and role (an admin may have changed them)."""
-        return self._store.refresh_user(user)
+        return self._store.users.refresh_user(user)
 
     def set_tier(self, admin: User | None, email: str, tier: str) -> User:
         self._require_admin(admin)
         if tier not in TIERS:
             raise InputInvalid({"tier": f"Choose a tier among {', '.join(TIERS)}."})
-        return self._store.set_profile(email, tier=tier)
+        return self._store.users.set_profile(email, tier=tier)
 
     def set_role(self, admin: User | None, email: str, role: str) -> User:
         self._require_admin(admin)
         if role not in ROLES:
             raise InputInvalid({"role": f"Choose a role among {', '.join(ROLES)}."})
-        return self._store.set_profile(email, role=role)
+        return self._store.users.set_profile(email, role=role)
 
     @staticmethod
     def _require_admin(user: User | None) -> None:

@@ -31,27 +31,27 @@ class PublishingService:
             raise InputInvalid(problems)
         for _ in range(SLUG_ATTEMPTS):
             try:
-                return self._store.publish(user, run_id, slugify(title, suffix=True), title, summary, visibility)
+                return self._store.artifacts.publish(user, run_id, slugify(title, suffix=True), title, summary, visibility)
             except ConflictError:
                 continue  # a random suffix collided; draw another
         raise ConflictError("Could not find a free address for this artifact; try again.")
 
     def get_artifact(self, slug: str, user: User | None = None, count_view: bool = True) -> Artifact:
-        artifact = self._store.get_artifact(slug, user)
+        artifact = self._store.artifacts.get_artifact(slug, user)
         if artifact is None:
             raise NotFoundError(f"No artifact at '{slug}'; check the link.")
         if count_view:
             try:
-                views = self._store.count_view(slug)
+                views = self._store.artifacts.count_view(slug)
             except Exception:
-                views = artifact.view_count  # a view we could not count must not hide the artifact
+                views = artifact.views  # a view we could not count must not hide the artifact
             if views:
                 from dataclasses import replace
 
-                artifact = replace(artifact, view_count=views)
+                artifact = replace(artifact, views=views)
         return artifact
 
     def list_artifacts(self, user: User | None = None, mine: bool = False, limit: int = 50) -> list[Artifact]:
         if mine:
             user = require_user(user, "see your artifacts")
-        return self._store.list_artifacts(user, mine, max(1, min(int(limit), 200)))
+        return self._store.artifacts.list_artifacts(user, mine, max(1, min(int(limit), 200)))

@@ -82,18 +82,18 @@ class RegistryService:
             saved_only=saved_only,
         )
         viewer_id = user.id if user else None
-        return self._cached(("list", viewer_id, query), lambda: self._store.list_models(user, query))
+        return self._cached(("list", viewer_id, query), lambda: self._store.models.list_models(user, query))
 
     def get_model(self, slug: str, user: User | None) -> Model:
         viewer_id = user.id if user else None
-        model = self._cached(("model", viewer_id, slug), lambda: self._store.get_model(slug, user))
+        model = self._cached(("model", viewer_id, slug), lambda: self._store.models.get_model(slug, user))
         if model is None:
             raise NotFoundError(f"No model '{slug}' is visible to you; check the link or browse the registry.")
         return model
 
     def list_versions(self, slug: str, user: User | None) -> list[ModelVersion]:
         self.get_model(slug, user)
-        return self._store.list_versions(slug, user)
+        return self._store.models.list_versions(slug, user)
 
     def all_tags(self, user: User | None) -> list[str]:
         models = self.list_models(user, limit=200)
@@ -115,7 +115,7 @@ class ModelsService:
         _check_dsl(meta.dsl, meta.input_schema)
         if not meta.output_schema:
             meta = meta.model_copy(update={"output_schema": output_schema_for(ModelDSL.model_validate(meta.dsl))})
-        model = self._store.create_model(user, meta, visibility)
+        model = self._store.models.create_model(user, meta, visibility)
         self._registry.invalidate()
         return model
 
@@ -126,7 +126,7 @@ class ModelsService:
         model = self._registry.get_model(slug, user)
         schema = input_schema if input_schema is not None else (model.latest.input_schema if model.latest else {"fields": []})
         _check_dsl(dsl, schema)
-        version = self._store.add_version(
+        version = self._store.models.add_version(
             user, model.id, dsl, schema, output_schema_for(ModelDSL.model_validate(dsl)), changelog.strip()[:2000], "draft" if draft else "published"
         )
         self._registry.invalidate()
@@ -136,7 +136,7 @@ class ModelsService:
         user = require_user(user, "change a model")
         _check_visibility(visibility)
         model = self._registry.get_model(slug, user)
-        self._store.set_visibility(user, model.id, visibility)
+        self._store.models.set_visibility(user, model.id, visibility)
         self._registry.invalidate()
 
     def fork(self, user: User | None, slug: str, new_slug: str | None = None, name: str | None = None) -> Model:
@@ -145,7 +145,7 @@ class ModelsService:
         target = new_slug or slugify(source.slug, suffix=True)
         if not re.match(SLUG_PATTERN, target):
             raise InputInvalid({"slug": "Use 2-80 lowercase letters, digits and dashes, starting with a letter or digit."})
-        model = self._store.fork_model(user, source.slug, target, name)
+        model = self._store.models.fork_model(user, source.slug, target, name)
         self._registry.invalidate()
         return model
 

@@ -151,7 +151,7 @@ class RunsService:
         """Reserve the run within the limits, execute it through the runner and record it."""
         warnings: list[str] = []
         try:
-            run_id = self._store.reserve_run(user, model_id, version_id, canonical, key)
+            run_id = self._store.runs.reserve_run(user, model_id, version_id, canonical, key)
         except ServiceError:
             raise  # over a limit, not found, signed out, database unavailable: each is a sentence
         except Exception as exc:
@@ -188,7 +188,7 @@ class RunsService:
         source_run_id, result_json = hit
         warnings: list[str] = []
         try:
-            run_id: str | None = self._store.log_cached_run(user, source_run_id, canonical)
+            run_id: str | None = self._store.runs.log_cached_run(user, source_run_id, canonical)
         except ServiceError as exc:
             run_id, warnings = None, [NOT_SAVED.format(reason=exc)]
         except Exception as exc:  # the store is down: the result still stands
@@ -204,7 +204,7 @@ class RunsService:
         if run_id is None:
             return False
         try:
-            self._store.finish_run(user, run_id, status, outputs, runtime_ms, error)
+            self._store.runs.finish_run(user, run_id, status, outputs, runtime_ms, error)
             return True
         except Exception as exc:
             log.warning("could not record run %s: %s", run_id, exc)
@@ -218,7 +218,7 @@ class RunsService:
 
     def _store_cache_get(self, user: User, version_id: str, key: str) -> tuple[str, dict[str, Any]] | None:
         try:
-            hit = self._store.find_cached_run(user, version_id, key)
+            hit = self._store.runs.find_cached_run(user, version_id, key)
         except Exception as exc:
             log.warning("execution cache lookup failed: %s", exc)
             return None
@@ -231,16 +231,16 @@ class RunsService:
         """Runs left today (cache hits are free)."""
         if user is None:
             return 0
-        fresh = self._store.refresh_user(user)
-        return max(0, fresh.daily_limit - self._store.runs_today(user))
+        fresh = self._store.users.refresh_user(user)
+        return max(0, fresh.daily_limit - self._store.runs.runs_today(user))
 
     def list_runs(self, user: User | None, limit: int = 50) -> list[RunRecord]:
         user = require_user(user, "see your runs")
-        return self._store.list_runs(user, limit)
+        return self._store.runs.list_runs(user, limit)
 
     def get_run(self, user: User | None, run_id: str) -> RunRecord:
         user = require_user(user, "see a run")
-        run = self._store.get_run(user, run_id)
+        run = self._store.runs.get_run(user, run_id)
         if run is None:
             raise NotFoundError("That run does not exist or is not yours.")
         return run

@@ -7,13 +7,14 @@ import hashlib
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
 from pydantic import ValidationError
 
 from contracts.dsl import ModelDSL, ModelMeta, output_schema_for
 from contracts.errors import EngineError
 from engine.validator import check
+from store.base import ModelsStore
 
 log = logging.getLogger(__name__)
 SEEDS_DIR = Path(__file__).resolve().parents[1] / "seeds"
@@ -43,12 +44,21 @@ def read_seeds(directory: Path | str | None = None) -> list[ModelMeta]:
     return sorted(metas, key=lambda m: m.slug)
 
 
-def sync_seeds(store: Any, seeds_dir: str | Path | None = None) -> int:
+class SeededStore(Protocol):
+    """A backend that keeps the seeds' fingerprint (the sqlite one)."""
+
+    models: ModelsStore
+
+    def get_setting(self, key: str) -> str | None: ...
+    def put_setting(self, key: str, value: str) -> None: ...
+
+
+def sync_seeds(store: SeededStore, seeds_dir: str | Path | None = None) -> int:
     """Load seed templates on first start, and again whenever a seed file changes (sqlite)."""
     fingerprint = seeds_fingerprint(seeds_dir)
     if store.get_setting("seeds_fingerprint") == fingerprint:
         return 0
-    changed = store.load_seeds(read_seeds(seeds_dir))
+    changed = store.models.load_seeds(read_seeds(seeds_dir))
     store.put_setting("seeds_fingerprint", fingerprint)
     if changed:
         log.info("loaded %d seed model(s)", changed)

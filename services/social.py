@@ -16,20 +16,20 @@ class SocialService:
 
     def save(self, user: User | None, slug: str) -> None:
         user = require_user(user, "save a model")
-        self._store.save(user, self._registry.get_model(slug, user).id)
+        self._store.social.save(user, self._registry.get_model(slug, user).id)
 
     def unsave(self, user: User | None, slug: str) -> None:
         user = require_user(user, "unsave a model")
-        self._store.unsave(user, self._registry.get_model(slug, user).id)
+        self._store.social.unsave(user, self._registry.get_model(slug, user).id)
 
     def is_saved(self, user: User | None, slug: str) -> bool:
         if user is None:
             return False
-        return self._registry.get_model(slug, user).id in self._store.saved_ids(user)
+        return self._registry.get_model(slug, user).id in self._store.social.saved_ids(user)
 
     def list_saved(self, user: User | None) -> list[ModelSummary]:
         user = require_user(user, "see your saved models")
-        return self._store.list_models(user, ModelQuery(saved_only=True, sort="newest", limit=200))
+        return self._store.models.list_models(user, ModelQuery(saved_only=True, sort="newest", limit=200))
 
     def rate(self, user: User | None, slug: str, rating: int, review: str = "") -> Rating:
         user = require_user(user, "rate a model")
@@ -41,10 +41,10 @@ class SocialService:
             problems["review"] = "Keep the review under 4,000 characters."
         if problems:
             raise InputInvalid(problems)
-        result = self._store.rate(user, self._registry.get_model(slug, user).id, rating, review)
+        result = self._store.social.rate(user, self._registry.get_model(slug, user).id, rating, review)
         self._registry.invalidate()
         return result
 
     def ratings(self, slug: str, user: User | None = None) -> RatingSummary:
-        return self._store.ratings(self._registry.get_model(slug, user).id, user)
+        return self._store.social.ratings(self._registry.get_model(slug, user).id, user)
 

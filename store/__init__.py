@@ -1,4 +1,4 @@
-"""Persistence behind one ``Store`` protocol: sqlite (embedded default) or Supabase (when configured)."""
+"""Persistence by aggregate (store/base.py): sqlite (embedded default, store/sqlite/) or Supabase (when configured, store/supabase/)."""
 
 from __future__ import annotations
 

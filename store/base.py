@@ -1,9 +1,11 @@
-"""The ``Store`` protocol: what the services need from persistence, whatever the backend.
+"""What the services need from persistence, whatever the backend: one protocol per aggregate.
 
-Every method that reads or writes on someone's behalf takes the ``viewer`` (a ``User`` or ``None``
-for an anonymous visitor). The sqlite backend enforces visibility in its queries; the Supabase
-backend sends the request with that user's JWT so row-level security enforces it in the database.
-Refusals raise the typed errors of ``contracts.errors``.
+A backend object (``Store``) exposes each aggregate as an attribute (``store.users``,
+``store.models``, ``store.runs``, ``store.artifacts``, ``store.social``), so a feature touches one
+module per backend. Every method that reads or writes on someone's behalf takes the ``viewer`` (a
+``User`` or ``None`` for an anonymous visitor). The sqlite backend enforces visibility in its
+queries; the Supabase backend sends the request with that user's JWT so row-level security enforces
+it in the database. Refusals raise the typed errors of ``contracts.errors``.
 """
 
 from __future__ import annotations
@@ -16,10 +18,9 @@ from contracts.records import Artifact, Model, ModelQuery, ModelSummary, ModelVe
 
 
 @runtime_checkable
-class Store(Protocol):
-    kind: str
+class UsersStore(Protocol):
+    """Identity: accounts, guest sessions, profiles (tier and role)."""
 
-    # identity
     def sign_up(self, email: str, password: str, display_name: str | None = None) -> User: ...
     def sign_in(self, email: str, password: str) -> User: ...
     def guest(self) -> User: ...
@@ -27,7 +28,11 @@ class Store(Protocol):
     def refresh_user(self, user: User) -> User: ...
     def set_profile(self, email: str, *, tier: str | None = None, role: str | None = None) -> User: ...
 
-    # models
+
+@runtime_checkable
+class ModelsStore(Protocol):
+    """Models and their versions, forks, and the seed templates."""
+
     def list_models(self, viewer: User | None, query: ModelQuery) -> list[ModelSummary]: ...
     def get_model(self, slug: str, viewer: User | None) -> Model | None: ...
     def list_versions(self, slug: str, viewer: User | None) -> list[ModelVersion]: ...
@@ -39,7 +44,11 @@ class Store(Protocol):
     def fork_model(self, viewer: User, source_slug: str, new_slug: str, name: str | None) -> Model: ...
     def load_seeds(self, metas: list[ModelMeta]) -> int: ...
 
-    # runs
+
+@runtime_checkable
+class RunsStore(Protocol):
+    """Runs within the limits, daily usage, and the execution cache (a hit references the run it reuses)."""
+
     def reserve_run(self, viewer: User, model_id: str, version_id: str, inputs: dict[str, Any], inputs_hash: str) -> str: ...
     def finish_run(self, viewer: User, run_id: str, status: str, outputs: dict[str, Any] | None, runtime_ms: float | None, error: str | None) -> None: ...
     def find_cached_run(self, viewer: User | None, version_id: str, inputs_hash: str) -> tuple[str, dict[str, Any]] | None: ...
@@ -49,17 +58,40 @@ class Store(Protocol):
     def get_run(self, viewer: User, run_id: str) -> RunRecord | None: ...
     def usage(self, model_id: str, since: datetime) -> list[dict[str, Any]]: ...
 
-    # social
+
+@runtime_checkable
+class ArtifactsStore(Protocol):
+    """Published runs: immutable, readable by slug, listed when public."""
+
+    def publish(self, viewer: User, run_id: str, slug: str, title: str, summary: str, visibility: str) -> Artifact: ...
+    def get_artifact(self, slug: str, viewer: User | None) -> Artifact | None: ...
+    def count_view(self, slug: str) -> int: ...
+    def list_artifacts(self, viewer: User | None, mine: bool, limit: int = 50) -> list[Artifact]: ...
+
+
+@runtime_checkable
+class SocialStore(Protocol):
+    """Saves and ratings."""
+
     def save(self, viewer: User, model_id: str) -> None: ...
     def unsave(self, viewer: User, model_id: str) -> None: ...
     def saved_ids(self, viewer: User) -> set[str]: ...
     def rate(self, viewer: User, model_id: str, rating: int, review: str) -> Rating: ...
     def ratings(self, model_id: str, viewer: User | None) -> RatingSummary: ...
 
-    # artifacts
-    def publish(self, viewer: User, run_id: str, slug: str, title: str, summary: str, visibility: str) -> Artifact: ...
-    def get_artifact(self, slug: str, viewer: User | None) -> Artifact | None: ...
-    def count_view(self, slug: str) -> int: ...
-    def list_artifacts(self, viewer: User | None, mine: bool, limit: int = 50) -> list[Artifact]: ...
+
+@runtime_checkable
+class Store(Protocol):
+    """A backend: its kind ("sqlite" or "supabase"), one object per aggregate, and ``close``."""
+
+    kind: str
+    users: UsersStore
+    models: ModelsStore
+    runs: RunsStore
+    artifacts: ArtifactsStore
+    social: SocialStore
 
     def close(self) -> None: ...
+
+
+AGGREGATES: dict[str, type] = {"users": UsersStore, "models": ModelsStore, "runs": RunsStore, "artifacts": ArtifactsStore, "social": SocialStore}

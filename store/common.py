@@ -1,4 +1,7 @@
-"""Rules both backends share: time helpers and the credential checks made before any request."""
+"""Rules both backends share: time helpers, the credential checks made before any request, rating summaries.
+
+The Supabase backend must not import the sqlite backend (nor the other way round); what both need lives here.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from contracts.errors import InputInvalid
+from contracts.records import Rating, RatingSummary, User
 from contracts.rules import EXECUTION_CACHE_TTL_S
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -58,3 +62,8 @@ def check_credentials(email: str, password: str) -> str:
     return email
 
 
+def summarise_ratings(reviews: tuple[Rating, ...], viewer: User | None) -> RatingSummary:
+    """Average, count, every review (newest first, as given) and the viewer's own."""
+    mine = next((r for r in reviews if viewer and r.user_id == viewer.id), None)
+    average = round(sum(r.rating for r in reviews) / len(reviews), 2) if reviews else None
+    return RatingSummary(average, len(reviews), reviews, mine)

@@ -38,7 +38,7 @@ try:
         else:
             rows = [
                 {"when": r.created_at.strftime("%Y-%m-%d %H:%M:%S"), "model": r.model_slug, "status": r.status, "ms": r.runtime_ms,
-                 "cached": r.cached, "inputs": ", ".join(f"{k}={v}" for k, v in (r.inputs or {}).items()), "error": r.error or ""}
+                 "cached": r.cached, "inputs": ", ".join(f"{k}={v}" for k, v in (r.inputs or {}).items()), "error": r.error_message or ""}
                 for r in records
             ]
             st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
@@ -49,7 +49,7 @@ try:
                 if record.outputs:
                     results_panel(record.outputs, key=f"run.{record.id}", filename=f"{record.model_slug}-run")
                 else:
-                    st.error(record.error or "This run produced no results.")
+                    st.error(record.error_message or "This run produced no results.")
     with artifacts:
         published = svc.publishing.list_artifacts(user, mine=True)
         for artifact in published:

@@ -205,7 +205,7 @@ def test_publish_then_open_the_artifact_as_an_anonymous_visitor(open_page, svc):
     assert "2s10s since the 90s" in unescape(visitor.title[0].value)
     assert metric_values(visitor) == numbers
     assert visitor.get("plotly_chart")
-    assert svc.publishing.get_artifact(artifact_slug, None, count_view=False).view_count == 1
+    assert svc.publishing.get_artifact(artifact_slug, None, count_view=False).views == 1
     gallery = open_page("views/artifacts.py")
     assert any("2s10s since the 90s" in unescape(link.proto.label) for link in gallery.get("page_link"))
 
@@ -266,7 +266,7 @@ def create_hostile_model(svc: Any) -> str:
     template = svc.registry.get_model(YIELD_CURVE, None)
     meta = ModelMeta(
         slug="hostile-model", name=f"Spread {XSS}"[:120], description=f"Looks normal. {XSS}", lab_scope="econ", tags=["<i>tag</i>"],
-        difficulty="beginner", dsl=template.latest.dsl, input_schema=template.latest.input_schema, output_schema=template.latest.output_schema,
+        difficulty="basic", dsl=template.latest.dsl, input_schema=template.latest.input_schema, output_schema=template.latest.output_schema,
     )
     svc.models.create(owner, meta, visibility="public")
     return "hostile-model"
@@ -325,17 +325,17 @@ def test_account_sign_up_shows_tier_and_remaining_runs(open_page):
 def test_a_database_that_is_briefly_unavailable_is_a_sentence_on_every_page(open_page, svc, monkeypatch):
     import sqlite3
 
-    from store import sqlite as sqlite_store
+    from store.sqlite import db as sqlite_db
 
     at = open_page("views/model.py", slug=YIELD_CURVE)
     at.session_state["auster.user"] = svc.auth.guest()
 
     def locked(*args, **kwargs):
-        with sqlite_store._unavailable_as_sentence():
+        with sqlite_db.unavailable_as_sentence():
             raise sqlite3.OperationalError("database is locked")
 
-    for method in ("_all", "_one", "_tx"):
-        monkeypatch.setattr(sqlite_store.SqliteStore, method, locked)
+    for method in ("all", "one", "tx"):
+        monkeypatch.setattr(sqlite_db.Database, method, locked)
     at.date_input(key=f"{YIELD_CURVE}.start").set_value(date(2021, 3, 1))
     run_model(at, YIELD_CURVE)
     assert not at.exception, [e.value for e in at.exception]

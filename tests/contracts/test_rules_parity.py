@@ -19,10 +19,14 @@ CHECKED = {
     ("models", "lab_scope"): rules.LAB_SCOPES,
     ("models", "difficulty"): rules.DIFFICULTIES,
     ("models", "visibility"): rules.VISIBILITIES,
+    ("models", "kind"): rules.RUNTIMES,
+    ("model_versions", "runtime"): rules.RUNTIMES,
     ("profiles", "tier"): rules.TIERS,
     ("profiles", "role"): rules.ROLES,
     ("model_versions", "status"): rules.VERSION_STATUSES,
     ("published_artifacts", "visibility"): rules.ARTIFACT_VISIBILITIES,
+    ("published_artifacts", "type"): rules.ARTIFACT_TYPES,
+    ("model_runs", "status"): rules.RUN_STATUSES,
 }
 IN_LIST = r"{column}\s+in\s*\(([^)]*)\)"
 
@@ -37,7 +41,7 @@ def allowed_values(sql: str, column: str) -> set[str]:
 def test_sqlite_checks_list_the_rules_values(tmp_path: Path, table: str, column: str) -> None:
     store = SqliteStore(tmp_path / "parity.db")
     try:
-        sql = store._one("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,))[0]
+        sql = store.db.one("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,))[0]
     finally:
         store.close()
     assert allowed_values(sql, column) == set(CHECKED[(table, column)])
@@ -62,3 +66,25 @@ def test_postgres_checks_and_quota_functions_match_the_rules(postgres_dsn: str) 
             assert found == set(values), (table, column, found)
         for tier, limit in rules.DAILY_RUNS.items():
             assert conn.execute("select public.daily_run_limit(%s)", (tier,)).fetchone()[0] == limit
+        assert conn.execute("select public.daily_run_limit('unknown')").fetchone()[0] == rules.daily_limit("unknown")
+        assert conn.execute("select public.runs_per_minute_limit()").fetchone()[0] == rules.RUNS_PER_MINUTE_PER_MODEL
+        assert conn.execute("select extract(epoch from public.execution_cache_ttl())").fetchone()[0] == rules.EXECUTION_CACHE_TTL_S
+
+
+@pytest.mark.services
+def test_postgres_functions_spell_no_quota_of_their_own(postgres_dsn: str) -> None:
+    """reserve_run, find_cached_run and log_cached_run take the per-minute limit and the cache's lifetime
+    from the one function each (and these functions from the rules above), not from a number of their own."""
+    import psycopg
+
+    from tests.store.supabase_pg import apply_all, fresh_database
+
+    with fresh_database(postgres_dsn) as dsn, psycopg.connect(dsn, autocommit=True) as conn:
+        apply_all(conn)
+        bodies = dict(conn.execute(
+            "select proname, prosrc from pg_proc where pronamespace = 'public'::regnamespace"
+            " and proname in ('reserve_run', 'find_cached_run', 'log_cached_run')"
+        ).fetchall())
+    assert "runs_per_minute_limit()" in bodies["reserve_run"] and ">= 3" not in bodies["reserve_run"]
+    for name in ("find_cached_run", "log_cached_run"):
+        assert "execution_cache_ttl()" in bodies[name] and "1 hour" not in bodies[name], name

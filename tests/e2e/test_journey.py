@@ -41,7 +41,7 @@ def arrange_hostile_model(db_path: Path) -> None:
         owner = svc.auth.sign_up("mallory@example.com", "correct horse battery", display_name="Mallory")
         template = svc.registry.get_model("yield-curve-10y-2y", None)
         meta = ModelMeta(
-            slug="hostile-model", name="Hostile <b>model</b>", description=XSS_DESCRIPTION, lab_scope="econ", tags=["test"], difficulty="beginner",
+            slug="hostile-model", name="Hostile <b>model</b>", description=XSS_DESCRIPTION, lab_scope="econ", tags=["test"], difficulty="basic",
             dsl=template.latest.dsl, input_schema=template.latest.input_schema, output_schema=template.latest.output_schema,
         )
         svc.models.create(owner, meta, visibility="public")

@@ -20,7 +20,7 @@ def write(tmp_path: Path, name: str, content) -> str:
 
 
 def seed_file(tmp_path: Path) -> str:
-    seed = {"slug": "spread", "name": "Spread", "description": "10y-2y", "lab_scope": "econ", "tags": [], "difficulty": "beginner",
+    seed = {"slug": "spread", "name": "Spread", "description": "10y-2y", "lab_scope": "econ", "tags": [], "difficulty": "basic",
             "dsl": SPREAD, "input_schema": SCHEMA, "output_schema": {}}
     return write(tmp_path, "seed.json", seed)
 

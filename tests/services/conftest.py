@@ -24,7 +24,7 @@ def sample() -> DataAccess:
 @pytest.fixture
 def svc(tmp_path: Path, sample: DataAccess) -> Iterator[Services]:
     store = SqliteStore(tmp_path / "auster.db", password_hasher=FAST_HASHER)
-    store.load_seeds([seed_meta()])
+    store.models.load_seeds([seed_meta()])
     built = services.build(Settings(db_path=str(tmp_path / "auster.db")), store=store, data=sample, load_seeds=False)
     yield built
     built.close()

@@ -123,7 +123,7 @@ def test_identical_runs_by_sixteen_users_run_the_engine_once(tmp_path: Path) -> 
     from tests.store.conftest import FAST_HASHER, seed_meta
 
     store = SqliteStore(tmp_path / "auster.db", password_hasher=FAST_HASHER)
-    store.load_seeds([seed_meta()])
+    store.models.load_seeds([seed_meta()])
     runner = SlowRunner(0.5)
     svc = services.build(Settings(db_path=str(tmp_path / "auster.db")), store=store, runner=runner, load_seeds=False)
     users = [svc.auth.guest() for _ in range(16)]
@@ -153,7 +153,7 @@ def test_identical_runs_in_two_processes_run_the_engine_once(tmp_path: Path) -> 
     from tests.store.conftest import FAST_HASHER, seed_meta
 
     db = tmp_path / "auster.db"
-    SqliteStore(db, password_hasher=FAST_HASHER).load_seeds([seed_meta()])
+    SqliteStore(db, password_hasher=FAST_HASHER).models.load_seeds([seed_meta()])
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
     start_at = time.time() + 6  # both children are imported and ready by then

@@ -84,7 +84,7 @@ def test_published_artifact_renders_without_rerunning_and_counts_views(svc: Serv
     art = svc.publishing.publish(user, outcome.run_id, "Curve, (2024) 100%", "Flat-ish.", "unlisted")
     assert art.slug.startswith("curve-2024-100-")
     seen = svc.publishing.get_artifact(art.slug)  # anonymous
-    assert seen.result().outputs == outcome.result.outputs and seen.view_count == 1
+    assert seen.result().outputs == outcome.result.outputs and seen.views == 1
     assert seen.payload["model"]["slug"] == SLUG and seen.payload["inputs"]["start"] == "2024-01-01"
     assert art.slug not in [a.slug for a in svc.publishing.list_artifacts()]
     with pytest.raises(InputInvalid) as bad:
@@ -98,7 +98,7 @@ def test_published_artifact_renders_without_rerunning_and_counts_views(svc: Serv
 
 def test_admin_changes_tiers(svc: Services) -> None:
     svc.auth.sign_up("boss@example.com", "password1")
-    boss = svc.store.set_profile("boss@example.com", role="admin")
+    boss = svc.store.users.set_profile("boss@example.com", role="admin")
     svc.auth.sign_up("cleo@example.com", "password1")
     assert svc.auth.set_tier(boss, "cleo@example.com", "paid").tier == "paid"
     with pytest.raises(PermissionDenied):

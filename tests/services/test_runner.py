@@ -134,7 +134,7 @@ def test_through_the_run_flow_a_killed_run_is_recorded_as_failed_and_others_go_o
     from tests.store.conftest import FAST_HASHER, seed_meta
 
     store = SqliteStore(tmp_path / "auster.db", password_hasher=FAST_HASHER)
-    store.load_seeds([seed_meta(), seed_meta(slug="sleepy", name="Sleeps", dsl=one_step("test_sleep", seconds=60), input_schema={"fields": []})])
+    store.models.load_seeds([seed_meta(), seed_meta(slug="sleepy", name="Sleeps", dsl=one_step("test_sleep", seconds=60), input_schema={"fields": []})])
     svc = services.build(Settings(db_path=str(tmp_path / "auster.db"), max_runtime_ms=1500), store=store, runner=pool, load_seeds=False)
     hostile, honest = svc.auth.guest(), svc.auth.guest()
     failures: list[RunFailed] = []
@@ -153,5 +153,5 @@ def test_through_the_run_flow_a_killed_run_is_recorded_as_failed_and_others_go_o
     attacker.join(30)
     assert str(failures[0]) == "The run took over 1.5 s and was stopped; narrow the date range or simplify the model."
     recorded = svc.runs.get_run(hostile, failures[0].run_id)
-    assert recorded.status == "error" and "was stopped" in (recorded.error or "")
+    assert recorded.status == "error" and "was stopped" in (recorded.error_message or "")
     svc.close()

@@ -72,7 +72,7 @@ def test_three_runs_a_minute_per_model(svc: Services) -> None:
 
 def test_paid_users_get_a_hundred(svc: Services) -> None:
     svc.auth.sign_up("pay@example.com", "password1")
-    user = svc.store.set_profile("pay@example.com", tier="paid")
+    user = svc.store.users.set_profile("pay@example.com", tier="paid")
     assert svc.runs.remaining_today(user) == 100
 
 
@@ -81,7 +81,7 @@ def test_a_failed_run_is_recorded_with_its_error(svc: Services) -> None:
     with pytest.raises(RunFailed) as failed:
         svc.runs.run_model(user, SLUG, {"start": "2030-01-01", "end": "2030-12-31"})
     run = svc.runs.get_run(user, failed.value.run_id)
-    assert run.status == "error" and run.error == str(failed.value) and failed.value.step_id
+    assert run.status == "error" and run.error_message == str(failed.value) and failed.value.step_id
     assert svc.runs.remaining_today(user) == 9
 
 
@@ -91,7 +91,7 @@ def test_if_recording_fails_the_user_still_gets_the_result_with_a_warning(svc: S
     def broken(*args: object, **kwargs: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(svc.store, "finish_run", broken)
+    monkeypatch.setattr(svc.store.runs, "finish_run", broken)
     outcome = svc.runs.run_model(user, SLUG, {"start": "2024-03-01"})
     assert outcome.result.outputs["series"] and outcome.run_id is None
     assert "could not be saved" in outcome.warnings[0]
@@ -135,7 +135,7 @@ def test_without_the_database_a_run_is_refused_with_a_sentence_not_run_without_l
     def down(*args: object, **kwargs: object) -> str:
         raise OSError("connection reset")
 
-    monkeypatch.setattr(svc.store, "reserve_run", down)
+    monkeypatch.setattr(svc.store.runs, "reserve_run", down)
     with pytest.raises(StoreUnavailable, match="could not be checked against your limits; try again in a moment"):
         svc.runs.run_model(user, SLUG, {"start": "2024-06-04"})
     # what was already computed is still served from the cache

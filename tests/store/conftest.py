@@ -20,7 +20,7 @@ SPREAD_SEED = {
     "description": "The yield-curve slope (percent, commas, and 100% of it).",
     "lab_scope": "econ",
     "tags": ["rates", "yield-curve"],
-    "difficulty": "beginner",
+    "difficulty": "basic",
     "dsl": {
         "version": "1.0",
         "steps": [
@@ -64,6 +64,6 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[object]:
         backend = SupabaseStore(
             os.environ["SUPABASE_TEST_URL"], os.environ["SUPABASE_TEST_ANON_KEY"], service_role_key=os.environ["SUPABASE_TEST_SERVICE_ROLE_KEY"]
         )
-    backend.load_seeds([seed_meta()])
+    backend.models.load_seeds([seed_meta()])
     yield backend
     backend.close()

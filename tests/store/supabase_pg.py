@@ -61,14 +61,24 @@ def migration_files() -> list[Path]:
     return sorted(MIGRATIONS.glob("*.sql"))
 
 
-def apply_all(conn: psycopg.Connection) -> None:
-    """Bootstrap Supabase's auth pieces and apply every migration, in order."""
+def bootstrap(conn: psycopg.Connection) -> None:
+    """Supabase's roles and auth pieces, before any migration."""
     conn.execute(ROLES_SQL)
     conn.execute(AUTH_SQL)
-    for path in migration_files():
+
+
+def apply_files(conn: psycopg.Connection, paths: list[Path]) -> None:
+    """Apply these migration files in order, then give the service role what Supabase gives it."""
+    for path in paths:
         conn.execute(path.read_text())
     conn.execute("grant execute on all functions in schema public to service_role")
     conn.execute("grant all on all tables in schema public to service_role")
+
+
+def apply_all(conn: psycopg.Connection) -> None:
+    """Bootstrap Supabase's auth pieces and apply every migration, in order."""
+    bootstrap(conn)
+    apply_files(conn, migration_files())
 
 
 @contextmanager

@@ -16,13 +16,13 @@ from tests.store.conftest import FAST_HASHER, seed_meta
 def test_a_locked_database_is_a_sentence_and_the_store_recovers(tmp_path: Path) -> None:
     path = tmp_path / "auster.db"
     store = SqliteStore(path, password_hasher=FAST_HASHER, busy_timeout_s=0.2)
-    store.load_seeds([seed_meta()])
+    store.models.load_seeds([seed_meta()])
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN EXCLUSIVE")  # another process writing (or stuck) past the busy timeout
     with pytest.raises(StoreUnavailable, match="busy or unavailable; try again in a moment"):
-        store.guest()
+        store.users.guest()
     other.execute("ROLLBACK")
     other.close()
-    user = store.guest()  # no transaction was left open behind
-    assert [m.slug for m in store.list_models(user, ModelQuery())] == ["spread-10y-2y"]
+    user = store.users.guest()  # no transaction was left open behind
+    assert [m.slug for m in store.models.list_models(user, ModelQuery())] == ["spread-10y-2y"]
     store.close()

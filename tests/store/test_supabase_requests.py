@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
@@ -27,6 +28,7 @@ class FakeSupabase:
     def __init__(self) -> None:
         self.requests: list[httpx.Request] = []
         self.status_for_listing = 200
+        self.answers: dict[str, object] = {}  # path -> JSON body answered with 200
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
@@ -40,6 +42,8 @@ class FakeSupabase:
             return httpx.Response(200, json=[{"id": uid, "email": f"{uid}@example.com", "display_name": uid, "tier": "free", "role": "user", "is_guest": False}])
         if path == "/rest/v1/model_listing":
             return httpx.Response(self.status_for_listing, json=[] if self.status_for_listing == 200 else {"message": "unavailable"})
+        if path in self.answers:
+            return httpx.Response(200, json=self.answers[path])
         if path == "/rest/v1/rpc/reserve_run":
             return httpx.Response(400, json={"code": "P0001", "message": "AUSTER:rate_limit_daily:10:free", "details": None, "hint": None})
         return httpx.Response(404, json={"message": "not faked"})
@@ -63,19 +67,19 @@ def listing_params(request: httpx.Request) -> list[tuple[str, str]]:
 
 
 def test_each_session_has_its_own_client_carrying_its_own_jwt(fake: FakeSupabase, backend: SupabaseStore) -> None:
-    ana = backend.sign_in("ana@example.com", "pw-ana-123")
-    bob = backend.sign_in("bob@example.com", "pw-bob-123")
+    ana = backend.users.sign_in("ana@example.com", "pw-ana-123")
+    bob = backend.users.sign_in("bob@example.com", "pw-bob-123")
     assert ana.session is not bob.session
-    backend.list_models(ana, ModelQuery())
-    backend.list_models(bob, ModelQuery())
-    backend.list_models(None, ModelQuery())
+    backend.models.list_models(ana, ModelQuery())
+    backend.models.list_models(bob, ModelQuery())
+    backend.models.list_models(None, ModelQuery())
     auths = [r.headers["authorization"] for r in fake.requests if r.url.path == "/rest/v1/model_listing"]
     assert auths == ["Bearer jwt-ana", "Bearer jwt-bob", f"Bearer {ANON}"]
     assert all(r.headers["apikey"] == ANON for r in fake.requests)
 
 
 def test_search_text_with_commas_parentheses_percent_and_underscore_is_escaped(fake: FakeSupabase, backend: SupabaseStore) -> None:
-    backend.list_models(None, ModelQuery(text="a,b(c) 10%_x", lab_scope="econ", tags=("rates",), sort="top_rated", limit=5))
+    backend.models.list_models(None, ModelQuery(text="a,b(c) 10%_x", lab_scope="econ", tags=("rates",), sort="top_rated", limit=5))
     params = listing_params(fake.requests[-1])
     ors = [v for k, v in params if k == "or"]
     assert ors == [
@@ -89,7 +93,7 @@ def test_search_text_with_commas_parentheses_percent_and_underscore_is_escaped(f
 
 
 def test_a_plain_word_also_matches_a_tag(fake: FakeSupabase, backend: SupabaseStore) -> None:
-    backend.list_models(None, ModelQuery(text="Rates"))
+    backend.models.list_models(None, ModelQuery(text="Rates"))
     (value,) = [v for k, v in listing_params(fake.requests[-1]) if k == "or"]
     assert value.endswith(",tags.cs.{rates})")
 
@@ -105,14 +109,68 @@ def test_like_patterns(text: str, pattern: str) -> None:
 def test_a_failing_get_is_not_retried_silently(fake: FakeSupabase, backend: SupabaseStore) -> None:
     fake.status_for_listing = 503
     with pytest.raises(StoreUnavailable):
-        backend.list_models(None, ModelQuery())
+        backend.models.list_models(None, ModelQuery())
     assert sum(r.url.path == "/rest/v1/model_listing" for r in fake.requests) == 1
 
 
 def test_rate_limit_from_the_database_becomes_a_sentence(fake: FakeSupabase, backend: SupabaseStore) -> None:
-    ana = backend.sign_in("ana@example.com", "pw-ana-123")
+    ana = backend.users.sign_in("ana@example.com", "pw-ana-123")
     with pytest.raises(RateLimitExceeded, match="You have used your 10 free runs today; they reset at 00:00 UTC"):
-        backend.reserve_run(ana, "m", "v", {}, "h")
+        backend.runs.reserve_run(ana, "m", "v", {}, "h")
     call = fake.requests[-1]
     assert call.method == "POST" and call.headers["authorization"] == "Bearer jwt-ana"
-    assert json.loads(call.content) == {"p_model_id": "m", "p_version_id": "v", "p_inputs": {}, "p_inputs_hash": "h"}
+    assert json.loads(call.content) == {"p_model_id": "m", "p_model_version_id": "v", "p_inputs_json": {}, "p_inputs_hash": "h"}
+
+
+RUN_ROW = {
+    "id": "r2", "model_id": "m", "model_version_id": "v", "user_id": "ana", "inputs_json": {"start": "2024-01-01"}, "inputs_hash": "h",
+    "outputs_json": {"outputs": {}}, "runtime_ms": 4.0, "status": "success", "error_message": None, "cached": True,
+    "cached_from_run_id": "r1", "created_at": "2025-01-01T00:00:00+00:00", "finished_at": "2025-01-01T00:00:00+00:00", "model_slug": "spread",
+}
+ARTIFACT_ROW = {
+    "id": "a", "slug": "curve-abc", "type": "model_run", "model_run_id": "r2", "model_id": "m", "version_id": "v", "owner_id": "ana",
+    "title": "Curve", "summary": "", "visibility": "public", "views": 3, "payload": {"result": {}}, "created_at": "2025-01-01T00:00:00+00:00",
+}
+
+
+def body(request: httpx.Request) -> object:
+    return json.loads(request.content)
+
+
+def test_run_functions_are_called_with_the_seeds_argument_names(fake: FakeSupabase, backend: SupabaseStore) -> None:
+    fake.answers = {
+        "/rest/v1/rpc/finish_run": None,
+        "/rest/v1/rpc/find_cached_run": [{"run_id": "r1", "outputs_json": {"outputs": {}}}],
+        "/rest/v1/rpc/log_cached_run": "r2",
+        "/rest/v1/rpc/my_runs": [RUN_ROW],
+    }
+    ana = backend.users.sign_in("ana@example.com", "pw-ana-123")
+    backend.runs.finish_run(ana, "r1", "error", None, None, "Step 'x' failed")
+    assert body(fake.requests[-1]) == {"p_run_id": "r1", "p_status": "error", "p_outputs_json": None, "p_runtime_ms": None, "p_error_message": "Step 'x' failed"}
+    assert backend.runs.find_cached_run(ana, "v", "h") == ("r1", {"outputs": {}})
+    assert body(fake.requests[-1]) == {"p_model_version_id": "v", "p_inputs_hash": "h"}
+    assert backend.runs.log_cached_run(ana, "r1", {"start": "2024-01-01"}) == "r2"
+    assert body(fake.requests[-1]) == {"p_source_run_id": "r1", "p_inputs_json": {"start": "2024-01-01"}}
+    run = backend.runs.get_run(ana, "r2")
+    assert body(fake.requests[-1]) == {"p_run_id": "r2", "p_limit": 1} and fake.requests[-1].headers["authorization"] == "Bearer jwt-ana"
+    assert (run.model_version_id, run.inputs, run.outputs, run.cached_from_run_id, run.model_slug) == ("v", {"start": "2024-01-01"}, {"outputs": {}}, "r1", "spread")
+    assert [r.id for r in backend.runs.list_runs(ana, limit=20)] == ["r2"] and body(fake.requests[-1]) == {"p_run_id": None, "p_limit": 20}
+
+
+def test_artifacts_and_listings_use_the_seeds_column_names(fake: FakeSupabase, backend: SupabaseStore) -> None:
+    fake.answers = {
+        "/rest/v1/rpc/publish_artifact": ARTIFACT_ROW,
+        "/rest/v1/published_artifacts": [ARTIFACT_ROW],
+        "/rest/v1/model_usage_daily": [{"date": "2025-01-01", "runs": 2, "unique_users": 1}],
+    }
+    ana = backend.users.sign_in("ana@example.com", "pw-ana-123")
+    art = backend.artifacts.publish(ana, "r2", "curve-abc", "Curve", "", "public")
+    assert body(fake.requests[-1]) == {"p_model_run_id": "r2", "p_slug": "curve-abc", "p_title": "Curve", "p_summary": "", "p_visibility": "public"}
+    assert (art.owner_id, art.model_run_id, art.views, art.type) == ("ana", "r2", 3, "model_run")
+    backend.artifacts.list_artifacts(ana, mine=True)
+    assert ("owner_id", "eq.ana") in listing_params(fake.requests[-1])
+    backend.models.list_models(ana, ModelQuery(only_mine=True))
+    assert ("owner_id", "eq.ana") in listing_params(fake.requests[-1])
+    assert backend.runs.usage("m", datetime(2025, 1, 1)) == [{"date": "2025-01-01", "runs": 2, "unique_users": 1}]
+    params = listing_params(fake.requests[-1])
+    assert ("select", "date,runs,unique_users") in [(k, v.replace(" ", "")) for k, v in params] and ("date", "gte.2025-01-01") in params

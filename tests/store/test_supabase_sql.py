@@ -14,7 +14,8 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from store.sqlite_schema import MIGRATIONS, SQLITE_ONLY_TABLES
+from store.sqlite.db import statements
+from store.sqlite.schema import MIGRATIONS, SQLITE_ONLY_TABLES
 from tests.store.conftest import SPREAD_SEED
 from tests.store.supabase_pg import apply_all, as_role, create_auth_user, fresh_database
 
@@ -39,8 +40,8 @@ def conn(pg: str) -> Iterator[psycopg.Connection]:
 def add_model(conn: psycopg.Connection, author: str | None, slug: str, visibility: str) -> tuple[str, str]:
     """As the service role would (seed loading): a model and its published version 1."""
     model_id = conn.execute(
-        "insert into models (slug, name, description, author_id, lab_scope, tags, difficulty, visibility)"
-        " values (%s, %s, %s, %s, 'econ', %s, 'beginner', %s) returning id",
+        "insert into models (slug, name, description, owner_id, lab_scope, tags, difficulty, visibility)"
+        " values (%s, %s, %s, %s, 'econ', %s, 'basic', %s) returning id",
         (slug, slug, "desc", author, ["rates"], visibility),
     ).fetchone()[0]
     version_id = conn.execute(
@@ -111,6 +112,38 @@ def test_both_backends_have_the_same_tables_and_columns(conn: psycopg.Connection
     assert sqlite_columns() == pg_columns(conn)
 
 
+def sqlite_keys() -> dict[str, set[tuple[str, ...]]]:
+    """Per table: its primary key and unique keys, each as a sorted tuple of column names."""
+    db = sqlite3.connect(":memory:")
+    for _, sql in MIGRATIONS:
+        for statement in statements(sql):
+            db.execute(statement)
+    keys: dict[str, set[tuple[str, ...]]] = {}
+    for (table,) in db.execute("select name from sqlite_master where type = 'table'").fetchall():
+        if table in SQLITE_ONLY_TABLES:
+            continue
+        primary = tuple(sorted(r[1] for r in db.execute(f"pragma table_info('{table}')") if r[5]))
+        unique = {tuple(sorted(c[2] for c in db.execute(f"pragma index_info('{i[1]}')"))) for i in db.execute(f"pragma index_list('{table}')") if i[2] and i[3] == "u"}
+        keys[table] = {("primary", *primary)} | {("unique", *u) for u in unique}
+    return keys
+
+
+def pg_keys(conn: psycopg.Connection) -> dict[str, set[tuple[str, ...]]]:
+    rows = conn.execute(
+        "select t.relname, c.contype, array(select a.attname from pg_attribute a where a.attrelid = c.conrelid and a.attnum = any(c.conkey) order by a.attname)"
+        " from pg_constraint c join pg_class t on t.oid = c.conrelid"
+        " where t.relnamespace = 'public'::regnamespace and c.contype in ('p', 'u')"
+    ).fetchall()
+    keys: dict[str, set[tuple[str, ...]]] = {}
+    for table, kind, columns in rows:
+        keys.setdefault(table, set()).add(("primary" if kind == "p" else "unique", *columns))
+    return keys
+
+
+def test_both_backends_have_the_same_primary_and_unique_keys(conn: psycopg.Connection) -> None:
+    assert sqlite_keys() == pg_keys(conn)
+
+
 def test_every_table_has_row_level_security(conn: psycopg.Connection) -> None:
     rows = conn.execute("select relname, relrowsecurity from pg_class where relnamespace = 'public'::regnamespace and relkind = 'r'").fetchall()
     assert rows and all(enabled for _, enabled in rows), [name for name, enabled in rows if not enabled]
@@ -145,18 +178,29 @@ def test_another_users_rows_are_unwritable(conn: psycopg.Connection, world: dict
         assert conn.execute("delete from model_saves where user_id = %s", (world["ana"],)).rowcount == 0
         assert conn.execute("update model_versions set dsl_json = '{}' where model_id = %s", (world["own_public"],)).rowcount == 0
     for statement, params in [
-        ("insert into models (slug, name, author_id, lab_scope, difficulty) values ('bobs-fake', 'x', %s, 'econ', 'beginner')", (world["ana"],)),
+        ("insert into models (slug, name, owner_id, lab_scope, difficulty) values ('bobs-fake', 'x', %s, 'econ', 'basic')", (world["ana"],)),
         ("insert into model_versions (model_id, version, dsl_json, created_by) values (%s, 9, '{}', %s)", (world["own_public"], world["bob"])),
         ("insert into model_saves (user_id, model_id) values (%s, %s)", (world["ana"], world["public_id"])),
         ("insert into model_saves (user_id, model_id) values (%s, %s)", (world["bob"], world["private_id"])),
-        ("insert into model_runs (model_id, version_id, user_id, inputs_hash, status) values (%s, %s, %s, 'x', 'success')", (world["public_id"], world["public_v"], world["bob"])),
-        ("update model_runs set outputs = '{}' where id = %s", (world["run_id"],)),
+        ("insert into model_runs (model_id, model_version_id, user_id, inputs_hash, status) values (%s, %s, %s, 'x', 'success')", (world["public_id"], world["public_v"], world["bob"])),
+        ("update model_runs set outputs_json = '{}' where id = %s", (world["run_id"],)),
         ("update profiles set tier = 'paid' where id = %s", (world["bob"],)),
-        ("insert into published_artifacts (slug, run_id, model_id, version_id, created_by, title, payload) values ('fake', %s, %s, %s, %s, 't', '{}')",
+        ("insert into models (slug, name, owner_id, lab_scope, difficulty, is_template) values ('bobs-template', 'x', %s, 'econ', 'basic', true)", (world["bob"],)),
+        ("update models set is_template = true where owner_id = %s", (world["bob"],)),
+        ("insert into model_versions (model_id, version, dsl_json, created_by, runtime, code_bundle) select id, 7, '{}', %s, 'python', 'import os'"
+         " from models where owner_id = %s limit 1", (world["ana"], world["ana"])),
+        ("insert into published_artifacts (slug, model_run_id, model_id, version_id, owner_id, title, payload) values ('fake', %s, %s, %s, %s, 't', '{}')",
          (world["run_id"], world["public_id"], world["public_v"], world["bob"])),
     ]:
         with pytest.raises(psycopg.errors.InsufficientPrivilege), as_role(conn, world["bob"]):
             conn.execute(statement, params)
+
+
+def test_a_rating_cannot_be_moved_to_a_model_its_author_cannot_see(conn: psycopg.Connection, world: dict[str, str]) -> None:
+    with as_role(conn, world["bob"]):
+        conn.execute("insert into model_ratings (user_id, model_id, rating) values (%s, %s, 3)", (world["bob"], world["public_id"]))
+    with pytest.raises(psycopg.errors.InsufficientPrivilege), as_role(conn, world["bob"]):
+        conn.execute("update model_ratings set model_id = %s where user_id = %s", (world["private_id"], world["bob"]))
 
 
 def test_unlisted_artifacts_cannot_be_listed_by_anon_but_open_by_slug(conn: psycopg.Connection, world: dict[str, str]) -> None:
@@ -177,7 +221,7 @@ def test_unlisted_artifacts_cannot_be_listed_by_anon_but_open_by_slug(conn: psyc
 
 def test_fork_copies_the_current_version_into_a_private_model(conn: psycopg.Connection, world: dict[str, str]) -> None:
     with as_role(conn, world["bob"]):
-        fork = conn.execute("select id, author_id, visibility, forked_from_id from fork_model(%s, %s, null)", (f"unlisted-{world['tag']}", f"bobfork-{world['tag']}")).fetchone()
+        fork = conn.execute("select id, owner_id, visibility, forked_from_id from fork_model(%s, %s, null)", (f"unlisted-{world['tag']}", f"bobfork-{world['tag']}")).fetchone()
         assert str(fork[1]) == world["bob"] and fork[2] == "private" and str(fork[3]) == world["unlisted_id"]
         with pytest.raises(psycopg.errors.RaiseException, match="not_found"):
             conn.execute("select fork_model(%s, %s, null)", (f"private-{world['tag']}", f"steal-{world['tag']}"))
@@ -243,7 +287,7 @@ def test_fork_never_copies_a_version_of_another_model(conn: psycopg.Connection, 
     must not copy that version."""
     with as_role(conn, world["bob"]):
         own = conn.execute(
-            "insert into models (slug, name, author_id, lab_scope, difficulty) values (%s, 'decoy', %s, 'econ', 'beginner') returning id",
+            "insert into models (slug, name, owner_id, lab_scope, difficulty) values (%s, 'decoy', %s, 'econ', 'basic') returning id",
             (f"decoy-{world['tag']}", world["bob"]),
         ).fetchone()[0]
         conn.execute("update models set current_version_id = %s where id = %s", (world["private_v"], own))

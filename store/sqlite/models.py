@@ -1,0 +1,256 @@
+"""Models and their versions on sqlite: listing and search, reading by slug, creating, versioning,
+forking, and loading the seed templates."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, timedelta
+from typing import Any
+
+from contracts.dsl import ModelMeta
+from contracts.errors import ConflictError, InputInvalid, NotFoundError, PermissionDenied
+from contracts.records import Model, ModelQuery, ModelSummary, ModelVersion, User
+from store.common import dt, like_pattern, new_id, ts
+from store.sqlite.db import Database
+from store.sqlite.visibility import LISTABLE, VISIBLE, viewer_id
+
+LISTING_SQL = """
+SELECT m.*,
+       COALESCE((SELECT SUM(u.runs) FROM model_usage_daily u WHERE u.model_id = m.id AND u.date >= ?), 0) AS runs_30d,
+       (SELECT ROUND(AVG(r.rating), 2) FROM model_ratings r WHERE r.model_id = m.id) AS rating_avg,
+       (SELECT COUNT(*) FROM model_ratings r WHERE r.model_id = m.id) AS rating_count
+FROM models m
+"""
+
+ORDER = {
+    "popular": "runs_30d DESC, rating_count DESC, m.created_at DESC",
+    "top_rated": "rating_avg IS NULL, rating_avg DESC, rating_count DESC, m.created_at DESC",
+    "newest": "m.created_at DESC",
+}
+
+INSERT_VERSION = (
+    "INSERT INTO model_versions (id, model_id, version, dsl_json, input_schema, output_schema, changelog, status, created_by, created_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def summary_from_row(row: sqlite3.Row) -> ModelSummary:
+    """A ``models`` row (with the listing's numbers when present) as a ``ModelSummary``."""
+    keys = row.keys()
+    return ModelSummary(
+        id=row["id"],
+        slug=row["slug"],
+        name=row["name"],
+        description=row["description"],
+        lab_scope=row["lab_scope"],
+        tags=tuple(json.loads(row["tags"])),
+        difficulty=row["difficulty"],
+        visibility=row["visibility"],
+        owner_id=row["owner_id"],
+        forked_from_id=row["forked_from_id"],
+        created_at=dt(row["created_at"]),
+        updated_at=dt(row["updated_at"]),
+        runs_30d=int(row["runs_30d"]) if "runs_30d" in keys else 0,
+        rating_avg=row["rating_avg"] if "rating_avg" in keys else None,
+        rating_count=int(row["rating_count"]) if "rating_count" in keys else 0,
+        is_template=bool(row["is_template"]),
+    )
+
+
+def version_from_row(row: sqlite3.Row) -> ModelVersion:
+    """A ``model_versions`` row as a ``ModelVersion``."""
+    return ModelVersion(
+        id=row["id"],
+        model_id=row["model_id"],
+        version=row["version"],
+        dsl=json.loads(row["dsl_json"]),
+        input_schema=json.loads(row["input_schema"]),
+        output_schema=json.loads(row["output_schema"]),
+        changelog=row["changelog"],
+        status=row["status"],
+        created_by=row["created_by"],
+        created_at=dt(row["created_at"]),
+        runtime=row["runtime"],
+        code_bundle=row["code_bundle"],
+        dependencies=tuple(json.loads(row["dependencies"])),
+    )
+
+
+class SqliteModels:
+    """The registry's reads and the authors' writes."""
+
+    def __init__(self, db: Database):
+        self._db = db
+
+    def _since_30d(self) -> str:
+        return (self._db.now().astimezone(UTC).date() - timedelta(days=30)).isoformat()
+
+    def list_models(self, viewer: User | None, query: ModelQuery) -> list[ModelSummary]:
+        who = viewer_id(viewer)
+        where = [LISTABLE]
+        params: list[Any] = [self._since_30d(), who]
+        if query.only_mine:
+            where.append("m.owner_id = ?")
+            params.append(who)
+        if query.saved_only:
+            where.append("EXISTS (SELECT 1 FROM model_saves s WHERE s.model_id = m.id AND s.user_id = ?)")
+            params.append(who)
+        if query.lab_scope:
+            where.append("m.lab_scope IN (?, 'both')")
+            params.append(query.lab_scope)
+        if query.difficulty:
+            where.append("m.difficulty = ?")
+            params.append(query.difficulty)
+        for tag in query.tags:
+            where.append("EXISTS (SELECT 1 FROM json_each(m.tags) t WHERE t.value = ?)")
+            params.append(tag)
+        for word in query.text.split():
+            pattern = like_pattern(word)
+            where.append(
+                "(m.name LIKE ? ESCAPE '\\' OR m.description LIKE ? ESCAPE '\\' OR m.slug LIKE ? ESCAPE '\\'"
+                " OR EXISTS (SELECT 1 FROM json_each(m.tags) t WHERE t.value = ?))"
+            )
+            params += [pattern, pattern, pattern, word.lower()]
+        order = ORDER.get(query.sort)
+        if order is None:
+            raise InputInvalid({"sort": f"Sort by one of {', '.join(ORDER)}."})
+        sql = f"{LISTING_SQL} WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ?"
+        params.append(int(query.limit))
+        return [summary_from_row(row) for row in self._db.all(sql, params)]
+
+    def _model_row(self, slug: str, viewer: User | None) -> sqlite3.Row | None:
+        return self._db.one(f"{LISTING_SQL} WHERE m.slug = ? AND {VISIBLE}", (self._since_30d(), slug, viewer_id(viewer)))
+
+    def get_model(self, slug: str, viewer: User | None) -> Model | None:
+        row = self._model_row(slug, viewer)
+        if row is None:
+            return None
+        latest = None
+        if row["current_version_id"]:
+            vrow = self._db.one("SELECT * FROM model_versions WHERE id = ?", (row["current_version_id"],))
+            latest = version_from_row(vrow) if vrow else None
+        return Model(summary_from_row(row), latest)
+
+    def list_versions(self, slug: str, viewer: User | None) -> list[ModelVersion]:
+        row = self._model_row(slug, viewer)
+        if row is None:
+            return []
+        own = viewer is not None and row["owner_id"] == viewer.id
+        rows = self._db.all(
+            "SELECT * FROM model_versions WHERE model_id = ? AND (status = 'published' OR ?) ORDER BY version DESC",
+            (row["id"], int(own)),
+        )
+        return [version_from_row(r) for r in rows]
+
+    def _insert_model(
+        self, conn: sqlite3.Connection, owner_id: str | None, meta: ModelMeta, visibility: str, forked_from: str | None, changelog: str, *, template: bool = False
+    ) -> str:
+        model_id, version_id = new_id(), new_id()
+        stamp = ts(self._db.now())
+        try:
+            conn.execute(
+                "INSERT INTO models (id, slug, name, description, owner_id, lab_scope, tags, difficulty, visibility, is_template, forked_from_id,"
+                " current_version_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
+                (model_id, meta.slug, meta.name, meta.description, owner_id, meta.lab_scope, json.dumps(meta.tags), meta.difficulty, visibility,
+                 int(template), forked_from, stamp, stamp),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise ConflictError(f"The address '{meta.slug}' is taken; choose another slug.") from exc
+        conn.execute(
+            INSERT_VERSION,
+            (version_id, model_id, 1, json.dumps(meta.dsl), json.dumps(meta.input_schema), json.dumps(meta.output_schema), changelog, "published", owner_id, stamp),
+        )
+        conn.execute("UPDATE models SET current_version_id = ? WHERE id = ?", (version_id, model_id))
+        return model_id
+
+    def create_model(self, owner: User | None, meta: ModelMeta, visibility: str = "private") -> Model:
+        with self._db.tx() as conn:
+            self._insert_model(conn, owner.id if owner else None, meta, visibility, None, "First version")
+        model = self.get_model(meta.slug, owner)
+        assert model is not None
+        return model
+
+    def _own_model(self, viewer: User, model_id: str) -> sqlite3.Row:
+        row = self._db.one("SELECT * FROM models WHERE id = ?", (model_id,))
+        if row is None or (row["owner_id"] != viewer.id and row["visibility"] == "private"):
+            raise NotFoundError("That model does not exist or is private.")
+        if row["owner_id"] != viewer.id:
+            raise PermissionDenied("Only the author can change this model; fork it to make your own copy.")
+        return row
+
+    def add_version(
+        self, viewer: User, model_id: str, dsl: dict[str, Any], input_schema: dict[str, Any], output_schema: dict[str, Any], changelog: str, status: str = "published"
+    ) -> ModelVersion:
+        self._own_model(viewer, model_id)
+        version_id = new_id()
+        stamp = ts(self._db.now())
+        with self._db.tx() as conn:
+            number = conn.execute("SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions WHERE model_id = ?", (model_id,)).fetchone()[0]
+            conn.execute(
+                INSERT_VERSION,
+                (version_id, model_id, number, json.dumps(dsl), json.dumps(input_schema), json.dumps(output_schema), changelog, status, viewer.id, stamp),
+            )
+            if status == "published":
+                conn.execute("UPDATE models SET current_version_id = ?, updated_at = ? WHERE id = ?", (version_id, stamp, model_id))
+        row = self._db.one("SELECT * FROM model_versions WHERE id = ?", (version_id,))
+        assert row is not None
+        return version_from_row(row)
+
+    def set_visibility(self, viewer: User, model_id: str, visibility: str) -> None:
+        self._own_model(viewer, model_id)
+        with self._db.tx() as conn:
+            conn.execute("UPDATE models SET visibility = ?, updated_at = ? WHERE id = ?", (visibility, ts(self._db.now()), model_id))
+
+    def fork_model(self, viewer: User, source_slug: str, new_slug: str, name: str | None) -> Model:
+        source = self.get_model(source_slug, viewer)
+        if source is None or source.latest is None:
+            raise NotFoundError(f"No model '{source_slug}' is visible to you.")
+        ver = source.latest
+        meta = ModelMeta(
+            slug=new_slug,
+            name=name or source.name,
+            description=source.description,
+            lab_scope=source.lab_scope,
+            tags=list(source.tags),
+            difficulty=source.difficulty,
+            dsl=ver.dsl,
+            input_schema=ver.input_schema,
+            output_schema=ver.output_schema,
+        )
+        with self._db.tx() as conn:
+            self._insert_model(conn, viewer.id, meta, "private", source.id, f"Forked from {source.slug} v{ver.version}")
+        model = self.get_model(new_slug, viewer)
+        assert model is not None
+        return model
+
+    def load_seeds(self, metas: list[ModelMeta]) -> int:
+        """Insert templates that are missing; add a version to a template whose file changed. Return the changes."""
+        changed = 0
+        for meta in metas:
+            row = self._db.one("SELECT id, is_template, current_version_id FROM models WHERE slug = ?", (meta.slug,))
+            if row is None:
+                with self._db.tx() as conn:
+                    self._insert_model(conn, None, meta, "public", None, "Template", template=True)
+                changed += 1
+                continue
+            if not row["is_template"]:
+                continue  # a user's model took this slug; leave it alone
+            current = self._db.one("SELECT dsl_json, input_schema FROM model_versions WHERE id = ?", (row["current_version_id"],))
+            if current and json.loads(current["dsl_json"]) == meta.dsl and json.loads(current["input_schema"]) == meta.input_schema:
+                continue
+            stamp = ts(self._db.now())
+            with self._db.tx() as conn:
+                number = conn.execute("SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions WHERE model_id = ?", (row["id"],)).fetchone()[0]
+                version_id = new_id()
+                conn.execute(
+                    INSERT_VERSION,
+                    (version_id, row["id"], number, json.dumps(meta.dsl), json.dumps(meta.input_schema), json.dumps(meta.output_schema),
+                     "Template updated", "published", None, stamp),
+                )
+                conn.execute(
+                    "UPDATE models SET current_version_id = ?, name = ?, description = ?, lab_scope = ?, tags = ?, difficulty = ?, updated_at = ? WHERE id = ?",
+                    (version_id, meta.name, meta.description, meta.lab_scope, json.dumps(meta.tags), meta.difficulty, stamp, row["id"]),
+                )
+            changed += 1
+        return changed

@@ -1,0 +1,158 @@
+"""Runs on sqlite: reserving within the limits, finishing with daily usage, the execution cache.
+
+A cache hit is recorded as a run of its own (``cached = 1``) that points at the run it reuses
+(``cached_from_run_id``) and stores no outputs; reads resolve the outputs through that reference
+(``RESOLVED_RUNS``). The reference always names a run that holds its own outputs, and if that run is
+ever deleted the trigger ``model_runs_keep_reused_outputs`` copies its outputs into the runs that
+pointed at it first, so a hit never loses its result.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from contracts.errors import AuthError, NotFoundError, RateLimitExceeded
+from contracts.records import RunRecord, User
+from contracts.rules import RUNS_PER_MINUTE_PER_MODEL, daily_limit
+from store.common import CACHE_TTL, day_start, dt, new_id, ts
+from store.sqlite.db import Database
+from store.sqlite.visibility import VISIBLE, viewer_id
+
+# Every run with its outputs resolved through the reference of a cache hit, and its model's slug.
+RESOLVED_RUNS = """
+SELECT r.*, COALESCE(r.outputs_json, src.outputs_json) AS resolved_outputs, m.slug AS model_slug
+FROM model_runs r
+JOIN models m ON m.id = r.model_id
+LEFT JOIN model_runs src ON src.id = r.cached_from_run_id
+"""
+
+
+def run_from_row(row: sqlite3.Row) -> RunRecord:
+    """A row of ``RESOLVED_RUNS`` as a ``RunRecord``."""
+    return RunRecord(
+        id=row["id"],
+        model_id=row["model_id"],
+        model_version_id=row["model_version_id"],
+        user_id=row["user_id"],
+        inputs=json.loads(row["inputs_json"]),
+        outputs=json.loads(row["resolved_outputs"]) if row["resolved_outputs"] else None,
+        runtime_ms=row["runtime_ms"],
+        status=row["status"],
+        error_message=row["error_message"],
+        cached=bool(row["cached"]),
+        created_at=dt(row["created_at"]),
+        model_slug=row["model_slug"],
+        cached_from_run_id=row["cached_from_run_id"],
+    )
+
+
+class SqliteRuns:
+    """The run flow's persistence: limits, records, usage and the execution cache."""
+
+    def __init__(self, db: Database):
+        self._db = db
+
+    def reserve_run(self, viewer: User, model_id: str, version_id: str, inputs: dict[str, Any], inputs_hash: str) -> str:
+        now = self._db.now()
+        run_id = new_id()
+        with self._db.tx() as conn:
+            ok = conn.execute(
+                "SELECT 1 FROM model_versions v JOIN models m ON m.id = v.model_id WHERE v.id = ? AND m.id = ?"
+                " AND (m.owner_id = ? OR (m.visibility IN ('public', 'unlisted') AND v.status = 'published'))",
+                (version_id, model_id, viewer.id),
+            ).fetchone()
+            if ok is None:
+                raise NotFoundError("That model does not exist or is private.")
+            profile = conn.execute("SELECT tier FROM profiles WHERE id = ?", (viewer.id,)).fetchone()
+            if profile is None:
+                raise AuthError("Your session has ended; sign in again or continue as a guest.")
+            limit = daily_limit(profile["tier"])
+            used = conn.execute(
+                "SELECT COUNT(*) FROM model_runs WHERE user_id = ? AND cached = 0 AND created_at >= ?", (viewer.id, ts(day_start(now)))
+            ).fetchone()[0]
+            if used >= limit:
+                raise RateLimitExceeded("daily", limit, day_start(now) + timedelta(days=1), profile["tier"])
+            recent = conn.execute(
+                "SELECT COUNT(*), MIN(created_at) FROM model_runs WHERE user_id = ? AND model_id = ? AND cached = 0 AND created_at > ?",
+                (viewer.id, model_id, ts(now - timedelta(minutes=1))),
+            ).fetchone()
+            if recent[0] >= RUNS_PER_MINUTE_PER_MODEL:
+                raise RateLimitExceeded("minute", RUNS_PER_MINUTE_PER_MODEL, dt(recent[1]) + timedelta(minutes=1), profile["tier"])
+            conn.execute(
+                "INSERT INTO model_runs (id, model_id, model_version_id, user_id, inputs_json, inputs_hash, status, cached, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?)",
+                (run_id, model_id, version_id, viewer.id, json.dumps(inputs), inputs_hash, ts(now)),
+            )
+        return run_id
+
+    def finish_run(self, viewer: User, run_id: str, status: str, outputs: dict[str, Any] | None, runtime_ms: float | None, error: str | None) -> None:
+        if status not in ("success", "error"):
+            raise ValueError("status must be success or error")
+        now = self._db.now()
+        body = json.dumps(outputs, allow_nan=False) if outputs is not None else None
+        with self._db.tx() as conn:
+            cur = conn.execute(
+                "UPDATE model_runs SET status = ?, outputs_json = ?, runtime_ms = ?, error_message = ?, finished_at = ?"
+                " WHERE id = ? AND user_id = ? AND status = 'pending'",
+                (status, body, runtime_ms, error, ts(now), run_id, viewer.id),
+            )
+            if cur.rowcount != 1:
+                raise NotFoundError("That run does not exist or is already finished.")
+            model_id = conn.execute("SELECT model_id FROM model_runs WHERE id = ?", (run_id,)).fetchone()[0]
+            seen = conn.execute(
+                "SELECT 1 FROM model_runs WHERE user_id = ? AND model_id = ? AND id <> ? AND cached = 0 AND status <> 'pending' AND finished_at >= ? LIMIT 1",
+                (viewer.id, model_id, run_id, ts(day_start(now))),
+            ).fetchone()
+            conn.execute(
+                "INSERT INTO model_usage_daily (id, model_id, date, runs, unique_users) VALUES (?, ?, ?, 1, ?)"
+                " ON CONFLICT (model_id, date) DO UPDATE SET runs = runs + 1, unique_users = unique_users + excluded.unique_users",
+                (new_id(), model_id, now.astimezone(UTC).date().isoformat(), 0 if seen else 1),
+            )
+
+    def find_cached_run(self, viewer: User | None, version_id: str, inputs_hash: str) -> tuple[str, dict[str, Any]] | None:
+        row = self._db.one(
+            "SELECT r.id, r.outputs_json FROM model_runs r JOIN models m ON m.id = r.model_id"
+            " WHERE r.model_version_id = ? AND r.inputs_hash = ? AND r.cached = 0 AND r.status = 'success' AND r.created_at > ?"
+            f" AND {VISIBLE} ORDER BY r.created_at DESC LIMIT 1",
+            (version_id, inputs_hash, ts(self._db.now() - CACHE_TTL), viewer_id(viewer)),
+        )
+        return (row["id"], json.loads(row["outputs_json"])) if row else None
+
+    def log_cached_run(self, viewer: User, source_run_id: str, inputs: dict[str, Any]) -> str:
+        """Record a cache hit for the viewer: a reference to the run that holds the outputs, not a copy."""
+        run_id = new_id()
+        stamp = ts(self._db.now())
+        with self._db.tx() as conn:
+            cur = conn.execute(
+                "INSERT INTO model_runs (id, model_id, model_version_id, user_id, inputs_json, inputs_hash, runtime_ms, status, cached,"
+                " cached_from_run_id, created_at, finished_at)"
+                " SELECT ?, model_id, model_version_id, ?, ?, inputs_hash, runtime_ms, 'success', 1, COALESCE(cached_from_run_id, id), ?, ?"
+                " FROM model_runs WHERE id = ? AND status = 'success'",
+                (run_id, viewer.id, json.dumps(inputs), stamp, stamp, source_run_id),
+            )
+            if cur.rowcount != 1:
+                raise NotFoundError("The cached run is gone.")
+        return run_id
+
+    def runs_today(self, viewer: User) -> int:
+        row = self._db.one(
+            "SELECT COUNT(*) FROM model_runs WHERE user_id = ? AND cached = 0 AND created_at >= ?", (viewer.id, ts(day_start(self._db.now())))
+        )
+        return int(row[0]) if row else 0
+
+    def list_runs(self, viewer: User, limit: int = 50) -> list[RunRecord]:
+        rows = self._db.all(f"{RESOLVED_RUNS} WHERE r.user_id = ? ORDER BY r.created_at DESC LIMIT ?", (viewer.id, int(limit)))
+        return [run_from_row(r) for r in rows]
+
+    def get_run(self, viewer: User, run_id: str) -> RunRecord | None:
+        row = self._db.one(f"{RESOLVED_RUNS} WHERE r.id = ? AND r.user_id = ?", (run_id, viewer.id))
+        return run_from_row(row) if row else None
+
+    def usage(self, model_id: str, since: datetime) -> list[dict[str, Any]]:
+        rows = self._db.all(
+            "SELECT date, runs, unique_users FROM model_usage_daily WHERE model_id = ? AND date >= ? ORDER BY date", (model_id, since.date().isoformat())
+        )
+        return [dict(r) for r in rows]

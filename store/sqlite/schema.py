@@ -1,0 +1,273 @@
+"""The embedded store's schema: the same tables and columns as supabase/migrations (a test proves it).
+
+Types map as uuid -> TEXT, jsonb/text[] -> TEXT holding JSON, timestamptz and date -> TEXT (ISO 8601,
+UTC), boolean -> INTEGER 0/1. ``local_credentials`` is the sqlite stand-in for Supabase's ``auth.users``.
+Migrations are append-only: add a new entry, never edit an applied one. Each runs in one transaction
+with foreign keys off (``store.sqlite.db``), so a migration may rebuild a table the way sqlite's
+documentation describes (create the new table, copy the rows, drop the old one, rename the new one)
+where ALTER TABLE cannot do the change (primary keys, CHECK constraints).
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[tuple[int, str]] = [
+    (
+        1,
+        """
+        CREATE TABLE local_credentials (
+            user_id        TEXT PRIMARY KEY,
+            email          TEXT UNIQUE COLLATE NOCASE,
+            password_hash  TEXT,
+            is_anonymous   INTEGER NOT NULL DEFAULT 0,
+            created_at     TEXT NOT NULL
+        );
+        CREATE TABLE profiles (
+            id            TEXT PRIMARY KEY REFERENCES local_credentials (user_id) ON DELETE CASCADE,
+            email         TEXT,
+            display_name  TEXT NOT NULL DEFAULT '',
+            tier          TEXT NOT NULL DEFAULT 'free' CHECK (tier IN ('free', 'paid')),
+            role          TEXT NOT NULL DEFAULT 'user' CHECK (role IN ('user', 'admin')),
+            is_guest      INTEGER NOT NULL DEFAULT 0,
+            created_at    TEXT NOT NULL
+        );
+        CREATE TABLE models (
+            id                  TEXT PRIMARY KEY,
+            slug                TEXT NOT NULL UNIQUE,
+            name                TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 120),
+            description         TEXT NOT NULL DEFAULT '',
+            author_id           TEXT REFERENCES profiles (id) ON DELETE SET NULL,
+            lab_scope           TEXT NOT NULL CHECK (lab_scope IN ('econ', 'derivatives', 'both')),
+            tags                TEXT NOT NULL DEFAULT '[]',
+            difficulty          TEXT NOT NULL CHECK (difficulty IN ('beginner', 'intermediate', 'advanced')),
+            visibility          TEXT NOT NULL DEFAULT 'private' CHECK (visibility IN ('public', 'unlisted', 'private')),
+            forked_from_id      TEXT REFERENCES models (id) ON DELETE SET NULL,
+            current_version_id  TEXT,
+            kind                TEXT NOT NULL DEFAULT 'dsl' CHECK (kind IN ('dsl', 'python', 'js')),
+            review_status       TEXT CHECK (review_status IN ('pending', 'approved', 'rejected')),
+            created_at          TEXT NOT NULL,
+            updated_at          TEXT NOT NULL
+        );
+        CREATE TABLE model_versions (
+            id             TEXT PRIMARY KEY,
+            model_id       TEXT NOT NULL REFERENCES models (id) ON DELETE CASCADE,
+            version        INTEGER NOT NULL CHECK (version >= 1),
+            dsl_json       TEXT NOT NULL,
+            input_schema   TEXT NOT NULL DEFAULT '{"fields": []}',
+            output_schema  TEXT NOT NULL DEFAULT '{}',
+            changelog      TEXT NOT NULL DEFAULT '',
+            status         TEXT NOT NULL DEFAULT 'published' CHECK (status IN ('draft', 'published')),
+            created_by     TEXT REFERENCES profiles (id) ON DELETE SET NULL,
+            created_at     TEXT NOT NULL,
+            UNIQUE (model_id, version)
+        );
+        CREATE TABLE model_runs (
+            id           TEXT PRIMARY KEY,
+            model_id     TEXT NOT NULL REFERENCES models (id) ON DELETE CASCADE,
+            version_id   TEXT NOT NULL REFERENCES model_versions (id) ON DELETE CASCADE,
+            user_id      TEXT NOT NULL REFERENCES profiles (id) ON DELETE CASCADE,
+            inputs       TEXT NOT NULL DEFAULT '{}',
+            inputs_hash  TEXT NOT NULL,
+            outputs      TEXT,
+            runtime_ms   REAL,
+            status       TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'success', 'error')),
+            error        TEXT,
+            cached       INTEGER NOT NULL DEFAULT 0,
+            created_at   TEXT NOT NULL,
+            finished_at  TEXT
+        );
+        CREATE TABLE model_usage_daily (
+            model_id      TEXT NOT NULL REFERENCES models (id) ON DELETE CASCADE,
+            day           TEXT NOT NULL,
+            runs          INTEGER NOT NULL DEFAULT 0,
+            unique_users  INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (model_id, day)
+        );
+        CREATE TABLE model_saves (
+            user_id     TEXT NOT NULL REFERENCES profiles (id) ON DELETE CASCADE,
+            model_id    TEXT NOT NULL REFERENCES models (id) ON DELETE CASCADE,
+            created_at  TEXT NOT NULL,
+            PRIMARY KEY (user_id, model_id)
+        );
+        CREATE TABLE model_ratings (
+            user_id     TEXT NOT NULL REFERENCES profiles (id) ON DELETE CASCADE,
+            model_id    TEXT NOT NULL REFERENCES models (id) ON DELETE CASCADE,
+            rating      INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 5),
+            review      TEXT NOT NULL DEFAULT '' CHECK (length(review) <= 4000),
+            created_at  TEXT NOT NULL,
+            updated_at  TEXT NOT NULL,
+            PRIMARY KEY (user_id, model_id)
+        );
+        CREATE TABLE published_artifacts (
+            id          TEXT PRIMARY KEY,
+            slug        TEXT NOT NULL UNIQUE,
+            run_id      TEXT NOT NULL REFERENCES model_runs (id) ON DELETE RESTRICT,
+            model_id    TEXT NOT NULL REFERENCES models (id) ON DELETE RESTRICT,
+            version_id  TEXT NOT NULL REFERENCES model_versions (id) ON DELETE RESTRICT,
+            created_by  TEXT NOT NULL REFERENCES profiles (id) ON DELETE CASCADE,
+            title       TEXT NOT NULL CHECK (length(title) BETWEEN 1 AND 200),
+            summary     TEXT NOT NULL DEFAULT '' CHECK (length(summary) <= 4000),
+            visibility  TEXT NOT NULL DEFAULT 'public' CHECK (visibility IN ('public', 'unlisted')),
+            view_count  INTEGER NOT NULL DEFAULT 0,
+            payload     TEXT NOT NULL,
+            created_at  TEXT NOT NULL
+        );
+        CREATE TABLE model_comments (
+            id          TEXT PRIMARY KEY,
+            model_id    TEXT NOT NULL REFERENCES models (id) ON DELETE CASCADE,
+            user_id     TEXT NOT NULL REFERENCES profiles (id) ON DELETE CASCADE,
+            body        TEXT NOT NULL CHECK (length(body) BETWEEN 1 AND 4000),
+            created_at  TEXT NOT NULL
+        );
+        CREATE INDEX models_lab_scope_idx ON models (lab_scope);
+        CREATE INDEX models_author_idx ON models (author_id);
+        CREATE INDEX models_created_idx ON models (created_at DESC);
+        CREATE INDEX model_versions_model_idx ON model_versions (model_id, version DESC);
+        CREATE INDEX model_runs_user_created_idx ON model_runs (user_id, created_at DESC);
+        CREATE INDEX model_runs_model_created_idx ON model_runs (model_id, created_at DESC);
+        CREATE INDEX model_runs_cache_idx ON model_runs (version_id, inputs_hash, created_at DESC);
+        CREATE INDEX model_usage_daily_day_idx ON model_usage_daily (day);
+        CREATE INDEX model_ratings_model_idx ON model_ratings (model_id);
+        CREATE INDEX model_saves_model_idx ON model_saves (model_id);
+        CREATE INDEX published_artifacts_creator_idx ON published_artifacts (created_by, created_at DESC);
+        CREATE INDEX published_artifacts_public_idx ON published_artifacts (created_at DESC) WHERE visibility = 'public';
+        CREATE INDEX model_comments_model_idx ON model_comments (model_id, created_at);
+        """,
+    ),
+]
+
+MIGRATIONS.append(
+    (
+        2,
+        """
+        CREATE TABLE local_settings (
+            key    TEXT PRIMARY KEY,
+            value  TEXT NOT NULL
+        );
+        """,
+    )
+)
+
+# A random version-4 UUID in SQL (sqlite has no uuid function), for rows given an id by a migration.
+_UUID = (
+    "lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' || substr(lower(hex(randomblob(2))), 2) || '-'"
+    " || substr('89ab', 1 + abs(random()) % 4, 1) || substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6)))"
+)
+
+# The seed's schema, exactly (issue 8): its names and values beside our extra columns, renamed in place.
+MIGRATIONS.append(
+    (
+        3,
+        f"""
+        CREATE TABLE models_v3 (
+            id                  TEXT PRIMARY KEY,
+            slug                TEXT NOT NULL UNIQUE,
+            name                TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 120),
+            description         TEXT NOT NULL DEFAULT '',
+            owner_id            TEXT REFERENCES profiles (id) ON DELETE SET NULL,
+            lab_scope           TEXT NOT NULL CHECK (lab_scope IN ('econ', 'derivatives', 'both')),
+            tags                TEXT NOT NULL DEFAULT '[]',
+            difficulty          TEXT NOT NULL CHECK (difficulty IN ('basic', 'intermediate', 'advanced')),
+            visibility          TEXT NOT NULL DEFAULT 'private' CHECK (visibility IN ('public', 'unlisted', 'private')),
+            is_template         INTEGER NOT NULL DEFAULT 0,
+            forked_from_id      TEXT REFERENCES models (id) ON DELETE SET NULL,
+            current_version_id  TEXT,
+            kind                TEXT NOT NULL DEFAULT 'dsl' CHECK (kind IN ('dsl', 'python', 'js')),
+            review_status       TEXT CHECK (review_status IN ('pending', 'approved', 'rejected')),
+            created_at          TEXT NOT NULL,
+            updated_at          TEXT NOT NULL
+        );
+        INSERT INTO models_v3 (id, slug, name, description, owner_id, lab_scope, tags, difficulty, visibility, is_template,
+                               forked_from_id, current_version_id, kind, review_status, created_at, updated_at)
+        SELECT m.id, m.slug, m.name, m.description, m.author_id, m.lab_scope, m.tags,
+               CASE m.difficulty WHEN 'beginner' THEN 'basic' ELSE m.difficulty END, m.visibility,
+               m.author_id IS NULL AND EXISTS (SELECT 1 FROM model_versions v WHERE v.model_id = m.id AND v.version = 1 AND v.changelog = 'Template'),
+               m.forked_from_id, m.current_version_id, m.kind, m.review_status, m.created_at, m.updated_at
+        FROM models m;
+        DROP TABLE models;
+        ALTER TABLE models_v3 RENAME TO models;
+        CREATE INDEX models_lab_scope_idx ON models (lab_scope);
+        CREATE INDEX models_owner_idx ON models (owner_id);
+        CREATE INDEX models_is_template_idx ON models (is_template);
+        CREATE INDEX models_created_idx ON models (created_at DESC);
+
+        CREATE TABLE model_usage_daily_v3 (
+            id            TEXT PRIMARY KEY,
+            model_id      TEXT NOT NULL REFERENCES models (id) ON DELETE CASCADE,
+            date          TEXT NOT NULL,
+            runs          INTEGER NOT NULL DEFAULT 0,
+            unique_users  INTEGER NOT NULL DEFAULT 0,
+            UNIQUE (model_id, date)
+        );
+        INSERT INTO model_usage_daily_v3 (id, model_id, date, runs, unique_users)
+        SELECT {_UUID}, model_id, day, runs, unique_users FROM model_usage_daily;
+        DROP TABLE model_usage_daily;
+        ALTER TABLE model_usage_daily_v3 RENAME TO model_usage_daily;
+        CREATE INDEX model_usage_daily_date_idx ON model_usage_daily (date);
+
+        CREATE TABLE model_saves_v3 (
+            id          TEXT PRIMARY KEY,
+            user_id     TEXT NOT NULL REFERENCES profiles (id) ON DELETE CASCADE,
+            model_id    TEXT NOT NULL REFERENCES models (id) ON DELETE CASCADE,
+            created_at  TEXT NOT NULL,
+            UNIQUE (user_id, model_id)
+        );
+        INSERT INTO model_saves_v3 (id, user_id, model_id, created_at) SELECT {_UUID}, user_id, model_id, created_at FROM model_saves;
+        DROP TABLE model_saves;
+        ALTER TABLE model_saves_v3 RENAME TO model_saves;
+        CREATE INDEX model_saves_model_idx ON model_saves (model_id);
+
+        CREATE TABLE model_ratings_v3 (
+            id          TEXT PRIMARY KEY,
+            user_id     TEXT NOT NULL REFERENCES profiles (id) ON DELETE CASCADE,
+            model_id    TEXT NOT NULL REFERENCES models (id) ON DELETE CASCADE,
+            rating      INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 5),
+            review      TEXT NOT NULL DEFAULT '' CHECK (length(review) <= 4000),
+            created_at  TEXT NOT NULL,
+            updated_at  TEXT NOT NULL,
+            UNIQUE (user_id, model_id)
+        );
+        INSERT INTO model_ratings_v3 (id, user_id, model_id, rating, review, created_at, updated_at)
+        SELECT {_UUID}, user_id, model_id, rating, review, created_at, updated_at FROM model_ratings;
+        DROP TABLE model_ratings;
+        ALTER TABLE model_ratings_v3 RENAME TO model_ratings;
+        CREATE INDEX model_ratings_model_idx ON model_ratings (model_id);
+
+        ALTER TABLE model_versions ADD COLUMN runtime TEXT NOT NULL DEFAULT 'dsl' CHECK (runtime IN ('dsl', 'python', 'js'));
+        ALTER TABLE model_versions ADD COLUMN code_bundle TEXT;
+        ALTER TABLE model_versions ADD COLUMN dependencies TEXT NOT NULL DEFAULT '[]';
+
+        ALTER TABLE model_runs RENAME COLUMN version_id TO model_version_id;
+        ALTER TABLE model_runs RENAME COLUMN inputs TO inputs_json;
+        ALTER TABLE model_runs RENAME COLUMN outputs TO outputs_json;
+        ALTER TABLE model_runs RENAME COLUMN error TO error_message;
+        ALTER TABLE model_runs ADD COLUMN cached_from_run_id TEXT REFERENCES model_runs (id) DEFERRABLE INITIALLY DEFERRED;
+        DROP INDEX model_runs_cache_idx;
+        CREATE INDEX model_runs_cache_idx ON model_runs (model_version_id, inputs_hash, created_at DESC) WHERE cached = 0 AND status = 'success';
+        CREATE INDEX model_runs_cached_from_idx ON model_runs (cached_from_run_id) WHERE cached_from_run_id IS NOT NULL;
+        UPDATE model_runs SET cached_from_run_id = (
+            SELECT s.id FROM model_runs s
+            WHERE s.cached = 0 AND s.status = 'success' AND s.model_version_id = model_runs.model_version_id
+              AND s.inputs_hash = model_runs.inputs_hash AND s.outputs_json = model_runs.outputs_json AND s.created_at <= model_runs.created_at
+            ORDER BY s.created_at DESC LIMIT 1)
+        WHERE cached = 1 AND outputs_json IS NOT NULL;
+        UPDATE model_runs SET outputs_json = NULL WHERE cached_from_run_id IS NOT NULL;
+        CREATE TRIGGER model_runs_keep_reused_outputs AFTER DELETE ON model_runs
+        BEGIN
+            UPDATE model_runs SET outputs_json = OLD.outputs_json, cached_from_run_id = NULL WHERE cached_from_run_id = OLD.id;
+        END;
+
+        ALTER TABLE published_artifacts RENAME COLUMN created_by TO owner_id;
+        ALTER TABLE published_artifacts RENAME COLUMN run_id TO model_run_id;
+        ALTER TABLE published_artifacts RENAME COLUMN view_count TO views;
+        ALTER TABLE published_artifacts ADD COLUMN type TEXT NOT NULL DEFAULT 'model_run' CHECK (type IN ('model_run', 'research_object'));
+        UPDATE published_artifacts SET payload = json_set(payload, '$.model.difficulty', 'basic')
+        WHERE json_extract(payload, '$.model.difficulty') = 'beginner';
+        DROP INDEX published_artifacts_creator_idx;
+        CREATE INDEX published_artifacts_owner_idx ON published_artifacts (owner_id, created_at DESC);
+        CREATE INDEX published_artifacts_model_run_idx ON published_artifacts (model_run_id);
+        """,
+    )
+)
+
+# Tables that exist only in the embedded store (Supabase keeps these in its own ``auth`` schema).
+SQLITE_ONLY_TABLES = ("local_credentials", "schema_migrations", "local_settings")

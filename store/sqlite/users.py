@@ -1,0 +1,102 @@
+"""Identity on sqlite: accounts with argon2id password hashes, guest sessions, tiers and roles.
+
+``local_credentials`` stands in for Supabase's ``auth.users``; ``profiles`` is the same table as in
+the Supabase migrations.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from contracts.errors import AuthError, NotFoundError
+from contracts.records import User
+from store.common import check_credentials, new_id, ts
+from store.sqlite.db import Database
+
+
+def user_from_row(row: sqlite3.Row) -> User:
+    """A ``profiles`` row as a ``User``."""
+    return User(row["id"], row["email"], row["display_name"], row["tier"], row["role"], bool(row["is_guest"]))
+
+
+class SqliteUsers:
+    """Sign up, sign in, guests and profiles."""
+
+    def __init__(self, db: Database, hasher: PasswordHasher):
+        self._db = db
+        self._hasher = hasher
+
+    def _insert_user(self, conn: sqlite3.Connection, email: str | None, password_hash: str | None, display_name: str, guest: bool) -> str:
+        user_id = new_id()
+        stamp = ts(self._db.now())
+        conn.execute("INSERT INTO local_credentials VALUES (?, ?, ?, ?, ?)", (user_id, email, password_hash, int(guest), stamp))
+        conn.execute(
+            "INSERT INTO profiles (id, email, display_name, is_guest, created_at) VALUES (?, ?, ?, ?, ?)",
+            (user_id, email, display_name, int(guest), stamp),
+        )
+        return user_id
+
+    def sign_up(self, email: str, password: str, display_name: str | None = None) -> User:
+        email = check_credentials(email, password)
+        hashed = self._hasher.hash(password)
+        try:
+            with self._db.tx() as conn:
+                user_id = self._insert_user(conn, email, hashed, (display_name or email.split("@")[0]).strip()[:80], False)
+        except sqlite3.IntegrityError as exc:
+            raise AuthError(f"An account with {email} already exists; sign in instead.") from exc
+        return self.refresh_user(User(user_id, email, ""))
+
+    def sign_in(self, email: str, password: str) -> User:
+        email = (email or "").strip().lower()
+        row = self._db.one("SELECT user_id, password_hash FROM local_credentials WHERE email = ?", (email,))
+        refusal = AuthError("That email and password do not match an account; check them or sign up.")
+        if row is None or row["password_hash"] is None:
+            self._hasher.hash(password or "")  # same cost whether or not the account exists
+            raise refusal
+        try:
+            self._hasher.verify(row["password_hash"], password or "")
+        except (VerificationError, InvalidHashError) as exc:
+            raise refusal from exc
+        if self._hasher.check_needs_rehash(row["password_hash"]):
+            with self._db.tx() as conn:
+                conn.execute("UPDATE local_credentials SET password_hash = ? WHERE user_id = ?", (self._hasher.hash(password), row["user_id"]))
+        return self.refresh_user(User(row["user_id"], email, ""))
+
+    def guest(self) -> User:
+        with self._db.tx() as conn:
+            user_id = self._insert_user(conn, None, None, f"Guest {uuid.uuid4().hex[:4]}", True)
+        return self.refresh_user(User(user_id, None, ""))
+
+    def sign_out(self, user: User) -> None:
+        return None
+
+    def refresh_user(self, user: User) -> User:
+        row = self._db.one("SELECT * FROM profiles WHERE id = ?", (user.id,))
+        if row is None:
+            raise AuthError("This account no longer exists; sign up or continue as a guest.")
+        return user_from_row(row)
+
+    def set_profile(self, email: str, *, tier: str | None = None, role: str | None = None) -> User:
+        row = self._db.one("SELECT id FROM profiles WHERE email = ?", ((email or "").strip().lower(),))
+        if row is None:
+            raise NotFoundError(f"No account uses {email}.")
+        with self._db.tx() as conn:
+            if tier is not None:
+                conn.execute("UPDATE profiles SET tier = ? WHERE id = ?", (tier, row["id"]))
+            if role is not None:
+                conn.execute("UPDATE profiles SET role = ? WHERE id = ?", (role, row["id"]))
+        return self.refresh_user(User(row["id"], email, ""))
+
+    def user_by_email(self, email: str) -> User | None:
+        """Operator tasks (the CLI): the account with this email, without its password."""
+        row = self._db.one("SELECT * FROM profiles WHERE email = ?", ((email or "").strip().lower(),))
+        return user_from_row(row) if row else None
+
+    def owner_of_run(self, run_id: str) -> User | None:
+        """Operator tasks (the CLI): who made this run."""
+        row = self._db.one("SELECT p.* FROM model_runs r JOIN profiles p ON p.id = r.user_id WHERE r.id = ?", (run_id,))
+        return user_from_row(row) if row else None

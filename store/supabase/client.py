@@ -1,0 +1,131 @@
+"""The Supabase backend's plumbing: one supabase-py client per browser session, requests, and errors.
+
+Each signed-in user or guest gets their own ``supabase.Client`` (carried on ``User.session``) holding
+that user's JWT, so every request runs under their RLS policies; anonymous visitors share one client
+that never signs in. The service-role key is used only by admin tasks (loading templates, changing a
+profile), never in a user's path. PostgREST's silent GET retries are turned off
+(``postgrest_client_retry=False``) and every request has a timeout.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from contracts.errors import AuthRequired, ConflictError, InputInvalid, NotFoundError, RateLimitExceeded, StoreUnavailable
+from contracts.records import User
+from store.common import day_start
+
+TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+
+def parse_time(value: str | None) -> datetime:
+    """A PostgREST timestamp as a datetime (the epoch when missing)."""
+    if not value:
+        return datetime.fromtimestamp(0, UTC)
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def raise_for(exc: Exception) -> None:
+    """Turn a PostgREST / auth / transport failure into a typed store error.
+
+    The SQL functions raise ``'AUSTER:<code>:<detail>'`` for refusals the app explains in a sentence.
+    """
+    from postgrest.exceptions import APIError
+
+    if isinstance(exc, httpx.HTTPError):
+        raise StoreUnavailable("The database did not answer; try again in a moment.") from exc
+    if isinstance(exc, APIError):
+        message = exc.message or ""
+        if message.startswith("AUSTER:"):
+            _, code, *rest = message.split(":", 3)
+            detail = rest[0] if rest else ""
+            if code == "auth_required":
+                raise AuthRequired(detail or "do this") from exc
+            if code == "not_found":
+                raise NotFoundError(f"That {detail or 'item'} does not exist or is not visible to you.") from exc
+            if code == "rate_limit_daily":
+                limit, _, tier = ":".join(rest).partition(":")
+                now = datetime.now(UTC)
+                raise RateLimitExceeded("daily", int(limit), day_start(now) + timedelta(days=1), tier or "free") from exc
+            if code == "rate_limit_minute":
+                limit, _, when = ":".join(rest).partition(":")
+                raise RateLimitExceeded("minute", int(limit), datetime.fromisoformat(when).replace(tzinfo=UTC)) from exc
+            if code == "invalid":
+                raise InputInvalid({"request": detail[:1].upper() + detail[1:] + "."}) from exc
+        if exc.code == "23505":
+            raise ConflictError("That address is taken; choose another.") from exc
+        if exc.code in ("42501", "PGRST301", "PGRST302"):
+            raise AuthRequired("do this") from exc
+        raise StoreUnavailable(f"The database refused the request ({exc.code}).") from exc
+    raise exc
+
+
+def execute(request: Any) -> Any:
+    """Send a prepared PostgREST request; failures become typed store errors."""
+    try:
+        return request.execute()
+    except Exception as exc:
+        raise_for(exc)
+        raise
+
+
+class Clients:
+    """Hands out the right client: the viewer's own, the shared anonymous one, or the admin's."""
+
+    def __init__(
+        self,
+        url: str,
+        anon_key: str,
+        *,
+        service_role_key: str | None = None,
+        http_client_factory: Callable[[], httpx.Client] | None = None,
+        auto_refresh_token: bool = True,
+    ):
+        self.url = url.rstrip("/")
+        self._anon_key = anon_key
+        self._service_key = service_role_key
+        self._http = http_client_factory or (lambda: httpx.Client(timeout=TIMEOUT))
+        self._auto_refresh = auto_refresh_token
+        self._anon_client: Any = None
+        self._admin_client: Any = None
+        self._lock = threading.Lock()
+
+    def new(self, key: str | None = None) -> Any:
+        """A fresh supabase client (one per browser session) with retries off and a timeout."""
+        from supabase.lib.client_options import SyncClientOptions
+
+        from supabase import create_client
+
+        options = SyncClientOptions(
+            httpx_client=self._http(),
+            postgrest_client_retry=False,
+            postgrest_client_timeout=TIMEOUT,
+            persist_session=False,
+            auto_refresh_token=self._auto_refresh,
+        )
+        return create_client(self.url, key or self._anon_key, options)
+
+    def for_viewer(self, viewer: User | None) -> Any:
+        """The viewer's own client, or the shared anonymous one for a visitor."""
+        if viewer is not None and viewer.session is not None:
+            return viewer.session
+        if viewer is not None:
+            raise AuthRequired("do this (your session has ended)")
+        with self._lock:
+            if self._anon_client is None:
+                self._anon_client = self.new()
+            return self._anon_client
+
+    def admin(self) -> Any:
+        """The service-role client, for operator tasks only."""
+        if not self._service_key:
+            raise StoreUnavailable("This admin task needs SUPABASE_SERVICE_ROLE_KEY in the environment of the operator running it.")
+        with self._lock:
+            if self._admin_client is None:
+                self._admin_client = self.new(self._service_key)
+            return self._admin_client

@@ -1,0 +1,77 @@
+"""Runs on Supabase: the SQL functions ``reserve_run``, ``finish_run``, ``find_cached_run``,
+``log_cached_run`` and ``my_runs`` (which resolves a cache hit's outputs through the run it reuses,
+beyond the reach of the caller's RLS on that run), called with the user's JWT."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from contracts.records import RunRecord, User
+from store.common import day_start
+from store.supabase.client import Clients, execute, parse_time
+
+
+def run_from_row(row: dict[str, Any]) -> RunRecord:
+    """A row of ``public.my_runs`` as a ``RunRecord``."""
+    return RunRecord(
+        id=row["id"],
+        model_id=row["model_id"],
+        model_version_id=row["model_version_id"],
+        user_id=row["user_id"],
+        inputs=row.get("inputs_json") or {},
+        outputs=row.get("outputs_json"),
+        runtime_ms=row.get("runtime_ms"),
+        status=row["status"],
+        error_message=row.get("error_message"),
+        cached=bool(row.get("cached")),
+        created_at=parse_time(row.get("created_at")),
+        model_slug=row.get("model_slug"),
+        cached_from_run_id=row.get("cached_from_run_id"),
+    )
+
+
+class SupabaseRuns:
+    """The run flow's persistence, atomic in SQL functions."""
+
+    def __init__(self, clients: Clients):
+        self._clients = clients
+
+    def reserve_run(self, viewer: User, model_id: str, version_id: str, inputs: dict[str, Any], inputs_hash: str) -> str:
+        params = {"p_model_id": model_id, "p_model_version_id": version_id, "p_inputs_json": inputs, "p_inputs_hash": inputs_hash}
+        return str(execute(self._clients.for_viewer(viewer).rpc("reserve_run", params)).data)
+
+    def finish_run(self, viewer: User, run_id: str, status: str, outputs: dict[str, Any] | None, runtime_ms: float | None, error: str | None) -> None:
+        params = {"p_run_id": run_id, "p_status": status, "p_outputs_json": outputs, "p_runtime_ms": runtime_ms, "p_error_message": error}
+        execute(self._clients.for_viewer(viewer).rpc("finish_run", params))
+
+    def find_cached_run(self, viewer: User | None, version_id: str, inputs_hash: str) -> tuple[str, dict[str, Any]] | None:
+        params = {"p_model_version_id": version_id, "p_inputs_hash": inputs_hash}
+        rows = execute(self._clients.for_viewer(viewer).rpc("find_cached_run", params)).data
+        return (rows[0]["run_id"], rows[0]["outputs_json"]) if rows else None
+
+    def log_cached_run(self, viewer: User, source_run_id: str, inputs: dict[str, Any]) -> str:
+        """Record a cache hit for the viewer: a reference to the run that holds the outputs, not a copy."""
+        params = {"p_source_run_id": source_run_id, "p_inputs_json": inputs}
+        return str(execute(self._clients.for_viewer(viewer).rpc("log_cached_run", params)).data)
+
+    def runs_today(self, viewer: User) -> int:
+        since = day_start(datetime.now(UTC)).isoformat()
+        client = self._clients.for_viewer(viewer)
+        request = client.table("model_runs").select("id", count="exact", head=True).eq("user_id", viewer.id).eq("cached", False).gte("created_at", since)
+        return int(execute(request).count or 0)
+
+    def list_runs(self, viewer: User, limit: int = 50) -> list[RunRecord]:
+        rows = execute(self._clients.for_viewer(viewer).rpc("my_runs", {"p_run_id": None, "p_limit": int(limit)})).data
+        return [run_from_row(r) for r in rows]
+
+    def get_run(self, viewer: User, run_id: str) -> RunRecord | None:
+        rows = execute(self._clients.for_viewer(viewer).rpc("my_runs", {"p_run_id": run_id, "p_limit": 1})).data
+        return run_from_row(rows[0]) if rows else None
+
+    def usage(self, model_id: str, since: datetime) -> list[dict[str, Any]]:
+        request = (
+            self._clients.for_viewer(None).table("model_usage_daily").select("date, runs, unique_users")
+            .eq("model_id", model_id).gte("date", since.date().isoformat()).order("date")
+        )
+        return list(execute(request).data)

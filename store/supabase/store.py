@@ -1,0 +1,47 @@
+"""``SupabaseStore``: the Supabase backend, one aggregate per attribute over shared ``Clients``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from store.supabase.artifacts import SupabaseArtifacts
+from store.supabase.client import Clients
+from store.supabase.models import SupabaseModels
+from store.supabase.runs import SupabaseRuns
+from store.supabase.social import SupabaseSocial
+from store.supabase.users import SupabaseUsers
+
+
+class SupabaseStore:
+    """Store over a Supabase project; construct once per process, users carry their own clients."""
+
+    kind = "supabase"
+
+    def __init__(
+        self,
+        url: str,
+        anon_key: str,
+        *,
+        service_role_key: str | None = None,
+        http_client_factory: Callable[[], httpx.Client] | None = None,
+        auto_refresh_token: bool = True,
+    ):
+        self.clients = Clients(
+            url, anon_key, service_role_key=service_role_key, http_client_factory=http_client_factory, auto_refresh_token=auto_refresh_token
+        )
+        self.url = self.clients.url
+        self.users = SupabaseUsers(self.clients)
+        self.models = SupabaseModels(self.clients)
+        self.runs = SupabaseRuns(self.clients)
+        self.artifacts = SupabaseArtifacts(self.clients)
+        self.social = SupabaseSocial(self.clients)
+
+    def new_client(self, key: str | None = None) -> Any:
+        """A fresh supabase client (one per browser session) with retries off and a timeout."""
+        return self.clients.new(key)
+
+    def close(self) -> None:
+        return None
