@@ -76,14 +76,15 @@ class _Backend:
         argv = [self.python_exe, "-I", "-S", "-B", f"{bwrap.GUEST_DIR}/bootstrap.py", "python", "{result_fd}"]
         return GuestProcess(self.python_mounts, self.base_filter, argv, self.spare_tmpfs, self.run_as)
 
-    def js_guest(self, limits: SandboxLimits) -> GuestProcess:
+    def js_guest(self, limits: SandboxLimits, runner_source: bytes | None = None) -> GuestProcess:
+        """A fresh Node.js guest; ``runner_source`` replaces runner.js (tests of the layers under the vm context)."""
         node = bwrap.node_path()
         if node is None:
             raise SandboxUnavailable("Node.js is not installed, so JavaScript code cannot run (apt-get install nodejs).")
         mounts = bwrap.merge(self.python_mounts, bwrap.node_mounts(node))
         mounts.data = {
             f"{bwrap.GUEST_DIR}/bootstrap.py": self.python_mounts.data[f"{bwrap.GUEST_DIR}/bootstrap.py"],
-            f"{bwrap.GUEST_DIR}/runner.js": (GUEST_SOURCES / "runner.js").read_bytes(),
+            f"{bwrap.GUEST_DIR}/runner.js": runner_source or (GUEST_SOURCES / "runner.js").read_bytes(),
         }
         guest_limits = json.dumps({**limits.to_dict(), "cpu_seconds": limits.cpu_seconds})
         argv = [self.python_exe, "-I", "-S", "-B", f"{bwrap.GUEST_DIR}/bootstrap.py", "js", "{result_fd}", guest_limits]

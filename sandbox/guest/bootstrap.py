@@ -185,6 +185,7 @@ def main_js(result_fd: int, limits: dict[str, int]) -> None:
     args = [
         NODE,
         "--jitless",
+        "--no-expose-wasm",
         "--disallow-code-generation-from-strings",
         "--experimental-permission",
         f"--allow-fs-read={GUEST_DIR}/runner.js",

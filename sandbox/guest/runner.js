@@ -18,6 +18,14 @@ const ISO_DATE = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?$/;
 
 let answered = false;
 
+const CONSOLE = `(() => {
+  const print = __print;
+  const show = (v) => { if (typeof v === 'string') return v; try { return JSON.stringify(v) ?? String(v); } catch (e) { return String(v); } };
+  const line = (stream) => (...args) => print(stream, args.map(show).join(' '));
+  globalThis.console = Object.freeze({ log: line(1), info: line(1), debug: line(1), warn: line(2), error: line(2) });
+  delete globalThis.__print;
+})();`;
+
 function writeAll(text) {
   const buffer = Buffer.from(text, 'utf8');
   let offset = 0;
@@ -125,6 +133,9 @@ function main(text) {
   const inputs = {};
   for (const [name, value] of Object.entries(job.inputs)) inputs[name] = fromWire(value);
   const context = vm.createContext({}, { codeGeneration: { strings: false, wasm: false }, name: 'model' });
+  // console.log/warn/error inside the context print to the run's stdout/stderr (kept, capped, as logs).
+  context.__print = (stream, text) => (stream === 2 ? process.stderr : process.stdout).write(`${String(text)}\n`);
+  vm.runInContext(CONSOLE, context);
   const budget = Math.max(1, MAX_RUNTIME_MS);
   let result;
   try {
