@@ -39,6 +39,8 @@ GUEST_SOURCES = Path(__file__).resolve().parent / "guest"
 MAX_CODE_BYTES = 512 * 1024
 START_TIMEOUT_S = 60.0
 _ENTRYPOINT = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]{0,63}$")
+# What Node.js (V8, libstdc++) prints when it aborts for lack of memory.
+_OUT_OF_MEMORY = ("heap out of memory", "Reached heap limit", "std::bad_alloc", "Fatal process out of memory")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]")
 
 
@@ -203,7 +205,7 @@ def _interpret(outcome: Outcome, entrypoint: str, limits: SandboxLimits) -> tupl
             return wire.decode(data, "the returned value"), data["type"]
         except (wire.WireError, RecursionError, TypeError, KeyError, OverflowError) as exc:
             return SandboxOutputError(_sentence(f"The code returned a value the product cannot use: {_clean(exc)}"))
-    if "heap out of memory" in stderr or "Reached heap limit" in stderr:
+    if any(sign in stderr for sign in _OUT_OF_MEMORY):
         return SandboxMemoryError(f"The code needed more memory than its {limits.max_memory_mb} MB limit.")
     number = outcome.signal
     cpu_ms = outcome.cpu_ms or 0.0

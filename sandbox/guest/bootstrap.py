@@ -196,7 +196,7 @@ def main_js(result_fd: int, limits: dict[str, int]) -> None:
         str(int(limits["max_output_kb"]) * 1024),
         str(int(limits["max_runtime_ms"])),
     ]
-    os.execv(NODE, args)
+    os.execve(NODE, args, {})  # an empty environment (bwrap always sets PWD)
 
 
 if __name__ == "__main__":

@@ -54,7 +54,8 @@ function failure(kind, error) {
 function classify(error) {
   const message = error && typeof error === 'object' ? String(error.message) : '';
   if (error && error.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') return 'timeout';
-  if (error instanceof Error && error.name === 'RangeError' && /allocat|Invalid array length|Invalid typed array length|Invalid string length|Array buffer/i.test(message)) return 'memory';
+  // Errors from the vm context come from another realm: compare names, not classes.
+  if (error && typeof error === 'object' && error.name === 'RangeError' && /allocat|Invalid array length|Invalid typed array length|Invalid string length|Array buffer/i.test(message)) return 'memory';
   return 'code';
 }
 
