@@ -98,9 +98,9 @@ _backends_lock = threading.Lock()
 
 
 def _backend() -> _Backend:
+    env = environment.load()
     if bwrap.bwrap_path() is None:
         raise SandboxUnavailable("bubblewrap is not installed, so user code cannot be isolated (apt-get install bubblewrap).")
-    env = environment.load()
     with _backends_lock:
         backend = _backends.get(str(env.root))
         if backend is None:
