@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,7 @@ def _emit(document: dict[str, Any], compact: bool) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    os.environ.setdefault("AUSTER_SANDBOX_SPARES", "0")  # one run per command: a warm spare would be wasted
     audit = None
     try:
         code = _read_text(args.file, "code file")

@@ -6,6 +6,7 @@
 // Protocol: write "ready\n" to the result fd, read the job (JSON) from stdin, call
 // `run(inputs)`, write one JSON answer to the result fd. Series arrive as {index, values, name},
 // frames as {index, columns}, scalars as numbers, records as plain objects; the same shapes go back.
+// Missing numbers arrive as NaN.
 'use strict';
 
 const fs = require('fs');
@@ -59,18 +60,27 @@ function classify(error) {
   return 'code';
 }
 
-function fromWire(value) {
-  switch (value.type) {
-    case 'series':
-      return { index: value.index, values: value.values, name: value.name };
-    case 'frame':
-      return { index: value.index, columns: value.columns };
-    case 'scalar':
-      return value.value === null ? NaN : value.value;
-    default:
-      return value.value;
+// Turns the job's inputs (JSON text in __wire) into the user's shapes INSIDE the context, so the objects
+// belong to it. Missing numbers arrive as NaN (arithmetic propagates them, as in pandas).
+const PREPARE_INPUTS = `(() => {
+  const raw = JSON.parse(__wire);
+  delete globalThis.__wire;
+  const nan = (values) => values.map((v) => (v === null ? NaN : v));
+  const inputs = {};
+  for (const [name, value] of Object.entries(raw)) {
+    if (value.type === 'series') inputs[name] = { index: value.index, values: nan(value.values), name: value.name };
+    else if (value.type === 'frame') {
+      const columns = {};
+      for (const [column, data] of Object.entries(value.columns)) {
+        const dtype = (value.dtypes || {})[column];
+        columns[column] = dtype === 'float' || dtype === 'int' ? nan(data) : data;
+      }
+      inputs[name] = value.index === undefined ? { columns } : { index: value.index, columns };
+    } else if (value.type === 'scalar') inputs[name] = value.value === null ? NaN : value.value;
+    else inputs[name] = value.value;
   }
-}
+  return inputs;
+})()`;
 
 function isNumberOrNull(v) {
   return v === null || typeof v === 'number';
@@ -131,8 +141,6 @@ function toWire(value) {
 
 function main(text) {
   const job = JSON.parse(text);
-  const inputs = {};
-  for (const [name, value] of Object.entries(job.inputs)) inputs[name] = fromWire(value);
   const context = vm.createContext({}, { codeGeneration: { strings: false, wasm: false }, name: 'model' });
   // console.log/warn/error inside the context print to the run's stdout/stderr (kept, capped, as logs).
   context.__print = (stream, text) => (stream === 2 ? process.stderr : process.stdout).write(`${String(text)}\n`);
@@ -145,8 +153,8 @@ function main(text) {
       answer({ ok: false, kind: 'entrypoint', exception: null, message: job.entrypoint, line: null, detail: '' });
       return;
     }
-    context.__inputs_json = JSON.stringify(inputs);
-    result = vm.runInContext(`${job.entrypoint}(JSON.parse(__inputs_json))`, context, { filename: 'call.js', timeout: budget });
+    context.__wire = JSON.stringify(job.inputs);
+    result = vm.runInContext(`${job.entrypoint}(${PREPARE_INPUTS})`, context, { filename: 'call.js', timeout: budget });
   } catch (error) {
     answer(failure(error instanceof SyntaxError && !/call\.js/.test(String(error.stack)) ? 'syntax' : classify(error), error));
     return;

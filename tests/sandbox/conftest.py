@@ -32,6 +32,13 @@ UNGUARDED = textwrap.dedent(
 )
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that needs a working sandbox, so ``-m "not sandbox"`` can leave them out."""
+    for item in items:
+        if {"python_sandbox", "js_sandbox"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.sandbox)
+
+
 def _ensure_env() -> None:
     if shutil.which("bwrap") is None:
         missing_service("bubblewrap is not installed (apt-get install bubblewrap), so the sandbox cannot run")

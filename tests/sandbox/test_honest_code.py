@@ -73,7 +73,7 @@ function run(inputs) {
   const index = [], values = [];
   inputs.dgs10.index.forEach((date, i) => {
     const a = inputs.dgs10.values[i], b = two.get(date);
-    if (a !== null && b !== undefined && b !== null) { index.push(date); values.push(a - b); }
+    if (b !== undefined && !Number.isNaN(a - b)) { index.push(date); values.push(a - b); }
   });
   return { index, values, name: 'spread' };
 }
