@@ -83,6 +83,9 @@ class _Backend:
         node = bwrap.node_path()
         if node is None:
             raise SandboxUnavailable("Node.js is not installed, so JavaScript code cannot run (apt-get install nodejs).")
+        version = bwrap.node_version() or "v0"
+        if int(version.lstrip("v").split(".")[0] or 0) < 20:
+            raise SandboxUnavailable(f"Node.js {version} is too old for the sandbox, which needs version 20 or newer (its permission model).")
         mounts = bwrap.merge(self.python_mounts, bwrap.node_mounts(node))
         mounts.data = {
             f"{bwrap.GUEST_DIR}/bootstrap.py": self.python_mounts.data[f"{bwrap.GUEST_DIR}/bootstrap.py"],
