@@ -3,25 +3,34 @@
 The host treats everything coming out of the sandbox as untrusted bytes: it caps what it keeps,
 kills the whole tree (bwrap's process group; ``--die-with-parent`` and the PID namespace take the
 rest) on a wall-clock deadline or when output goes past the cap, and measures runtime, CPU time and
-peak memory itself (``wait4``), never from what the guest says.
+peak memory itself (the clock, and the guest's /proc entries), never from what the guest says.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import resource
 import selectors
 import signal
 import subprocess
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from sandbox import bwrap
 from sandbox.bwrap import Mounts
 
 READY = b"ready\n"
 LOG_KEEP_BYTES = 16 * 1024  # kept per stream in the audit record
+SAMPLE_EVERY_S = 0.02  # how often the guest's peak memory and CPU time are read from /proc
+_TICKS_PER_S = os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except (OSError, ValueError):
+        return []
 
 
 @dataclass
@@ -34,9 +43,10 @@ class Outcome:
     stdout_bytes: int
     stderr_bytes: int
     wait_status: int | None
-    rusage: resource.struct_rusage | None
     wall_ms: float
     stopped_by_host: str | None  # "timeout" | "output" | "result_size" | None
+    cpu_ms: float | None  # the guest's CPU time, read by the host from /proc
+    peak_memory_mb: float | None  # the guest's peak resident memory (VmHWM), read by the host from /proc
 
     @property
     def signal(self) -> int | None:
@@ -54,13 +64,6 @@ class Outcome:
             return 128 + os.WTERMSIG(self.wait_status)
         return None
 
-    @property
-    def cpu_ms(self) -> float | None:
-        return None if self.rusage is None else (self.rusage.ru_utime + self.rusage.ru_stime) * 1000
-
-    @property
-    def peak_memory_mb(self) -> float | None:
-        return None if self.rusage is None else round(self.rusage.ru_maxrss / 1024, 1)
 
 
 def _pipe_with(content: bytes) -> int:
@@ -110,6 +113,9 @@ class GuestProcess:
             for fd in fds:
                 os.close(fd)
         self._ready = False
+        self._guest_pid: int | None = None
+        self._peak_kb = 0
+        self._cpu_ticks = 0
         self._leftover = b""
         self.ready_ms: float | None = None
         self.closed = False
@@ -141,6 +147,28 @@ class GuestProcess:
         self.ready_ms = (time.monotonic() - self.started) * 1000
         return self._ready
 
+    def _sample(self) -> None:
+        """Read the guest's peak RSS and CPU time (bwrap -> its init -> the guest) while it still exists.
+
+        ``wait4`` cannot tell: bwrap does not reap its init, so their usage never reaches the host.
+        """
+        if self._guest_pid is None:
+            inits = _children(self.proc.pid)
+            guests = _children(inits[0]) if inits else []
+            if not guests:
+                return
+            self._guest_pid = guests[0]
+        try:
+            status = Path(f"/proc/{self._guest_pid}/status").read_text()
+            stat = Path(f"/proc/{self._guest_pid}/stat").read_text()
+        except OSError:
+            return
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                self._peak_kb = max(self._peak_kb, int(line.split()[1]))
+        fields = stat.rsplit(")", 1)[1].split()
+        self._cpu_ticks = max(self._cpu_ticks, int(fields[11]) + int(fields[12]))
+
     def alive(self) -> bool:
         return not self.closed and self.proc.poll() is None
 
@@ -167,12 +195,19 @@ class GuestProcess:
         else:
             self._close_stdin()
         open_reads = set(streams)
+        self._sample()
+        cpu_before = self._cpu_ticks  # a warm spare's imports are not the run's CPU time
+        next_sample = 0.0
         while open_reads:
-            remaining = deadline - time.monotonic()
+            now = time.monotonic()
+            if now >= next_sample:
+                self._sample()
+                next_sample = now + SAMPLE_EVERY_S
+            remaining = deadline - now
             if remaining <= 0:
                 stopped = "timeout"
                 break
-            for key, _ in selector.select(remaining):
+            for key, _ in selector.select(min(remaining, SAMPLE_EVERY_S)):
                 fd = key.fd
                 if fd == stdin_fd:
                     try:
@@ -195,6 +230,8 @@ class GuestProcess:
                     continue
                 name = streams[fd]
                 if name == "result":
+                    if not result:
+                        self._sample()  # the answer is out: the guest's peak is behind it
                     result += chunk
                     if len(result) > max_output_bytes:
                         stopped = "result_size"
@@ -208,35 +245,40 @@ class GuestProcess:
             if stopped:
                 break
         selector.close()
-        status, usage = self._finish(deadline if stopped is None else None)
+        self._sample()
+        status = self._finish(deadline if stopped is None else None)
         if status is None and stopped is None:
             stopped = "timeout"
         wall_ms = (time.monotonic() - start) * 1000
-        return Outcome(bytes(result), bytes(logs["stdout"]), bytes(logs["stderr"]), counts["stdout"], counts["stderr"], status, usage, wall_ms, stopped)
+        cpu_ms = (self._cpu_ticks - cpu_before) * 1000 / _TICKS_PER_S if self._guest_pid else None
+        peak_mb = round(self._peak_kb / 1024, 1) if self._peak_kb else None
+        return Outcome(bytes(result), bytes(logs["stdout"]), bytes(logs["stderr"]), counts["stdout"], counts["stderr"], status, wall_ms, stopped, cpu_ms, peak_mb)
 
     def _close_stdin(self) -> None:
         with contextlib.suppress(OSError):
             assert self.proc.stdin
             self.proc.stdin.close()
 
-    def _finish(self, deadline: float | None) -> tuple[int | None, resource.struct_rusage | None]:
-        """Reap bwrap (killing it first when ``deadline`` is None or passes); return status and rusage."""
-        status = usage = None
+    def _finish(self, deadline: float | None) -> int | None:
+        """Reap bwrap (killing it first when ``deadline`` is None or passes); return its wait status."""
+        status = None
         if deadline is not None:
             while time.monotonic() < deadline:
-                pid, status_, usage_ = os.wait4(self.proc.pid, os.WNOHANG)
+                pid, status_ = os.waitpid(self.proc.pid, os.WNOHANG)
                 if pid:
-                    status, usage = status_, usage_
+                    status = status_
                     break
+                self._sample()
                 time.sleep(0.002)
         if status is None:
+            self._sample()
             self.kill()
             with contextlib.suppress(ChildProcessError):
-                _, status, usage = os.wait4(self.proc.pid, 0)
+                os.waitpid(self.proc.pid, 0)
             status = None  # stopped by the host: the status says nothing about the guest
         self.proc.returncode = 0
         self.close()
-        return status, usage
+        return status
 
     def kill(self) -> None:
         """SIGKILL bwrap's process group; its child dies with it and takes the PID namespace along."""
