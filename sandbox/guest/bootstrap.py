@@ -178,9 +178,17 @@ def main_python(result_fd: int) -> None:
     os._exit(0)
 
 
+NODE_RESERVE_MB = 1024
+
+
 def main_js(result_fd: int, limits: dict[str, int]) -> None:
-    heap_mb = max(16, int(limits["max_memory_mb"]) // 4)  # V8 stops at its heap limit well before RLIMIT_AS makes it crash
-    _set_limits(limits)
+    # Node starts at about 500 MB of address space (V8's reservations, thread stacks) while resident
+    # memory is a fraction of that, so an address-space cap equal to the memory limit kills it in a C++
+    # bad_alloc before its heap is full. JavaScript's memory limit is therefore V8's own heap cap (half
+    # the limit: a clean "heap out of memory"), with RLIMIT_AS at the limit + 1 GiB as the backstop for
+    # memory outside the heap (ArrayBuffers).
+    heap_mb = max(16, int(limits["max_memory_mb"]) // 2)
+    _set_limits({**limits, "max_memory_mb": int(limits["max_memory_mb"]) + NODE_RESERVE_MB})
     os.set_inheritable(result_fd, True)
     args = [
         NODE,

@@ -18,8 +18,10 @@ from sandbox.bwrap import SANDBOX_UID
 from sandbox.runner import _backends
 from tests.conftest import missing_service
 
-# Small limits keep the bombs quick: 2 s, 256 MB, 64 KB of output.
-BOMB_LIMITS = SandboxLimits(max_runtime_ms=2000, max_memory_mb=256, max_output_kb=64, max_processes=16, tmpfs_mb=8)
+# Small limits keep the bombs quick: 256 MB, 64 KB of output, 16 processes. The clock is generous (10 s)
+# so that a busy machine never turns a memory or output bomb into a timeout; the timeout tests use 1.5 s.
+BOMB_LIMITS = SandboxLimits(max_runtime_ms=10_000, max_memory_mb=256, max_output_kb=64, max_processes=16, tmpfs_mb=8)
+TIMEOUT_LIMITS = SandboxLimits(max_runtime_ms=1500, max_memory_mb=256, max_output_kb=64, max_processes=16, tmpfs_mb=8)
 
 # Importing past the import guard, as an attacker would: the guard is a convenience, not the boundary.
 UNGUARDED = textwrap.dedent(

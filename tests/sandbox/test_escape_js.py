@@ -17,7 +17,7 @@ import pytest
 
 from sandbox import SandboxCodeError, SandboxError, SandboxLimits, SandboxMemoryError, SandboxOutputError, SandboxTimeout
 from sandbox.runner import _backend, _interpret
-from tests.sandbox.conftest import BOMB_LIMITS, raises
+from tests.sandbox.conftest import BOMB_LIMITS, TIMEOUT_LIMITS, raises
 
 MAIN_REALM_RUNNER = (Path(__file__).parent / "main_realm_runner.js").read_bytes()
 
@@ -94,12 +94,12 @@ def test_js_webassembly(js):
 
 
 def test_js_endless_loop(js):
-    error = raises(SandboxTimeout, lambda: js("function run(inputs) { while (true) {} }"), "2000 ms")
+    error = raises(SandboxTimeout, lambda: js("function run(inputs) { while (true) {} }", limits=TIMEOUT_LIMITS), "1500 ms")
     assert error.audit.runtime_ms < 4000
 
 
 def test_js_endless_loop_at_load(js):
-    raises(SandboxTimeout, lambda: js("for (;;) {}\nfunction run(inputs) { return 1; }"), "2000 ms")
+    raises(SandboxTimeout, lambda: js("for (;;) {}\nfunction run(inputs) { return 1; }", limits=TIMEOUT_LIMITS), "1500 ms")
 
 
 def test_js_huge_allocation(js):
@@ -199,7 +199,7 @@ def test_main_realm_signals_the_parent(main_realm):
 
 
 def test_main_realm_endless_loop(main_realm):
-    _raises(SandboxTimeout, lambda: main_realm("function run() { for (;;) {} }"), "2000 ms")
+    _raises(SandboxTimeout, lambda: main_realm("function run() { for (;;) {} }", TIMEOUT_LIMITS), "1500 ms")
 
 
 def test_main_realm_heap_exhaustion(main_realm):
