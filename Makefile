@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench bench-sandbox sandbox-env clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,14 @@ lint: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(BIN)/python bench/engine.py
+
+# The code sandbox's environment (AUSTER_SANDBOX_ENV, default /opt/auster-sandbox): the interpreter and
+# the pins of requirements-sandbox.txt, nothing else. Idempotent.
+sandbox-env: $(VENV)/.dev
+	$(BIN)/python -m sandbox build-env
+
+bench-sandbox: $(VENV)/.dev
+	$(BIN)/python bench/sandbox.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
