@@ -1,4 +1,9 @@
-"""Math operations: element-wise arithmetic with explicit alignment, and simple transforms."""
+"""Math operations: element-wise arithmetic with explicit alignment, and simple transforms.
+
+Two series are put on common dates by ``engine.primitives.align`` (``align``: ``inner``, ``mean``,
+``last``, ``sum``, ``ffill`` or ``same_period``); series of different frequencies never align
+silently.
+"""
 
 from __future__ import annotations
 
@@ -9,32 +14,13 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from contracts.errors import OperationError
+from engine.primitives.align import ALIGN_HELP, Align, align_pair
 from engine.registry import Params, operation, series_if_any_series
-
-Align = Literal["inner", "ffill"]
 
 
 class ArithmeticParams(Params):
     constant: float | None = Field(None, description="use this number as the second operand when only one input is given")
-    align: Align = Field("inner", description="'inner' keeps dates both series have; 'ffill' carries the second series forward onto the first one's dates (for mixed frequencies)")
-
-
-def align_pair(a: pd.Series, b: pd.Series, how: Align) -> tuple[pd.Series, pd.Series]:
-    """Align two series on their dates: inner join, or carry ``b`` forward onto ``a``'s dates."""
-    if how == "inner":
-        left, right = a.align(b, join="inner")
-    else:
-        union = b.reindex(b.index.union(a.index)).ffill()
-        left, right = a, union.reindex(a.index)
-    mask = left.notna() & right.notna()
-    left, right = left[mask], right[mask]
-    if left.empty:
-        raise OperationError(
-            "the two series have no dates in common"
-            + (" (try align 'ffill' for series of different frequency)" if how == "inner" else "")
-            + "."
-        )
-    return left, right
+    align: Align = Field("inner", description=ALIGN_HELP)
 
 
 def _binary(name: str, a: pd.Series | float, b: pd.Series | float | None, params: ArithmeticParams, fn: np.ufunc) -> pd.Series | float:
@@ -45,7 +31,7 @@ def _binary(name: str, a: pd.Series | float, b: pd.Series | float | None, params
     elif params.constant is not None:
         raise OperationError(f"'{name}' got two inputs and a constant; give one or the other.")
     if isinstance(a, pd.Series) and isinstance(b, pd.Series):
-        left, right = align_pair(a, b, params.align)
+        left, right = align_pair(a, b, params.align, name)
         out = pd.Series(fn(left.to_numpy(dtype=float), right.to_numpy(dtype=float)), index=left.index)
         return out.replace([np.inf, -np.inf], np.nan).rename(f"{name}_{a.name}_{b.name}")
     if isinstance(a, pd.Series):
@@ -60,7 +46,8 @@ def _binary(name: str, a: pd.Series | float, b: pd.Series | float | None, params
 def add(a: pd.Series | float, b: pd.Series | float | None = None, *, params: ArithmeticParams) -> pd.Series | float:
     """Add two values (series or scalars), or add ``constant`` to one value.
 
-    Two series are aligned on dates first (``align``: ``inner`` or ``ffill``).
+    Two series are aligned on dates first (``align``; see the family's help: different
+    frequencies must say how they meet, e.g. ``mean`` to average daily data to months).
     """
     return _binary("add", a, b, params, np.add)
 
@@ -69,7 +56,8 @@ def add(a: pd.Series | float, b: pd.Series | float | None = None, *, params: Ari
 def sub(a: pd.Series | float, b: pd.Series | float | None = None, *, params: ArithmeticParams) -> pd.Series | float:
     """Subtract the second value (or ``constant``) from the first, e.g. a 10y - 2y yield spread.
 
-    Two series are aligned on dates first (``align``: ``inner`` or ``ffill``).
+    Two series are aligned on dates first (``align``; see the family's help: different
+    frequencies must say how they meet, e.g. ``mean`` to average daily data to months).
     """
     return _binary("sub", a, b, params, np.subtract)
 
@@ -78,7 +66,8 @@ def sub(a: pd.Series | float, b: pd.Series | float | None = None, *, params: Ari
 def mul(a: pd.Series | float, b: pd.Series | float | None = None, *, params: ArithmeticParams) -> pd.Series | float:
     """Multiply two values, or one value by ``constant``.
 
-    Two series are aligned on dates first (``align``: ``inner`` or ``ffill``).
+    Two series are aligned on dates first (``align``; see the family's help: different
+    frequencies must say how they meet, e.g. ``mean`` to average daily data to months).
     """
     return _binary("mul", a, b, params, np.multiply)
 
@@ -87,7 +76,8 @@ def mul(a: pd.Series | float, b: pd.Series | float | None = None, *, params: Ari
 def div(a: pd.Series | float, b: pd.Series | float | None = None, *, params: ArithmeticParams) -> pd.Series | float:
     """Divide the first value by the second (or by ``constant``); division by zero gives a gap (null).
 
-    Two series are aligned on dates first (``align``: ``inner`` or ``ffill``).
+    Two series are aligned on dates first (``align``; see the family's help: different
+    frequencies must say how they meet, e.g. ``mean`` to average daily data to months).
     """
     with np.errstate(divide="ignore", invalid="ignore"):
         return _binary("div", a, b, params, np.divide)
