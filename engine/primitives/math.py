@@ -154,3 +154,72 @@ def normal_cdf(x: pd.Series | float) -> pd.Series | float:
     if isinstance(x, pd.Series):
         return pd.Series(norm.cdf(x.to_numpy(dtype=float)), index=x.index, name=x.name)
     return float(norm.cdf(x))
+
+
+CombineHow = Literal["difference", "ratio", "sum", "product"]
+_COMBINE: dict[str, tuple[str, np.ufunc]] = {"difference": ("sub", np.subtract), "ratio": ("div", np.divide), "sum": ("add", np.add), "product": ("mul", np.multiply)}
+
+
+class CombineParams(ArithmeticParams):
+    how: CombineHow = Field("difference", description="difference (a - b), ratio (a / b), sum or product: lets a model's user choose, e.g. a spread or a ratio of two series")
+
+
+@operation("combine", family="math", output_rule=series_if_any_series)
+def combine(a: pd.Series | float, b: pd.Series | float | None = None, *, params: CombineParams) -> pd.Series | float:
+    """Combine two values the way ``how`` names: a difference (spread), ratio, sum or product.
+
+    The same arithmetic as ``sub``, ``div``, ``add`` and ``mul`` (with their alignment rules and a
+    gap where a ratio divides by zero), chosen by a parameter so a model can offer the choice as an
+    input (an Econ Lab "spread or ratio of two series").
+    """
+    name, fn = _COMBINE[params.how]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _binary(name, a, b, params, fn)
+
+
+# FRED's Treasury bill series by how their rates are quoted (FRED series notes): the secondary-market
+# and auction bill rates are on a discount basis; the constant-maturity yields already bond-equivalent.
+DISCOUNT_BASIS = {"TB3MS": 91, "DTB3": 91, "TB4WK": 28, "DTB4WK": 28, "TB6MS": 182, "DTB6": 182, "TB1YR": 364, "DTB1YR": 364}
+BOND_EQUIVALENT = {"DGS1MO", "DGS3MO", "DGS6MO", "DGS1"}
+
+
+class BondEquivalentParams(Params):
+    basis: Literal["auto", "discount", "bond_equivalent"] = Field("auto", description="how the input is quoted: 'auto' reads it from the FRED series id, 'discount' converts, 'bond_equivalent' leaves it as it is")
+    days: int | None = Field(None, ge=1, le=182, description="days to maturity of the bill (91 for 3 months); default: from the series id")
+
+
+@operation("bond_equivalent_yield", family="math")
+def bond_equivalent_yield(x: pd.Series, *, params: BondEquivalentParams) -> pd.Series:
+    """A Treasury bill rate on a bond-equivalent (coupon-equivalent) basis, in percent.
+
+    Bills are quoted at a discount rate ``d`` on a 360-day year; the bond-equivalent yield of a bill
+    of ``t`` days (at most half a year) is ``365 d / (360 - d t)`` (US Treasury, "Interest Rates -
+    Frequently Asked Questions": coupon equivalent of bills). The New York Fed's yield-curve
+    recession model uses the 3-month bill (TB3MS) on this basis (Estrella and Trubin 2006, "The
+    Yield Curve as a Leading Indicator: Some Practical Issues", Current Issues in Economics and
+    Finance 12(5)). With ``basis: auto`` the FRED series id says: TB3MS, DTB3 and the other bill
+    rates are converted; DGS3MO and the other constant-maturity yields are already bond-equivalent
+    and pass unchanged; any other id is an error asking for ``basis``.
+
+    Returns
+    -------
+    series in percent, named ``<source>_bey``.
+    """
+    sid = str(x.name or "").upper().split("_")[0]  # "TB3MS_M_mean" after a resample is still TB3MS
+    basis = params.basis
+    if basis == "auto":
+        if sid in DISCOUNT_BASIS:
+            basis = "discount"
+        elif sid in BOND_EQUIVALENT:
+            basis = "bond_equivalent"
+        else:
+            raise OperationError(f"'bond_equivalent_yield' cannot tell how '{sid or 'the input'}' is quoted; set basis to 'discount' or 'bond_equivalent'.")
+    if basis == "bond_equivalent":
+        return x.rename(f"{sid}_bey" if sid else "bey")
+    days = params.days or DISCOUNT_BASIS.get(sid)
+    if days is None:
+        raise OperationError("'bond_equivalent_yield' needs the bill's days to maturity for a discount rate; set 'days' (91 for a 3-month bill).")
+    d = x.to_numpy(dtype=float) / 100
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bey = 365 * d / (360 - d * days) * 100
+    return pd.Series(bey, index=x.index, name=f"{sid}_bey" if sid else "bey")

@@ -237,3 +237,37 @@ def vol_cone(x: pd.Series, *, params: VolConeParams) -> pd.DataFrame:
             "p75": float(quartiles.loc[0.75]), "max": float(vol.max()), "current": float(vol.iloc[-1]),
         })
     return pd.DataFrame(rows, columns=VOL_CONE_COLUMNS)
+
+
+TransformHow = Literal["level", "change", "yoy_change", "percent_change", "yoy_percent", "zscore"]
+
+
+class TransformParams(Params):
+    how: TransformHow = Field("level", description="level (unchanged), change (from the previous observation), yoy_change, percent_change, yoy_percent (percent change from a year earlier) or zscore (over the whole series)")
+
+
+@operation("transform", family="returns")
+def transform(x: pd.Series, *, params: TransformParams) -> pd.Series:
+    """One of the usual views of a series, chosen by ``how``, so a model can offer the choice as an input.
+
+    ``level`` is the series itself; ``change`` is ``diff``; ``yoy_change`` is ``diff`` with ``yoy``;
+    ``percent_change`` and ``yoy_percent`` are ``percent_change`` (by observation, and by calendar
+    year); ``zscore`` is ``zscore`` over the whole series. Each follows its operation's conventions.
+
+    Returns
+    -------
+    series named as the chosen operation names it.
+    """
+    from engine.primitives import stats
+
+    if params.how == "level":
+        return x
+    if params.how == "change":
+        return stats.diff(x, params=stats.DiffParams())
+    if params.how == "yoy_change":
+        return stats.diff(x, params=stats.DiffParams(yoy=True))
+    if params.how == "percent_change":
+        return percent_change(x, params=PercentChangeParams())
+    if params.how == "yoy_percent":
+        return percent_change(x, params=PercentChangeParams(yoy=True))
+    return stats.zscore(x, params=stats.OptionalWindowParams())

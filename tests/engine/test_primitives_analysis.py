@@ -290,9 +290,9 @@ def test_beta_and_correlation_matrix_models_run_through_the_executor() -> None:
     doc = {
         "version": "1.0",
         "steps": [
-            {"id": "spy", "operation": "fetch_prices", "params": {"symbol": "SPY", "start": "2024-01-01"}},
-            {"id": "qqq", "operation": "fetch_prices", "params": {"symbol": "QQQ", "start": "2024-01-01"}},
-            {"id": "tlt", "operation": "fetch_prices", "params": {"symbol": "TLT", "start": "2024-01-01"}},
+            {"id": "spy", "operation": "fetch_prices", "params": {"symbol": "SPY", "start": "2024-01-01", "basis": "total_return"}},
+            {"id": "qqq", "operation": "fetch_prices", "params": {"symbol": "QQQ", "start": "2024-01-01", "basis": "total_return"}},
+            {"id": "tlt", "operation": "fetch_prices", "params": {"symbol": "TLT", "start": "2024-01-01", "basis": "total_return"}},
             {"id": "b", "operation": "beta", "inputs": ["qqq", "spy"]},
             {"id": "rq", "operation": "percent_change", "inputs": ["qqq"]},
             {"id": "rs", "operation": "percent_change", "inputs": ["spy"]},
