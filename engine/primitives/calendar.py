@@ -66,6 +66,20 @@ def period_keys(index: pd.DatetimeIndex, unit: CalendarUnit | Frequency) -> np.n
     return years
 
 
+def period_starts(keys: np.ndarray, unit: CalendarUnit) -> pd.DatetimeIndex:
+    """The first day of each month, quarter or year named by its key (the inverse of ``period_keys``)."""
+    keys = np.asarray(keys, dtype=np.int64)
+    if unit == "months":
+        months = keys - 1970 * 12
+    elif unit == "quarters":
+        months = (keys // 4 - 1970) * 12 + (keys % 4) * 3
+    elif unit == "years":
+        months = (keys - 1970) * 12
+    else:
+        raise ValueError(f"no period starts for {unit}")
+    return pd.DatetimeIndex(months.astype("datetime64[M]").astype("datetime64[ns]"))
+
+
 def period_end(index: pd.DatetimeIndex, frequency: Frequency) -> pd.DatetimeIndex:
     """The last day of the period each date stands for (the date itself for daily data)."""
     if frequency == "daily":

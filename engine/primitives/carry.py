@@ -123,18 +123,20 @@ def _two_sided_mid(frame: pd.DataFrame) -> np.ndarray:
 
 def _pairs(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Strikes quoted two-sided on both the call and the put, and ``C - P`` at each (first quote of duplicates)."""
-    mid = _two_sided_mid(frame)
-    quoted = pd.DataFrame({"strike": pd.to_numeric(frame["strike"], errors="coerce").to_numpy(dtype=float), "type": frame["type"].to_numpy(), "mid": mid}).dropna()
-    wide = quoted.drop_duplicates(["strike", "type"]).pivot(index="strike", columns="type", values="mid")
-    if not {"call", "put"} <= set(wide.columns):
-        return np.array([]), np.array([])
-    wide = wide.dropna()
-    return wide.index.to_numpy(dtype=float), (wide["call"] - wide["put"]).to_numpy(dtype=float)
+    return _pairs_of(pd.to_numeric(frame["strike"], errors="coerce").to_numpy(dtype=float), (frame["type"] == "call").to_numpy(), _two_sided_mid(frame))
 
 
-def parity_forward(frame: pd.DataFrame, spot: float, years: float, rate: float) -> tuple[float, float, int, str] | None:
-    """(forward, rate, pairs used, source) implied by one expiration's call-put pairs, or None without pairs."""
-    strikes, gap = _pairs(frame)
+def _pairs_of(strike: np.ndarray, call: np.ndarray, mid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    usable = np.isfinite(mid) & np.isfinite(strike)
+    calls, puts = np.flatnonzero(usable & call), np.flatnonzero(usable & ~call)
+    call_strikes, call_first = np.unique(strike[calls], return_index=True)
+    put_strikes, put_first = np.unique(strike[puts], return_index=True)
+    common, in_calls, in_puts = np.intersect1d(call_strikes, put_strikes, assume_unique=True, return_indices=True)
+    return common, mid[calls[call_first[in_calls]]] - mid[puts[put_first[in_puts]]]
+
+
+def parity_forward(strikes: np.ndarray, gap: np.ndarray, years: float, rate: float) -> tuple[float, float, int, str] | None:
+    """(forward, rate, pairs used, source) implied by one expiration's call-put pairs (strikes and C - P), or None without pairs."""
     if strikes.size == 0 or not years > 0:
         return None
     centre = strikes[np.argmin(np.abs(gap))]
@@ -160,6 +162,9 @@ def forward_table(chain: pd.DataFrame, params: PricingParams) -> pd.DataFrame:
     years = years_to_expiry(chain, params.time_basis)
     expiries = pd.to_datetime(chain["expiration"], cache=False).dt.normalize().to_numpy()
     spot_all = pd.to_numeric(chain["underlying_price"], errors="coerce").to_numpy(dtype=float)
+    if params.carry == "implied":
+        strike_all = pd.to_numeric(chain["strike"], errors="coerce").to_numpy(dtype=float)
+        call_all, mid_all = (chain["type"] == "call").to_numpy(), _two_sided_mid(chain)
     rows = []
     for expiry in np.unique(expiries):
         here = expiries == expiry
@@ -172,7 +177,8 @@ def forward_table(chain: pd.DataFrame, params: PricingParams) -> pd.DataFrame:
         elif params.carry == "given":
             found, q = (spot * np.exp((params.rate - params.dividend_yield) * t), params.rate, 0, SOURCE_GIVEN), params.dividend_yield
         else:
-            found = parity_forward(chain[here], spot, t, params.rate) if spot > 0 else None
+            pairs = _pairs_of(strike_all[here], call_all[here], mid_all[here])
+            found = parity_forward(*pairs, t, params.rate) if spot > 0 else None
             if found is None:
                 found, q = (spot * np.exp((params.rate - params.dividend_yield) * t), params.rate, 0, SOURCE_NO_PAIRS), params.dividend_yield
             else:

@@ -7,8 +7,10 @@ The peak and trough months are the NBER's (``engine.nber``). A chart shades rece
 
 from __future__ import annotations
 
+import functools
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 from pydantic import Field
 
@@ -28,6 +30,7 @@ class RecessionParams(Params):
     )
 
 
+@functools.cache
 def _months(convention: Convention) -> list[tuple[pd.Timestamp, pd.Timestamp, pd.Timestamp, pd.Timestamp]]:
     """(peak, trough, first recession month, last recession month) of every NBER cycle."""
     out = []
@@ -61,11 +64,14 @@ def recession_indicator(x: pd.Series, *, params: RecessionParams) -> pd.Series:
     series of 0 and 1, one per month (stamped on the 1st), named ``nber_recession``.
     """
     first, last = _span(x, "recession_indicator")
-    months = pd.date_range(first, last, freq="MS")
-    flag = pd.Series(0.0, index=months, name="nber_recession")
-    for _, _, start, end in _months(params.convention):
-        flag[(months >= start) & (months <= end)] = 1.0
-    return flag
+    months = pd.DatetimeIndex(np.arange(np.datetime64(first, "M"), np.datetime64(last, "M") + 1).astype("datetime64[ns]"))
+    cycles = _months(params.convention)
+    starts = np.array([c[2] for c in cycles], dtype="datetime64[ns]")
+    ends = np.array([c[3] for c in cycles], dtype="datetime64[ns]")
+    stamps = months.to_numpy()
+    latest_start = np.searchsorted(starts, stamps, side="right") - 1  # the last recession starting on or before each month
+    inside = (latest_start >= 0) & (stamps <= ends[np.maximum(latest_start, 0)])
+    return pd.Series(inside.astype(float), index=months, name="nber_recession")
 
 
 @operation("recession_periods", family="cycles", columns=PERIOD_COLUMNS)

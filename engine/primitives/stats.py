@@ -31,6 +31,7 @@ from engine.primitives.calendar import (
     complete_periods,
     frequency_of,
     period_keys,
+    period_starts,
     year_ago_values,
 )
 from engine.registry import NoParams, Params, Record, operation
@@ -247,8 +248,14 @@ class ResampleParams(Params):
 
 def aggregate(values: pd.Series, rule: ResampleRule, how: ResampleHow, partial: str) -> pd.Series:
     """Aggregate observations to ``rule``'s periods, stamped at the period's first day (weeks: Friday)."""
-    grouped = values.resample(_RULES[rule])
-    out = grouped.sum(min_count=1) if how == "sum" else getattr(grouped, how)()
+    if rule == "W":
+        grouped = values.resample(_RULES[rule])
+        out = grouped.sum(min_count=1) if how == "sum" else getattr(grouped, how)()
+    else:  # group by period key: pandas' month-start ranges are built one date at a time
+        keys = period_keys(values.index, _RULE_UNITS[rule])
+        by_key = values.groupby(keys)
+        out = by_key.sum(min_count=1) if how == "sum" else getattr(by_key, how)()
+        out.index = period_starts(out.index.to_numpy(), _RULE_UNITS[rule])
     out = out.dropna()
     if partial == "drop" and len(out):
         unit = _RULE_UNITS[rule]
