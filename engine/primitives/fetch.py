@@ -36,7 +36,9 @@ def fetch_series(*, params: FetchSeriesParams, data: DataAccess) -> pd.Series:
     series_id : FRED id such as ``DGS10`` (10-year Treasury yield, percent) or ``UNRATE``.
     start, end : date range (inclusive); observations outside it are dropped.
     units : FRED's server-side transform (``pc1`` is percent change from a year ago).
-    frequency, aggregation : aggregate to a lower frequency (``m`` with ``avg``, ``eop``, ``sum``).
+    frequency, aggregation : aggregate to a lower frequency (``m`` with ``avg``, ``eop``, ``sum``), as
+        FRED does it, which includes a partial last period (the month so far); use ``resample`` on
+        the native series for complete periods only.
 
     item : with a list of ids such as ``DGS10,DGS2`` (an Econ Lab's chosen series), the position
         of the one to fetch (1 for the first).
