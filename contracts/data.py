@@ -18,6 +18,10 @@ import pandas as pd
 
 T = TypeVar("T")
 PROVIDERS = ("sample", "fred", "polygon")
+# The basis of daily closes: "price" adjusted for splits only (what Polygon/Massive serves), or
+# "total_return" adjusted for splits and dividends. Returns compare only within one basis.
+PriceBasis = Literal["price", "total_return"]
+PRICE_BASES: tuple[str, ...] = ("price", "total_return")
 
 ColumnKind = Literal["float", "text", "datetime"]
 
@@ -158,7 +162,7 @@ class MarketGateway(Protocol):
 
     name: str
 
-    def daily_bars(self, symbol: str, start: date | None = None, end: date | None = None) -> Fetched[pd.DataFrame]: ...
+    def daily_bars(self, symbol: str, start: date | None = None, end: date | None = None, basis: str = "price") -> Fetched[pd.DataFrame]: ...
 
     def quote(self, symbol: str) -> Fetched[dict[str, Any]]: ...
 

@@ -17,6 +17,8 @@ SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{1,79}$"
 ChartKind = Literal["line", "bar", "area", "scatter", "band", "heatmap"]
 FieldType = Literal["string", "number", "integer", "boolean", "date", "enum", "symbol", "series_id", "expiration"]
 RELATIVE_DATE = re.compile(r"^today(?:-(\d+)([ymwd]))?$")
+# In output labels, ``{name}`` shows the run's value of input ``name`` ("Headline CPI ({series_id})"); ``{{`` is a brace.
+LABEL_INPUT = re.compile(r"(?<!\{)\{([a-z][a-z0-9_]{0,39})\}(?!\})")
 
 
 class _Strict(BaseModel):
@@ -33,7 +35,16 @@ class Step(_Strict):
 
 
 class SeriesOutput(_Strict):
-    """A chart series: the value of step ``source`` (a series, or columns of a frame)."""
+    """A chart series: the value of step ``source`` (a series, or columns of a frame).
+
+    ``shade: true`` marks a 0/1 series (such as the ``recession_indicator`` operation's NBER
+    recessions) to be drawn as shaded vertical spans across the whole plot wherever it is 1, behind
+    the chart's other series, rather than as a line. Its JSON entry carries ``"shade": true`` and
+    ``"spans": [[start, end], ...]``: ISO dates, ``start`` the first date of a run of 1s and ``end``
+    the first date after it (the next observation's date, or one period after the last), so a span
+    covers whole months. Use it with ``chart: "band"`` and ``axis: "right"``: an app that does not
+    know shading still draws the indicator as a 0-to-1 band.
+    """
 
     id: str = Field(pattern=STEP_ID_PATTERN)
     source: str
@@ -43,6 +54,7 @@ class SeriesOutput(_Strict):
     x: str | None = None  # frame column for the x axis (default: the index)
     y: str | list[str] | None = None  # frame column(s) to plot (default: every numeric column)
     axis: Literal["left", "right"] = "left"
+    shade: bool = False
 
     @property
     def y_columns(self) -> list[str] | None:
@@ -155,7 +167,7 @@ def resolve_relative_date(text: str, today: date) -> str:
 def output_schema_for(dsl: ModelDSL) -> dict[str, Any]:
     """The output schema implied by a DSL's outputs: ids, labels and kinds, as stored with a version."""
     return {
-        "series": [{"id": s.id, "label": s.label, "chart": s.chart} for s in dsl.outputs.series],
+        "series": [{"id": s.id, "label": s.label, "chart": s.chart, **({"shade": True} if s.shade else {})} for s in dsl.outputs.series],
         "tables": [{"id": t.id, "label": t.label or t.id, "columns": t.columns} for t in dsl.outputs.tables],
         "metrics": [{"id": m.id, "label": m.label, "format": m.format} for m in dsl.outputs.metrics],
     }

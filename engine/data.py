@@ -38,8 +38,10 @@ class DataAccess:
     def series_info(self, series_id: str) -> dict[str, Any]:
         return self._keep(self.macro.series_info(series_id))
 
-    def daily_bars(self, symbol: str, start: date | None = None, end: date | None = None) -> pd.DataFrame:
-        return self._keep(self.market.daily_bars(symbol, start, end))
+    def daily_bars(self, symbol: str, start: date | None = None, end: date | None = None, basis: str = "price") -> pd.DataFrame:
+        if basis == "price":
+            return self._keep(self.market.daily_bars(symbol, start, end))
+        return self._keep(self.market.daily_bars(symbol, start, end, basis=basis))
 
     def quote(self, symbol: str) -> dict[str, Any]:
         return self._keep(self.market.quote(symbol))
@@ -49,6 +51,22 @@ class DataAccess:
 
     def options_chain(self, symbol: str, expiration: date | None = None) -> pd.DataFrame:
         return self._keep(self.derivatives.options_chain(symbol, expiration))
+
+    def reference_date(self) -> date | None:
+        """The date relative inputs (``today-5y``) resolve against: the sample snapshot's as-of date when
+        every kind of data comes from the bundled sample, otherwise None (the wall clock applies).
+
+        The run flow passes it as ``today`` to ``resolve_inputs`` and ``execute``; ``execute`` uses it
+        itself when no ``today`` is given.
+        """
+        dates = []
+        for gateway in (self.macro, self.market, self.derivatives):
+            method = getattr(gateway, "reference_date", None)
+            found = method() if callable(method) else None
+            if found is None:
+                return None
+            dates.append(found)
+        return max(dates)
 
     def describe(self) -> dict[str, str]:
         """Which provider serves each kind of data (for the UI's data-mode badge)."""

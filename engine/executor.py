@@ -24,7 +24,7 @@ from contracts.inputs import resolve_inputs
 from contracts.limits import Limits
 from contracts.result import RunResult, TraceEntry
 from engine.data import DataAccess
-from engine.outputs import build_outputs
+from engine.outputs import build_outputs, estimate_bytes
 from engine.registry import REGISTRY, Record, ValueType
 from engine.validator import check, parse_input_schema, static_types
 
@@ -84,22 +84,43 @@ def execute(
     limits: Limits | None = None,
     today: date | None = None,
 ) -> RunResult:
-    """Validate ``doc`` and ``inputs`` and run the model; raise a typed ``EngineError`` on failure."""
+    """Validate ``doc`` and ``inputs`` and run the model; raise a typed ``EngineError`` on failure.
+
+    ``today`` is the date relative inputs (``today-5y``) resolve against; by default the data's own
+    reference date (the sample snapshot's as-of date on sample data) or, for live data, the wall clock.
+    """
     started = time.perf_counter()
     limits = limits or Limits()
+    today = today or (data.reference_date() if data is not None else None)
     model, schema, types = prepare(doc, input_schema, limits, today)
     values_in = resolve_inputs(schema, inputs or {}, today)
     access = _fresh(data)
     values, trace = _run_steps(model, values_in, access, limits, types, started)
+    estimate = estimate_bytes(model.outputs, values)
+    estimated_kb = sum(estimate.values()) / 1024
+    if estimated_kb > limits.max_output_kb:
+        largest = max(estimate, key=lambda k: estimate[k])
+        raise LimitExceeded(
+            f"The results would be about {estimated_kb:,.0f} KB, over the limit of {limits.max_output_kb:,} KB "
+            f"(the largest is {largest}); {narrowing_hint(model, _source_of(model, largest))}."
+        )
+    deadline = started + limits.max_runtime_ms / 1000
+
+    def within_budget() -> None:
+        if time.perf_counter() > deadline:
+            raise LimitExceeded(f"The run took over {limits.max_runtime_ms / 1000:g} s while building its results; narrow the date range or show fewer outputs.")
+
     try:
-        outputs = build_outputs(model.outputs, values)
+        outputs = build_outputs(model.outputs, values, values_in, within_budget)
     except OperationError as exc:
         raise StepFailed("outputs", "outputs", str(exc), "E_OUTPUT_COLUMN") from exc
+    within_budget()
     provenance = [p.to_json() for p in access.provenance]
     warnings = [p["warning"] for p in provenance if p.get("warning")]
-    size_kb = _output_kb(outputs, limits.max_output_kb)
-    if size_kb > limits.max_output_kb:
-        raise LimitExceeded(f"The results are {size_kb:,.0f} KB, over the limit of {limits.max_output_kb:,} KB; narrow the date range.")
+    if estimated_kb > limits.max_output_kb / 2:  # near the limit: measure exactly
+        size_kb = len(json.dumps(outputs, allow_nan=False)) / 1024
+        if size_kb > limits.max_output_kb:
+            raise LimitExceeded(f"The results are {size_kb:,.0f} KB, over the limit of {limits.max_output_kb:,} KB; {narrowing_hint(model, None)}.")
     runtime_ms = round((time.perf_counter() - started) * 1000, 3)
     return RunResult(outputs, trace, provenance, runtime_ms, {k: _plain(v) for k, v in values_in.items()}, warnings)
 
@@ -114,6 +135,7 @@ def run_values(
 ) -> dict[str, Any]:
     """Run and return every step's raw pandas value (for tests, notebooks and the builder preview)."""
     limits = Limits()
+    today = today or (data.reference_date() if data is not None else None)
     model, schema, types = prepare(doc, input_schema, limits, today)
     values_in = resolve_inputs(schema, inputs or {}, today)
     access = _fresh(data)
@@ -185,23 +207,39 @@ def _run_steps(
         ms = (time.perf_counter() - t0) * 1000
         trace.append(TraceEntry(step_id, op.name, round(ms, 3), _rows(value), expected.value if expected else type(value).__name__))
         if (time.perf_counter() - started) * 1000 > limits.max_runtime_ms:
-            raise LimitExceeded(f"The run took over {limits.max_runtime_ms / 1000:g} s (stopped after step '{step_id}'); narrow the date range or simplify the model.")
+            raise LimitExceeded(f"The run took over {limits.max_runtime_ms / 1000:g} s (stopped after step '{step_id}'); {narrowing_hint(model, step_id)} or simplify the model.")
     return values, trace
 
 
-def _output_kb(outputs: dict[str, list[dict[str, Any]]], limit_kb: int) -> float:
-    """Size of the serialised outputs in KB; exact only when a cheap upper bound comes near the limit.
+def _source_of(model: ModelDSL, output_key: str) -> str | None:
+    """The step behind an output named like "series 'spread'"."""
+    kind, _, rest = output_key.partition(" ")
+    wanted = rest.strip("'")
+    items = {"series": model.outputs.series, "table": model.outputs.tables, "metric": model.outputs.metrics}.get(kind, [])
+    return next((item.source for item in items if item.id == wanted), None)
 
-    Numbers and ISO dates serialise to about 20-30 bytes each; allowing 8 times that (256 bytes per
-    value on average) before measuring exactly keeps the bound safe for text cells too, and lets
-    ordinary results skip the full ``json.dumps``.
-    """
-    values = sum(len(s.get("x", ())) + len(s.get("y", ())) for s in outputs.get("series", []))
-    values += sum(len(t.get("rows", ())) * max(len(t.get("columns", ())), 1) for t in outputs.get("tables", []))
-    values += 4 * len(outputs.get("metrics", []))
-    if values * 256 / 1024 < limit_kb:
-        return values * 256 / 1024
-    return len(json.dumps(outputs, allow_nan=False)) / 1024
+
+def narrowing_hint(model: ModelDSL, source: str | None) -> str:
+    """What to narrow so an output shrinks: the fetches it comes from decide (dates, or the option chain)."""
+    steps = {s.id: s for s in model.steps}
+    pending = [source] if source in steps else list(steps)
+    seen: set[str] = set()
+    fetches: set[str] = set()
+    while pending:
+        step_id = pending.pop()
+        if step_id in seen:
+            continue
+        seen.add(step_id)
+        step = steps[step_id]
+        if step.operation.startswith("fetch_"):
+            fetches.add(step.operation)
+        pending.extend(step.inputs)
+    hints = []
+    if fetches & {"fetch_series", "fetch_prices", "fetch_bars"}:
+        hints.append("narrow the date range (start and end)")
+    if "fetch_options_chain" in fetches:
+        hints.append("narrow the option chain (one expiration, fewer days with max_days, or filter strikes)")
+    return " or ".join(hints) or "show fewer or smaller outputs"
 
 
 def _plain(value: Any) -> Any:

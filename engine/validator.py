@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from contracts.dsl import DSL_VERSION, InputSchema, ModelDSL, Outputs, Step
+from contracts.dsl import DSL_VERSION, LABEL_INPUT, InputSchema, ModelDSL, Outputs, Step
 from contracts.errors import PathPart, Problem, ValidationFailed
 from contracts.limits import Limits
 from engine.registry import REGISTRY, Operation, ValueType, load_all, slot_for
@@ -257,6 +257,10 @@ def rule_outputs(ctx: Context) -> Iterator[Problem]:
             if item.id in seen:
                 yield Problem("E_DUPLICATE_ID", (*base, "id"), f"output id '{item.id}' is used twice in {kind}")
             seen.add(item.id)
+            for name in LABEL_INPUT.findall(getattr(item, "label", None) or ""):
+                if ctx.schema.field(name) is None:
+                    known = [f.name for f in ctx.schema.fields]
+                    yield Problem("E_UNDECLARED_INPUT", (*base, "label"), f"the label shows '{{{name}}}', an input that is not declared", _did_you_mean(name, known) or f"declare '{name}' in the input schema")
             if item.source not in ctx.steps:
                 yield Problem("E_OUTPUT_SOURCE", (*base, "source"), f"no step has the id '{item.source}'", _did_you_mean(item.source, step_ids))
                 continue
@@ -271,6 +275,8 @@ def _check_output(ctx: Context, kind: str, item: Any, base: Path) -> Iterator[Pr
             yield Problem("E_OUTPUT_SOURCE", (*base, "source"), f"a chart needs a series or a frame, but '{item.source}' is a {vtype.value}", "show it as a table or a metric instead")
         if vtype == ValueType.SERIES and (item.x or item.y):
             yield Problem("E_OUTPUT_COLUMN", (*base, "y"), f"'{item.source}' is a series; x and y apply to frames only")
+        if item.shade and vtype == ValueType.FRAME:
+            yield Problem("E_OUTPUT_SOURCE", (*base, "shade"), f"shading needs a 0/1 series, but '{item.source}' is a frame", "use the output of recession_indicator")
         if vtype == ValueType.FRAME and columns:
             for attr in ("x", "y"):
                 wanted = [getattr(item, attr)] if attr == "x" else (item.y_columns or [])

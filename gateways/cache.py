@@ -351,6 +351,11 @@ class CachedGateway:
     def __repr__(self) -> str:
         return f"CachedGateway({self.inner!r}, backend={self.cache.backend.name})"
 
+    def reference_date(self) -> date | None:
+        """The date 'today' means for the wrapped data (the sample's as-of date), or None for live data."""
+        inner = getattr(self.inner, "reference_date", None)
+        return inner() if callable(inner) else None
+
     def _get(self, kind: str, args: dict[str, Any], fetch: Callable[[], Fetched[Any]]) -> Fetched[Any]:
         key = make_key(self.name, self._scope, kind, args)
         return self.cache.get_or_fetch(key, kind, fetch)
@@ -375,8 +380,11 @@ class CachedGateway:
         return self._get("search", {"text": text.strip().lower(), "limit": limit}, lambda: self.inner.search(text, limit))
 
     # --- market --------------------------------------------------------------------------------
-    def daily_bars(self, symbol: str, start: date | None = None, end: date | None = None) -> Fetched[pd.DataFrame]:
+    def daily_bars(self, symbol: str, start: date | None = None, end: date | None = None, basis: str = "price") -> Fetched[pd.DataFrame]:
         args = {"symbol": symbol.strip().upper(), "start": _day(start), "end": _day(end)}
+        if basis != "price":  # the key of the default basis stays as it was
+            args["basis"] = basis
+            return self._get("daily_bars", args, lambda: self.inner.daily_bars(symbol, start, end, basis=basis))
         return self._get("daily_bars", args, lambda: self.inner.daily_bars(symbol, start, end))
 
     def quote(self, symbol: str) -> Fetched[dict[str, Any]]:

@@ -268,7 +268,9 @@ class PolygonGateway:
         return {"^SPX": "I:SPX", "SPX": "I:SPX", "^VIX": "I:VIX", "VIX": "I:VIX"}.get(sym, sym)
 
     # --- market --------------------------------------------------------------------------------
-    def daily_bars(self, symbol: str, start: date | None = None, end: date | None = None) -> Fetched[pd.DataFrame]:
+    def daily_bars(self, symbol: str, start: date | None = None, end: date | None = None, basis: str = "price") -> Fetched[pd.DataFrame]:
+        if basis != "price":
+            raise BadRequest(f"{VENDOR} serves daily bars adjusted for splits only, not for dividends; use basis 'price' for every asset of the model.")
         sym = self._symbol(symbol)
         lo = pd.Timestamp(start).date() if start else date(1990, 1, 1)
         hi = pd.Timestamp(end).date() if end else datetime.now(UTC).date()
@@ -285,7 +287,7 @@ class PolygonGateway:
         warning = f"Only the first {self.max_bars:,} daily bars of {sym} were fetched; narrow the date range." if truncated else None
         prov = Provenance(
             PROVIDER, "daily_bars", sym, datetime.now(UTC).isoformat(timespec="seconds"), live=True, warning=warning,
-            detail={"vendor": VENDOR, "adjusted": "splits", "last_bar": bars.index[-1].date().isoformat()},
+            detail={"vendor": VENDOR, "adjusted": "splits", "basis": "price", "last_bar": bars.index[-1].date().isoformat()},
         )
         return Fetched(bars, prov)
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from contracts.data import DAILY_BARS, OPTIONS_CHAIN, Fetched, Provenance
+from contracts.data import DAILY_BARS, OPTIONS_CHAIN, PRICE_BASES, Fetched, Provenance
 from contracts.errors import BadRequest, DataNotFound, NoData
 from gateways.conform import conform
 from gateways.transforms import apply_fred_transforms
@@ -56,10 +56,13 @@ FRED_SERIES: dict[str, dict[str, str]] = {
     "VIXCLS": {"title": "CBOE Volatility Index: VIX", "units": "Index", "frequency": "Daily, Close"},
 }
 
-# Bars: Interactive Brokers split-adjusted files first (newest, to 2026-08-21), Yahoo's for the rest.
+# Bars by price basis (``contracts.data.PRICE_BASES``). "price": closes adjusted for splits only
+# (Interactive Brokers, to 2026-08-21; indices have no dividends). "total_return": closes adjusted for
+# splits and dividends (Yahoo, to 2026-06-05, dividends added back up to 2026-03-06; the other ETFs
+# from the one-year file of adjusted closes, to 2026-08-21).
 _IBKR = "equities/daily_split_adjusted"
 _YAHOO = "equities/daily_yahoo_adjusted"
-BAR_FILES: dict[str, tuple[str, str]] = {
+PRICE_FILES: dict[str, tuple[str, str]] = {
     "SPY": (f"{_IBKR}/SPY.csv.gz", "Interactive Brokers, split-adjusted"),
     "QQQ": (f"{_IBKR}/QQQ.csv.gz", "Interactive Brokers, split-adjusted"),
     "AAPL": (f"{_IBKR}/AAPL.csv.gz", "Interactive Brokers, split-adjusted"),
@@ -68,11 +71,17 @@ BAR_FILES: dict[str, tuple[str, str]] = {
     "AMZN": (f"{_IBKR}/AMZN.csv.gz", "Interactive Brokers, split-adjusted"),
     "TSLA": (f"{_IBKR}/TSLA.csv.gz", "Interactive Brokers, split-adjusted"),
     "SPX": (f"{_IBKR}/SPX_index.csv.gz", "Interactive Brokers, index"),
-    "IWM": (f"{_YAHOO}/IWM.csv.gz", "Yahoo, adjusted to 2026-03-06"),
-    "TLT": (f"{_YAHOO}/TLT.csv.gz", "Yahoo, adjusted to 2026-03-06"),
-    "GLD": (f"{_YAHOO}/GLD.csv.gz", "Yahoo, adjusted to 2026-03-06"),
     "VIX": (f"{_YAHOO}/VIX_index.csv.gz", "Yahoo, index"),
 }
+TOTAL_RETURN_FILES: dict[str, tuple[str, str]] = {
+    "SPY": (f"{_YAHOO}/SPY.csv.gz", "Yahoo, adjusted for splits and dividends to 2026-03-06"),
+    "QQQ": (f"{_YAHOO}/QQQ.csv.gz", "Yahoo, adjusted for splits and dividends to 2026-03-06"),
+    "IWM": (f"{_YAHOO}/IWM.csv.gz", "Yahoo, adjusted for splits and dividends to 2026-03-06"),
+    "TLT": (f"{_YAHOO}/TLT.csv.gz", "Yahoo, adjusted for splits and dividends to 2026-03-06"),
+    "GLD": (f"{_YAHOO}/GLD.csv.gz", "Yahoo, adjusted for splits and dividends to 2026-03-06"),
+    "VIX": (f"{_YAHOO}/VIX_index.csv.gz", "Yahoo, index"),
+}
+BAR_FILES = PRICE_FILES  # the split-adjusted files (kept for callers that read the old name)
 ETF_CLOSES_FILE = "equities/ETF_adjusted_closes_2025-08-22_to_2026-08-21.csv.gz"
 SYMBOL_ALIASES = {"I:SPX": "SPX", "^SPX": "SPX", "^GSPC": "SPX", "I:VIX": "VIX", "^VIX": "VIX"}
 
@@ -122,9 +131,10 @@ def _read_fred(series_id: str) -> pd.Series:
 
 
 @functools.cache
-def _read_bars(symbol: str) -> pd.DataFrame:
-    if symbol in BAR_FILES:
-        raw = pd.read_csv(DATA_DIR / BAR_FILES[symbol][0])
+def _read_bars(symbol: str, basis: str = "price") -> pd.DataFrame:
+    files = PRICE_FILES if basis == "price" else TOTAL_RETURN_FILES
+    if symbol in files:
+        raw = pd.read_csv(DATA_DIR / files[symbol][0])
         raw.columns = [c.lower() for c in raw.columns]
         frame = raw.set_index(pd.DatetimeIndex(pd.to_datetime(raw["date"])))
         return conform(frame, DAILY_BARS, PROVIDER)
@@ -132,6 +142,16 @@ def _read_bars(symbol: str) -> pd.DataFrame:
     close = wide[symbol].dropna()
     frame = pd.DataFrame({"open": np.nan, "high": np.nan, "low": np.nan, "close": close, "volume": np.nan})
     return conform(frame, DAILY_BARS, PROVIDER)
+
+
+def _bases(symbol: str) -> tuple[str, ...]:
+    """The price bases the sample holds for ``symbol``."""
+    found = []
+    if symbol in PRICE_FILES:
+        found.append("price")
+    if symbol in TOTAL_RETURN_FILES or symbol in _read_etf_closes().columns:
+        found.append("total_return")
+    return tuple(found)
 
 
 @functools.lru_cache(maxsize=1)
@@ -199,10 +219,26 @@ def _transform_chain(symbol: str, raw: pd.DataFrame, meta: dict[str, Any]) -> pd
     return conform(out, OPTIONS_CHAIN, PROVIDER)
 
 
+@functools.lru_cache(maxsize=1)
+def as_of_date() -> date:
+    """The snapshot's as-of date: its newest observation (FRED series and daily bars), 2026-08-21.
+
+    Relative dates (``today-5y``) must resolve against this date on sample data, not the wall clock,
+    so a model's defaults keep selecting data in any later year.
+    """
+    newest = max(_read_fred(sid).index[-1] for sid in ("DGS10", "T10Y2Y", "VIXCLS"))
+    bars = max(_read_bars(sym, "price").index[-1] for sym in ("SPY", "QQQ"))
+    return max(newest, bars).date()
+
+
 class SampleGateway:
     """Serves macro, market and derivatives data from the bundled snapshot (all three protocols)."""
 
     name = PROVIDER
+
+    def reference_date(self) -> date:
+        """The date 'today' means for this data: the snapshot's as-of date (see ``as_of_date``)."""
+        return as_of_date()
 
     # --- macro -------------------------------------------------------------------------------
     def series(
@@ -260,7 +296,7 @@ class SampleGateway:
     # --- market ------------------------------------------------------------------------------
     @staticmethod
     def bar_symbols() -> list[str]:
-        return sorted(set(BAR_FILES) | set(_read_etf_closes().columns))
+        return sorted(set(PRICE_FILES) | set(TOTAL_RETURN_FILES) | set(_read_etf_closes().columns))
 
     def _symbol(self, symbol: str) -> str:
         sym = symbol.strip().upper()
@@ -273,22 +309,33 @@ class SampleGateway:
             )
         return sym
 
-    def daily_bars(self, symbol: str, start: date | None = None, end: date | None = None) -> Fetched[pd.DataFrame]:
+    def daily_bars(self, symbol: str, start: date | None = None, end: date | None = None, basis: str = "price") -> Fetched[pd.DataFrame]:
         sym = self._symbol(symbol)
-        full = _read_bars(sym)
+        if basis not in PRICE_BASES:
+            raise BadRequest(f"Price basis '{basis}' is not one of {', '.join(PRICE_BASES)}.")
+        held = _bases(sym)
+        if basis not in held:
+            other = held[0] if held else "none"
+            words = {"price": "adjusted for splits only", "total_return": "adjusted for splits and dividends"}
+            raise DataNotFound(
+                f"The sample data has {sym} only {words.get(other, other)} (basis '{other}'), not {words[basis]}; "
+                f"fetch it, and every asset it is compared with, with basis '{other}'."
+            )
+        full = _read_bars(sym, basis)
         bars = _clip(full, start, end).copy()
         if bars.empty:
             raise NoData(
                 f"No daily bars for {sym} between {start or 'the start'} and {end or 'the end'} in the sample "
                 f"data (it covers {full.index[0].date()} to {full.index[-1].date()})."
             )
-        vendor = BAR_FILES[sym][1] if sym in BAR_FILES else "Yahoo adjusted closes (close only)"
-        prov = Provenance(PROVIDER, "daily_bars", sym, full.index[-1].date().isoformat(), detail={"vendor": vendor})
+        files = PRICE_FILES if basis == "price" else TOTAL_RETURN_FILES
+        vendor = files[sym][1] if sym in files else "Yahoo adjusted closes (close only), adjusted for splits and dividends"
+        prov = Provenance(PROVIDER, "daily_bars", sym, full.index[-1].date().isoformat(), detail={"vendor": vendor, "basis": basis})
         return Fetched(bars, prov)
 
     def quote(self, symbol: str) -> Fetched[dict[str, Any]]:
         sym = self._symbol(symbol)
-        bars = _read_bars(sym)
+        bars = _read_bars(sym, _bases(sym)[0])
         last = bars.iloc[-1]
         day = bars.index[-1].date().isoformat()
         quote = {"symbol": sym, "price": float(last["close"]), "as_of": day, "kind": "previous close"}

@@ -1,7 +1,9 @@
 """Analysis operations: correlations, OLS regressions and market beta between series.
 
-Two series are always aligned on their dates first (``align``: ``inner`` keeps the dates both have;
-``ffill`` carries the second series forward onto the first one's dates, for mixed frequencies).
+Two series are aligned once, by ``engine.primitives.align`` (``align``: ``inner`` keeps the dates
+both have and refuses different frequencies; ``mean``, ``last``, ``sum`` aggregate the
+higher-frequency series to the other's periods; ``ffill`` and ``same_period`` carry the
+lower-frequency one onto the other's dates), and every statistic is then computed on those pairs.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import pandas as pd
 from pydantic import Field
 
 from contracts.errors import OperationError
-from engine.primitives.math import Align, align_pair
+from engine.primitives.align import ALIGN_HELP, Align, align_pair
+from engine.primitives.calendar import describe, frequency_of
 from engine.registry import Params, Record, operation
 
 Method = Literal["pearson", "spearman", "kendall"]
@@ -26,10 +29,15 @@ def _name(x: pd.Series, fallback: str) -> str:
 
 
 def _pairs(a: pd.Series, b: pd.Series, how: Align, op: str, needed: int = MIN_PAIRS) -> tuple[pd.Series, pd.Series]:
-    """Align two series and check there are enough common dates and that neither is flat."""
-    left, right = align_pair(a, b, how)
+    """Align two series (once) and check there are enough common dates and that neither is flat."""
+    left, right = align_pair(a, b, how, op)
+    return _checked(left, right, op, needed)
+
+
+def _checked(left: pd.Series, right: pd.Series, op: str, needed: int) -> tuple[pd.Series, pd.Series]:
+    """Check aligned pairs: enough of them, and neither side flat."""
     if len(left) < needed:
-        raise OperationError(f"'{op}' needs at least {needed} dates the two series share, got {len(left)}; widen the date range or use align 'ffill'.")
+        raise OperationError(f"'{op}' needs at least {needed} dates the two series share, got {len(left)}; widen the date range.")
     for series, which in ((left, "first"), (right, "second")):
         if series.nunique() < 2:
             raise OperationError(f"'{op}': the {which} series is flat on the common dates, so it cannot co-move with anything.")
@@ -38,7 +46,7 @@ def _pairs(a: pd.Series, b: pd.Series, how: Align, op: str, needed: int = MIN_PA
 
 class CorrelationParams(Params):
     method: Method = Field("pearson", description="pearson (linear), spearman (rank) or kendall (rank concordance)")
-    align: Align = Field("inner", description="'inner' keeps the dates both series have; 'ffill' carries the second forward onto the first's dates")
+    align: Align = Field("inner", description=ALIGN_HELP)
 
 
 @operation("correlation", family="analysis")
@@ -46,18 +54,31 @@ def correlation(a: pd.Series, b: pd.Series, *, params: CorrelationParams) -> flo
     """Correlation coefficient (-1 to 1) of two series over their common dates.
 
     Correlate returns or changes rather than price levels: trending levels correlate spuriously.
+    Spearman ranks ties by their average rank; Kendall's is tau-b (adjusted for ties), as scipy
+    computes them.
 
     Returns
     -------
     scalar between -1 and 1.
     """
     left, right = _pairs(a, b, params.align, "correlation")
-    return float(left.corr(right, method=params.method))
+    return pair_correlation(left.to_numpy(dtype=float), right.to_numpy(dtype=float), params.method)
+
+
+def pair_correlation(x: np.ndarray, y: np.ndarray, method: Method) -> float:
+    """Pearson, Spearman (ranks, ties averaged) or Kendall's tau-b of two aligned arrays."""
+    from scipy import stats
+
+    if method == "pearson":
+        return float(np.corrcoef(x, y)[0, 1])
+    if method == "spearman":
+        return float(stats.spearmanr(x, y).statistic)
+    return float(stats.kendalltau(x, y).statistic)
 
 
 class RollingCorrelationParams(Params):
     window: int = Field(ge=3, description="common observations per window, e.g. 63 trading days")
-    align: Align = Field("inner", description="'inner' keeps the dates both series have; 'ffill' carries the second forward onto the first's dates")
+    align: Align = Field("inner", description=ALIGN_HELP)
 
 
 @operation("rolling_correlation", family="analysis")
@@ -79,14 +100,19 @@ def rolling_correlation(a: pd.Series, b: pd.Series, *, params: RollingCorrelatio
 class CorrelationMatrixParams(Params):
     method: Method = Field("pearson", description="pearson (linear), spearman (rank) or kendall (rank concordance)")
     labels: list[str] | None = Field(None, description="names for the rows and columns, one per input in order (default: the series' own names)")
+    dates: Literal["common", "pairwise"] = Field("common", description="'common': every pair on the dates all series share (default); 'pairwise': each pair on the dates those two share")
 
 
 @operation("correlation_matrix", family="analysis")
 def correlation_matrix(*xs: pd.Series, params: CorrelationMatrixParams) -> pd.DataFrame:
     """Correlations of every pair of two or more series, as a square table (for a heatmap).
 
-    Each pair uses the dates both series have, so a short series does not shorten the others.
-    Series that share a name get a number suffix (``SPY``, ``SPY_2``).
+    With ``dates: common`` (the default) every pair is measured over the same dates, those all
+    the series have, so the entries describe one period and the matrix is a proper correlation
+    matrix (positive semi-definite). ``pairwise`` lets each pair use the dates those two share,
+    so a short series does not shorten the others (the entries then describe different periods).
+    The series must share a frequency (resample first). Series that share a name get a number
+    suffix (``SPY``, ``SPY_2``).
 
     Returns
     -------
@@ -106,26 +132,38 @@ def correlation_matrix(*xs: pd.Series, params: CorrelationMatrixParams) -> pd.Da
             count += 1
             name = f"{base}_{count}"
         names.append(name)
+    frequencies = {name: frequency_of(x.dropna().index) for name, x in zip(names, xs, strict=True)}
+    if len({f for f in frequencies.values() if f is not None}) > 1:
+        listed = ", ".join(f"{n} {describe(f)}" for n, f in frequencies.items())
+        raise OperationError(f"'correlation_matrix' needs series of one frequency, got {listed}; resample them to one frequency first.")
     frame = pd.concat([x.rename(n) for x, n in zip(xs, names, strict=True)], axis=1)
+    if params.dates == "common":
+        frame = frame.dropna()
+        if len(frame) < MIN_PAIRS:
+            raise OperationError(
+                f"'correlation_matrix': the {len(names)} series share {len(frame)} dates, fewer than {MIN_PAIRS}; "
+                "align their date ranges, or set dates to 'pairwise'."
+            )
     for name in names:
         if frame[name].dropna().nunique() < 2:
             raise OperationError(f"'correlation_matrix': the series '{name}' is flat or empty, so it has no correlation with anything.")
-    common = frame.notna().astype(int)
-    shared = common.T @ common
-    for i, first in enumerate(names):
-        for second in names[i + 1:]:
-            if shared.loc[first, second] < MIN_PAIRS:
-                raise OperationError(
-                    f"'correlation_matrix': '{first}' and '{second}' share {shared.loc[first, second]} dates, fewer than {MIN_PAIRS}; "
-                    "align their date ranges or frequencies (resample) first."
-                )
+    if params.dates == "pairwise":
+        common = frame.notna().astype(int)
+        shared = common.T @ common
+        for i, first in enumerate(names):
+            for second in names[i + 1:]:
+                if shared.loc[first, second] < MIN_PAIRS:
+                    raise OperationError(
+                        f"'correlation_matrix': '{first}' and '{second}' share {shared.loc[first, second]} dates, fewer than {MIN_PAIRS}; "
+                        "align their date ranges or frequencies (resample) first."
+                    )
     matrix = frame.corr(method=params.method, min_periods=MIN_PAIRS)
     matrix.index.name = "series"
     return matrix
 
 
 class RegressionParams(Params):
-    align: Align = Field("inner", description="'inner' keeps the dates both series have; 'ffill' carries x forward onto y's dates")
+    align: Align = Field("inner", description=ALIGN_HELP)
 
 
 def _ols(y: pd.Series, x: pd.Series) -> Any:
@@ -179,18 +217,21 @@ def regression_fit(y: pd.Series, x: pd.Series, *, params: RegressionParams) -> p
 class BetaParams(Params):
     returns: bool = Field(True, description="true: the inputs are prices, turned into simple daily returns first; false: they are returns already")
     trading_days: int = Field(252, ge=1, description="periods per year, for annualising alpha")
-    align: Align = Field("inner", description="'inner' keeps the dates both series have; 'ffill' carries the market forward onto the asset's dates")
+    align: Align = Field("inner", description=ALIGN_HELP)
 
 
 def _return_pairs(asset: pd.Series, market: pd.Series, returns: bool, align: Align, op: str, needed: int) -> tuple[pd.Series, pd.Series]:
     """Aligned asset and market returns; prices are aligned first, so both returns span the same days."""
-    left, right = align_pair(asset, market, align)
+    left, right = align_pair(asset, market, align, op)
     if returns:
         for series, which in ((left, "asset"), (right, "market")):
             if (series <= 0).any():
                 raise OperationError(f"'{op}': the {which} has zero or negative prices; set returns to false if the inputs are already returns.")
-        left, right = left.pct_change().iloc[1:], right.pct_change().iloc[1:]
-    return _pairs(left, right, "inner", op, needed)
+        a, m = left.to_numpy(dtype=float), right.to_numpy(dtype=float)
+        index = left.index[1:]
+        left = pd.Series(a[1:] / a[:-1] - 1, index=index, name=left.name)
+        right = pd.Series(m[1:] / m[:-1] - 1, index=index, name=right.name)
+    return _checked(left, right, op, needed)
 
 
 @operation("beta", family="analysis")
@@ -211,7 +252,7 @@ def beta(asset: pd.Series, market: pd.Series, *, params: BetaParams) -> Record:
         beta=float(fit.params[1]),
         alpha_annual_pct=float(fit.params[0]) * params.trading_days * 100,
         r2=float(fit.rsquared),
-        correlation=float(left.corr(right)),
+        correlation=pair_correlation(left.to_numpy(dtype=float), right.to_numpy(dtype=float), "pearson"),
         n=float(fit.nobs),
     )
 
@@ -219,7 +260,7 @@ def beta(asset: pd.Series, market: pd.Series, *, params: BetaParams) -> Record:
 class RollingBetaParams(Params):
     window: int = Field(63, ge=3, description="return pairs per window (63 is about a quarter of trading days)")
     returns: bool = Field(True, description="true: the inputs are prices, turned into simple daily returns first; false: they are returns already")
-    align: Align = Field("inner", description="'inner' keeps the dates both series have; 'ffill' carries the market forward onto the asset's dates")
+    align: Align = Field("inner", description=ALIGN_HELP)
 
 
 @operation("rolling_beta", family="analysis")

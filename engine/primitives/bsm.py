@@ -6,7 +6,9 @@ Conventions, shared by every options operation:
   decimal (0.25 = 25%), ``r`` continuously compounded risk-free rate, ``q`` continuous dividend yield.
 - ``is_call`` is a boolean array: True for calls, False for puts.
 - ``theta`` is the change in value per calendar day (the annual rate divided by 365); ``vega`` is the
-  change in value per one volatility point (per 0.01 of sigma).
+  change in value per one volatility point (per 0.01 of sigma); ``rho`` per one rate point (0.01),
+  as py_vollib scales them.
+- ``r`` and ``q`` may be arrays (one rate and dividend yield per option, e.g. implied per expiration).
 - Inputs that do not describe a live option (``T <= 0``, ``sigma <= 0``, ``S <= 0``, ``K <= 0``, NaN)
   give NaN, never an exception.
 - ``implied_vol`` solves every price at once with a vectorised bracketed root finder (Newton's
@@ -75,7 +77,7 @@ def _terms(S, K, T, sigma, r, q):
     return S, K, T, sigma, r, q, d1, d2, np.exp(-q * T), np.exp(-r * T)
 
 
-def price(S: ArrayLike, K: ArrayLike, T: ArrayLike, sigma: ArrayLike, is_call: ArrayLike, r: float = 0.0, q: float = 0.0) -> np.ndarray:
+def price(S: ArrayLike, K: ArrayLike, T: ArrayLike, sigma: ArrayLike, is_call: ArrayLike, r: ArrayLike = 0.0, q: ArrayLike = 0.0) -> np.ndarray:
     """Return the BSM value of each option (NaN where the inputs do not describe a live option)."""
     S, K, T, sigma, r, q, d1, d2, dq, dr = _terms(S, K, T, sigma, r, q)
     call = np.broadcast_to(np.asarray(is_call, dtype=bool), d1.shape)
@@ -84,26 +86,26 @@ def price(S: ArrayLike, K: ArrayLike, T: ArrayLike, sigma: ArrayLike, is_call: A
     return np.where(call, call_value, put_value)
 
 
-def delta(S: ArrayLike, K: ArrayLike, T: ArrayLike, sigma: ArrayLike, is_call: ArrayLike, r: float = 0.0, q: float = 0.0) -> np.ndarray:
+def delta(S: ArrayLike, K: ArrayLike, T: ArrayLike, sigma: ArrayLike, is_call: ArrayLike, r: ArrayLike = 0.0, q: ArrayLike = 0.0) -> np.ndarray:
     """Return the spot delta: e^{-qT} N(d1) for calls, -e^{-qT} N(-d1) for puts."""
     S, K, T, sigma, r, q, d1, _d2, dq, _dr = _terms(S, K, T, sigma, r, q)
     call = np.broadcast_to(np.asarray(is_call, dtype=bool), d1.shape)
     return np.where(call, dq * normal_cdf(d1), -dq * normal_cdf(-d1))
 
 
-def gamma(S: ArrayLike, K: ArrayLike, T: ArrayLike, sigma: ArrayLike, r: float = 0.0, q: float = 0.0) -> np.ndarray:
+def gamma(S: ArrayLike, K: ArrayLike, T: ArrayLike, sigma: ArrayLike, r: ArrayLike = 0.0, q: ArrayLike = 0.0) -> np.ndarray:
     """Return gamma (change in delta per 1.00 of spot), the same for calls and puts."""
     S, K, T, sigma, r, q, d1, _d2, dq, _dr = _terms(S, K, T, sigma, r, q)
     return dq * normal_pdf(d1) / (S * sigma * np.sqrt(T))
 
 
-def vega(S: ArrayLike, K: ArrayLike, T: ArrayLike, sigma: ArrayLike, r: float = 0.0, q: float = 0.0) -> np.ndarray:
+def vega(S: ArrayLike, K: ArrayLike, T: ArrayLike, sigma: ArrayLike, r: ArrayLike = 0.0, q: ArrayLike = 0.0) -> np.ndarray:
     """Return vega per one volatility point (0.01), the same for calls and puts."""
     S, K, T, sigma, r, q, d1, _d2, dq, _dr = _terms(S, K, T, sigma, r, q)
     return S * dq * normal_pdf(d1) * np.sqrt(T) * 0.01
 
 
-def theta(S: ArrayLike, K: ArrayLike, T: ArrayLike, sigma: ArrayLike, is_call: ArrayLike, r: float = 0.0, q: float = 0.0) -> np.ndarray:
+def theta(S: ArrayLike, K: ArrayLike, T: ArrayLike, sigma: ArrayLike, is_call: ArrayLike, r: ArrayLike = 0.0, q: ArrayLike = 0.0) -> np.ndarray:
     """Return theta per calendar day (the annual rate of decay divided by 365)."""
     S, K, T, sigma, r, q, d1, d2, dq, dr = _terms(S, K, T, sigma, r, q)
     call = np.broadcast_to(np.asarray(is_call, dtype=bool), d1.shape)
@@ -113,14 +115,22 @@ def theta(S: ArrayLike, K: ArrayLike, T: ArrayLike, sigma: ArrayLike, is_call: A
     return np.where(call, call_theta, put_theta) / DAYS_PER_YEAR
 
 
-def greeks(S: ArrayLike, K: ArrayLike, T: ArrayLike, sigma: ArrayLike, is_call: ArrayLike, r: float = 0.0, q: float = 0.0) -> dict[str, np.ndarray]:
-    """Return price, delta, gamma, theta (per day) and vega (per vol point) in one mapping."""
+def rho(S: ArrayLike, K: ArrayLike, T: ArrayLike, sigma: ArrayLike, is_call: ArrayLike, r: ArrayLike = 0.0, q: ArrayLike = 0.0) -> np.ndarray:
+    """Return rho per one rate point (0.01): K T e^{-rT} N(d2) for calls, -K T e^{-rT} N(-d2) for puts."""
+    S, K, T, sigma, r, q, d1, d2, _dq, dr = _terms(S, K, T, sigma, r, q)
+    call = np.broadcast_to(np.asarray(is_call, dtype=bool), d1.shape)
+    return np.where(call, K * T * dr * normal_cdf(d2), -K * T * dr * normal_cdf(-d2)) * 0.01
+
+
+def greeks(S: ArrayLike, K: ArrayLike, T: ArrayLike, sigma: ArrayLike, is_call: ArrayLike, r: ArrayLike = 0.0, q: ArrayLike = 0.0) -> dict[str, np.ndarray]:
+    """Return price, delta, gamma, theta (per day), vega (per vol point) and rho (per rate point) in one mapping."""
     return {
         "price": price(S, K, T, sigma, is_call, r, q),
         "delta": delta(S, K, T, sigma, is_call, r, q),
         "gamma": gamma(S, K, T, sigma, r, q),
         "theta": theta(S, K, T, sigma, is_call, r, q),
         "vega": vega(S, K, T, sigma, r, q),
+        "rho": rho(S, K, T, sigma, is_call, r, q),
     }
 
 
@@ -140,19 +150,20 @@ def _objective(S: float, K: float, T: float, r: float, q: float, call: bool, tar
     return f
 
 
-def solve_brentq(prices: np.ndarray, S: np.ndarray, K: np.ndarray, T: np.ndarray, call: np.ndarray, r: float, q: float, xtol: float) -> np.ndarray:
+def solve_brentq(prices: np.ndarray, S: np.ndarray, K: np.ndarray, T: np.ndarray, call: np.ndarray, r: ArrayLike, q: ArrayLike, xtol: float) -> np.ndarray:
     """Solve each row for its volatility with one ``scipy.optimize.brentq`` call per row (the reference).
 
     Every row must be bracketed: its price strictly between the values at ``VOL_LOW`` and ``VOL_HIGH``.
     """
+    r, q = np.broadcast_to(np.asarray(r, dtype=float), prices.shape), np.broadcast_to(np.asarray(q, dtype=float), prices.shape)
     return np.array([
-        brentq(_objective(float(S[i]), float(K[i]), float(T[i]), r, q, bool(call[i]), float(prices[i])), VOL_LOW, VOL_HIGH, xtol=xtol, maxiter=200)
+        brentq(_objective(float(S[i]), float(K[i]), float(T[i]), float(r[i]), float(q[i]), bool(call[i]), float(prices[i])), VOL_LOW, VOL_HIGH, xtol=xtol, maxiter=200)
         for i in range(prices.size)
     ], dtype=float)
 
 
 def solve_vectorised(
-    prices: np.ndarray, S: np.ndarray, K: np.ndarray, T: np.ndarray, call: np.ndarray, r: float, q: float, xtol: float, maxiter: int = 100,
+    prices: np.ndarray, S: np.ndarray, K: np.ndarray, T: np.ndarray, call: np.ndarray, r: ArrayLike, q: ArrayLike, xtol: float, maxiter: int = 100,
 ) -> np.ndarray:
     """Solve every row for its volatility at once: Newton's method kept inside a shrinking bracket.
 
@@ -163,8 +174,9 @@ def solve_vectorised(
     within ``xtol``; a row still open after ``maxiter`` steps (none on the sample chains, which need
     at most 14) is handed to ``solve_brentq``.
     """
-    fwd_s, fwd_k = S * np.exp(-q * T), K * np.exp(-r * T)
-    drift = np.log(S / K) + (r - q) * T  # ln(F / K)
+    r_all, q_all = np.broadcast_to(np.asarray(r, dtype=float), prices.shape), np.broadcast_to(np.asarray(q, dtype=float), prices.shape)
+    fwd_s, fwd_k = S * np.exp(-q_all * T), K * np.exp(-r_all * T)
+    drift = np.log(S / K) + (r_all - q_all) * T  # ln(F / K)
     root_t = np.sqrt(T)
     sign = np.where(call, 1.0, -1.0)  # one formula for both: sign * (F N(sign d1) - K N(sign d2)), discounted
     x = np.clip(np.sqrt(2.0 * np.abs(drift)) / root_t, VOL_LOW, VOL_HIGH)
@@ -189,17 +201,17 @@ def solve_vectorised(
         rows, x, low, high = rows[keep], step[keep], low[keep], high[keep]
         fwd_s, fwd_k, drift, root_t, sign, target = fwd_s[keep], fwd_k[keep], drift[keep], root_t[keep], sign[keep], target[keep]
     if rows.size:
-        iv[rows] = solve_brentq(prices[rows], S[rows], K[rows], T[rows], call[rows], r, q, xtol)
+        iv[rows] = solve_brentq(prices[rows], S[rows], K[rows], T[rows], call[rows], r_all[rows], q_all[rows], xtol)
     return iv
 
 
-def bounds(S: ArrayLike, K: ArrayLike, T: ArrayLike, is_call: ArrayLike, r: float = 0.0, q: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+def bounds(S: ArrayLike, K: ArrayLike, T: ArrayLike, is_call: ArrayLike, r: ArrayLike = 0.0, q: ArrayLike = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Return the no-arbitrage (lower, upper) bounds of each option's value under BSM.
 
     Calls lie in ``[max(S e^{-qT} - K e^{-rT}, 0), S e^{-qT}]``, puts in
     ``[max(K e^{-rT} - S e^{-qT}, 0), K e^{-rT}]``.
     """
-    S, K, T = _arrays(S, K, T)
+    S, K, T, r, q = _arrays(S, K, T, r, q)
     call = np.broadcast_to(np.asarray(is_call, dtype=bool), S.shape)
     fwd_s, fwd_k = S * np.exp(-q * T), K * np.exp(-r * T)
     lower = np.where(call, np.maximum(fwd_s - fwd_k, 0.0), np.maximum(fwd_k - fwd_s, 0.0))
@@ -213,8 +225,8 @@ def implied_vol(
     K: ArrayLike,
     T: ArrayLike,
     is_call: ArrayLike,
-    r: float = 0.0,
-    q: float = 0.0,
+    r: ArrayLike = 0.0,
+    q: ArrayLike = 0.0,
     *,
     xtol: float = 1e-10,
     solver: Callable[..., np.ndarray] = solve_vectorised,
@@ -230,7 +242,7 @@ def implied_vol(
     ``solver`` finds the volatility of the rows that pass those checks, to within ``xtol``:
     ``solve_vectorised`` (default, every row at once) or ``solve_brentq`` (one row at a time).
     """
-    prices, S, K, T = _arrays(option_price, S, K, T)
+    prices, S, K, T, r, q = _arrays(option_price, S, K, T, r, q)
     call = np.broadcast_to(np.asarray(is_call, dtype=bool), prices.shape)
     iv = np.full(prices.shape, np.nan)
     reason = np.full(prices.shape, OK, dtype=object)
@@ -254,5 +266,5 @@ def implied_vol(
         reason[hit] = why
         open_rows &= ~hit
     rows = np.flatnonzero(open_rows.ravel())
-    iv.flat[rows] = solver(prices.flat[rows], S.flat[rows], K.flat[rows], T.flat[rows], call.flat[rows], r, q, xtol)
+    iv.flat[rows] = solver(prices.flat[rows], S.flat[rows], K.flat[rows], T.flat[rows], call.flat[rows], r.flat[rows], q.flat[rows], xtol)
     return iv, reason

@@ -8,7 +8,7 @@ from typing import Literal
 import pandas as pd
 from pydantic import Field, model_validator
 
-from contracts.data import BAR_COLUMNS, CHAIN_COLUMNS
+from contracts.data import BAR_COLUMNS, CHAIN_COLUMNS, PriceBasis
 from contracts.errors import OperationError
 from engine.data import DataAccess
 from engine.registry import Params, Record, operation
@@ -18,7 +18,8 @@ FredFrequency = Literal["d", "w", "m", "q", "sa", "a"]
 
 
 class FetchSeriesParams(Params):
-    series_id: str = Field(min_length=1, description="FRED series id, e.g. DGS10, UNRATE, CPIAUCSL")
+    series_id: str = Field(min_length=1, description="FRED series id, e.g. DGS10, UNRATE, CPIAUCSL (or a comma-separated list with 'item')")
+    item: int | None = Field(None, ge=1, le=20, description="when series_id lists several ids separated by commas (the labs' series_ids), fetch the one at this position, 1 for the first")
     start: date | None = Field(None, description="first date (YYYY-MM-DD); default: the series' start")
     end: date | None = Field(None, description="last date (YYYY-MM-DD); default: the latest observation")
     units: FredUnits | None = Field(None, description="FRED units transform: lin, chg, ch1, pch, pc1, pca, log")
@@ -35,17 +36,36 @@ def fetch_series(*, params: FetchSeriesParams, data: DataAccess) -> pd.Series:
     series_id : FRED id such as ``DGS10`` (10-year Treasury yield, percent) or ``UNRATE``.
     start, end : date range (inclusive); observations outside it are dropped.
     units : FRED's server-side transform (``pc1`` is percent change from a year ago).
-    frequency, aggregation : aggregate to a lower frequency (``m`` with ``avg``, ``eop``, ``sum``).
+    frequency, aggregation : aggregate to a lower frequency (``m`` with ``avg``, ``eop``, ``sum``), as
+        FRED does it, which includes a partial last period (the month so far); use ``resample`` on
+        the native series for complete periods only.
+
+    item : with a list of ids such as ``DGS10,DGS2`` (an Econ Lab's chosen series), the position
+        of the one to fetch (1 for the first).
 
     Returns
     -------
     series in the vendor's units on a DatetimeIndex, named after the series id.
     """
+    series_id = _pick(params.series_id, params.item)
     series = data.series(
-        params.series_id, params.start, params.end,
+        series_id, params.start, params.end,
         units=params.units, frequency=params.frequency, aggregation=params.aggregation,
     )
-    return series.rename(params.series_id.upper())
+    return series.rename(series_id.upper())
+
+
+def _pick(text: str, item: int | None) -> str:
+    """One id out of ``text``: the whole text, or its ``item``-th comma-separated entry."""
+    ids = [part.strip().upper() for part in text.split(",") if part.strip()]
+    if item is None:
+        if len(ids) > 1:
+            raise OperationError(f"'{text}' lists {len(ids)} series; set 'item' to the position of the one to fetch.")
+        return ids[0] if ids else text
+    if item > len(ids):
+        listed = ", ".join(ids) or "none"
+        raise OperationError(f"the list of series ({listed}) has {len(ids)} id{'s' if len(ids) != 1 else ''}, so there is no number {item}; add another series, e.g. DGS10,DGS2.")
+    return ids[item - 1]
 
 
 class FetchPricesParams(Params):
@@ -53,17 +73,24 @@ class FetchPricesParams(Params):
     start: date | None = Field(None, description="first date (YYYY-MM-DD)")
     end: date | None = Field(None, description="last date (YYYY-MM-DD)")
     field: Literal["open", "high", "low", "close", "volume"] = Field("close", description="which bar field")
+    basis: PriceBasis = Field("price", description="'price': closes adjusted for splits only (default; what Polygon/Massive serves); 'total_return': adjusted for splits and dividends. Fetch every asset of a comparison with the same basis")
 
 
 @operation("fetch_prices", family="fetch")
 def fetch_prices(*, params: FetchPricesParams, data: DataAccess) -> pd.Series:
     """Fetch one field (close by default) of a symbol's daily bars as a series.
 
+    ``basis`` says how the closes are adjusted: ``price`` (splits only: returns leave out dividends)
+    or ``total_return`` (splits and dividends: returns include them). Returns of assets fetched with
+    different bases do not compare (a dividend-paying bond fund loses several points a year against
+    a price index), so a correlation or beta fetches every asset with one basis; a provider that
+    does not hold a symbol in the basis asked for says so rather than serving the other.
+
     Returns
     -------
     series of prices (or volume) on trading days, named after the symbol.
     """
-    bars = data.daily_bars(params.symbol, params.start, params.end)
+    bars = data.daily_bars(params.symbol, params.start, params.end, basis=params.basis)
     values = bars[params.field].dropna()
     if values.empty:
         raise OperationError(f"{params.symbol.upper()} has no '{params.field}' values in this data; try field 'close'.")
@@ -74,12 +101,13 @@ class FetchBarsParams(Params):
     symbol: str = Field(min_length=1, description="ticker, e.g. SPY, AAPL")
     start: date | None = Field(None, description="first date (YYYY-MM-DD)")
     end: date | None = Field(None, description="last date (YYYY-MM-DD)")
+    basis: PriceBasis = Field("price", description="'price': adjusted for splits only (default); 'total_return': adjusted for splits and dividends")
 
 
 @operation("fetch_bars", family="fetch", columns=BAR_COLUMNS)
 def fetch_bars(*, params: FetchBarsParams, data: DataAccess) -> pd.DataFrame:
     """Fetch a symbol's daily bars as a frame with open, high, low, close and volume columns."""
-    return data.daily_bars(params.symbol, params.start, params.end)
+    return data.daily_bars(params.symbol, params.start, params.end, basis=params.basis)
 
 
 class FetchQuoteParams(Params):

@@ -39,6 +39,7 @@ class ConditionParams(Params):
     op: Comparison = Field(description="comparison: lt, le, gt, ge, eq, ne, or between (value <= x <= value2)")
     value: float = Field(description="the number to compare with (the lower bound for between)")
     value2: float | None = Field(None, description="the upper bound, for 'between' only")
+    tolerance: float = Field(1e-9, ge=0, le=1, description="numbers this close to the threshold count as equal to it (relative to the threshold, at least absolute), so 0.4999999999999996 is 0.5")
 
     @model_validator(mode="after")
     def _bounds(self) -> ConditionParams:
@@ -51,11 +52,32 @@ class ConditionParams(Params):
             raise ValueError(f"value2 is only used with op 'between', not '{self.op}'")
         return self
 
+    def _slack(self, threshold: float) -> float:
+        return self.tolerance * max(1.0, abs(threshold))
+
     def holds(self, values: pd.Series) -> pd.Series:
-        """Where the condition is true (never at a missing value)."""
+        """Where the condition is true (never at a missing value), comparing with the tolerance.
+
+        Arithmetic leaves rounding noise (a Sahm reading of 0.5 may be computed as
+        0.4999999999999996), so ``ge 0.5`` holds within ``tolerance`` of 0.5, ``gt 0.5`` needs a
+        value clearly above it, ``eq`` means within the tolerance and ``ne`` outside it.
+        """
+        v, slack = self.value, self._slack(self.value)
         if self.op == "between":
-            return values.between(self.value, self.value2, inclusive="both")
-        mask = getattr(values, self.op)(self.value)
+            assert self.value2 is not None
+            mask = (values >= v - slack) & (values <= self.value2 + self._slack(self.value2))
+        elif self.op == "ge":
+            mask = values >= v - slack
+        elif self.op == "gt":
+            mask = values > v + slack
+        elif self.op == "le":
+            mask = values <= v + slack
+        elif self.op == "lt":
+            mask = values < v - slack
+        elif self.op == "eq":
+            mask = (values - v).abs() <= slack
+        else:
+            mask = (values - v).abs() > slack
         return mask & values.notna()
 
     def text(self) -> str:

@@ -1,4 +1,9 @@
-"""Math operations: element-wise arithmetic with explicit alignment, and simple transforms."""
+"""Math operations: element-wise arithmetic with explicit alignment, and simple transforms.
+
+Two series are put on common dates by ``engine.primitives.align`` (``align``: ``inner``, ``mean``,
+``last``, ``sum``, ``ffill`` or ``same_period``); series of different frequencies never align
+silently.
+"""
 
 from __future__ import annotations
 
@@ -9,32 +14,13 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from contracts.errors import OperationError
+from engine.primitives.align import ALIGN_HELP, Align, align_pair
 from engine.registry import Params, operation, series_if_any_series
-
-Align = Literal["inner", "ffill"]
 
 
 class ArithmeticParams(Params):
     constant: float | None = Field(None, description="use this number as the second operand when only one input is given")
-    align: Align = Field("inner", description="'inner' keeps dates both series have; 'ffill' carries the second series forward onto the first one's dates (for mixed frequencies)")
-
-
-def align_pair(a: pd.Series, b: pd.Series, how: Align) -> tuple[pd.Series, pd.Series]:
-    """Align two series on their dates: inner join, or carry ``b`` forward onto ``a``'s dates."""
-    if how == "inner":
-        left, right = a.align(b, join="inner")
-    else:
-        union = b.reindex(b.index.union(a.index)).ffill()
-        left, right = a, union.reindex(a.index)
-    mask = left.notna() & right.notna()
-    left, right = left[mask], right[mask]
-    if left.empty:
-        raise OperationError(
-            "the two series have no dates in common"
-            + (" (try align 'ffill' for series of different frequency)" if how == "inner" else "")
-            + "."
-        )
-    return left, right
+    align: Align = Field("inner", description=ALIGN_HELP)
 
 
 def _binary(name: str, a: pd.Series | float, b: pd.Series | float | None, params: ArithmeticParams, fn: np.ufunc) -> pd.Series | float:
@@ -45,7 +31,7 @@ def _binary(name: str, a: pd.Series | float, b: pd.Series | float | None, params
     elif params.constant is not None:
         raise OperationError(f"'{name}' got two inputs and a constant; give one or the other.")
     if isinstance(a, pd.Series) and isinstance(b, pd.Series):
-        left, right = align_pair(a, b, params.align)
+        left, right = align_pair(a, b, params.align, name)
         out = pd.Series(fn(left.to_numpy(dtype=float), right.to_numpy(dtype=float)), index=left.index)
         return out.replace([np.inf, -np.inf], np.nan).rename(f"{name}_{a.name}_{b.name}")
     if isinstance(a, pd.Series):
@@ -60,7 +46,8 @@ def _binary(name: str, a: pd.Series | float, b: pd.Series | float | None, params
 def add(a: pd.Series | float, b: pd.Series | float | None = None, *, params: ArithmeticParams) -> pd.Series | float:
     """Add two values (series or scalars), or add ``constant`` to one value.
 
-    Two series are aligned on dates first (``align``: ``inner`` or ``ffill``).
+    Two series are aligned on dates first (``align``; see the family's help: different
+    frequencies must say how they meet, e.g. ``mean`` to average daily data to months).
     """
     return _binary("add", a, b, params, np.add)
 
@@ -69,7 +56,8 @@ def add(a: pd.Series | float, b: pd.Series | float | None = None, *, params: Ari
 def sub(a: pd.Series | float, b: pd.Series | float | None = None, *, params: ArithmeticParams) -> pd.Series | float:
     """Subtract the second value (or ``constant``) from the first, e.g. a 10y - 2y yield spread.
 
-    Two series are aligned on dates first (``align``: ``inner`` or ``ffill``).
+    Two series are aligned on dates first (``align``; see the family's help: different
+    frequencies must say how they meet, e.g. ``mean`` to average daily data to months).
     """
     return _binary("sub", a, b, params, np.subtract)
 
@@ -78,7 +66,8 @@ def sub(a: pd.Series | float, b: pd.Series | float | None = None, *, params: Ari
 def mul(a: pd.Series | float, b: pd.Series | float | None = None, *, params: ArithmeticParams) -> pd.Series | float:
     """Multiply two values, or one value by ``constant``.
 
-    Two series are aligned on dates first (``align``: ``inner`` or ``ffill``).
+    Two series are aligned on dates first (``align``; see the family's help: different
+    frequencies must say how they meet, e.g. ``mean`` to average daily data to months).
     """
     return _binary("mul", a, b, params, np.multiply)
 
@@ -87,7 +76,8 @@ def mul(a: pd.Series | float, b: pd.Series | float | None = None, *, params: Ari
 def div(a: pd.Series | float, b: pd.Series | float | None = None, *, params: ArithmeticParams) -> pd.Series | float:
     """Divide the first value by the second (or by ``constant``); division by zero gives a gap (null).
 
-    Two series are aligned on dates first (``align``: ``inner`` or ``ffill``).
+    Two series are aligned on dates first (``align``; see the family's help: different
+    frequencies must say how they meet, e.g. ``mean`` to average daily data to months).
     """
     with np.errstate(divide="ignore", invalid="ignore"):
         return _binary("div", a, b, params, np.divide)
@@ -164,3 +154,72 @@ def normal_cdf(x: pd.Series | float) -> pd.Series | float:
     if isinstance(x, pd.Series):
         return pd.Series(norm.cdf(x.to_numpy(dtype=float)), index=x.index, name=x.name)
     return float(norm.cdf(x))
+
+
+CombineHow = Literal["difference", "ratio", "sum", "product"]
+_COMBINE: dict[str, tuple[str, np.ufunc]] = {"difference": ("sub", np.subtract), "ratio": ("div", np.divide), "sum": ("add", np.add), "product": ("mul", np.multiply)}
+
+
+class CombineParams(ArithmeticParams):
+    how: CombineHow = Field("difference", description="difference (a - b), ratio (a / b), sum or product: lets a model's user choose, e.g. a spread or a ratio of two series")
+
+
+@operation("combine", family="math", output_rule=series_if_any_series)
+def combine(a: pd.Series | float, b: pd.Series | float | None = None, *, params: CombineParams) -> pd.Series | float:
+    """Combine two values the way ``how`` names: a difference (spread), ratio, sum or product.
+
+    The same arithmetic as ``sub``, ``div``, ``add`` and ``mul`` (with their alignment rules and a
+    gap where a ratio divides by zero), chosen by a parameter so a model can offer the choice as an
+    input (an Econ Lab "spread or ratio of two series").
+    """
+    name, fn = _COMBINE[params.how]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _binary(name, a, b, params, fn)
+
+
+# FRED's Treasury bill series by how their rates are quoted (FRED series notes): the secondary-market
+# and auction bill rates are on a discount basis; the constant-maturity yields already bond-equivalent.
+DISCOUNT_BASIS = {"TB3MS": 91, "DTB3": 91, "TB4WK": 28, "DTB4WK": 28, "TB6MS": 182, "DTB6": 182, "TB1YR": 364, "DTB1YR": 364}
+BOND_EQUIVALENT = {"DGS1MO", "DGS3MO", "DGS6MO", "DGS1"}
+
+
+class BondEquivalentParams(Params):
+    basis: Literal["auto", "discount", "bond_equivalent"] = Field("auto", description="how the input is quoted: 'auto' reads it from the FRED series id, 'discount' converts, 'bond_equivalent' leaves it as it is")
+    days: int | None = Field(None, ge=1, le=182, description="days to maturity of the bill (91 for 3 months); default: from the series id")
+
+
+@operation("bond_equivalent_yield", family="math")
+def bond_equivalent_yield(x: pd.Series, *, params: BondEquivalentParams) -> pd.Series:
+    """A Treasury bill rate on a bond-equivalent (coupon-equivalent) basis, in percent.
+
+    Bills are quoted at a discount rate ``d`` on a 360-day year; the bond-equivalent yield of a bill
+    of ``t`` days (at most half a year) is ``365 d / (360 - d t)`` (US Treasury, "Interest Rates -
+    Frequently Asked Questions": coupon equivalent of bills). The New York Fed's yield-curve
+    recession model uses the 3-month bill (TB3MS) on this basis (Estrella and Trubin 2006, "The
+    Yield Curve as a Leading Indicator: Some Practical Issues", Current Issues in Economics and
+    Finance 12(5)). With ``basis: auto`` the FRED series id says: TB3MS, DTB3 and the other bill
+    rates are converted; DGS3MO and the other constant-maturity yields are already bond-equivalent
+    and pass unchanged; any other id is an error asking for ``basis``.
+
+    Returns
+    -------
+    series in percent, named ``<source>_bey``.
+    """
+    sid = str(x.name or "").upper().split("_")[0]  # "TB3MS_M_mean" after a resample is still TB3MS
+    basis = params.basis
+    if basis == "auto":
+        if sid in DISCOUNT_BASIS:
+            basis = "discount"
+        elif sid in BOND_EQUIVALENT:
+            basis = "bond_equivalent"
+        else:
+            raise OperationError(f"'bond_equivalent_yield' cannot tell how '{sid or 'the input'}' is quoted; set basis to 'discount' or 'bond_equivalent'.")
+    if basis == "bond_equivalent":
+        return x.rename(f"{sid}_bey" if sid else "bey")
+    days = params.days or DISCOUNT_BASIS.get(sid)
+    if days is None:
+        raise OperationError("'bond_equivalent_yield' needs the bill's days to maturity for a discount rate; set 'days' (91 for a 3-month bill).")
+    d = x.to_numpy(dtype=float) / 100
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bey = 365 * d / (360 - d * days) * 100
+    return pd.Series(bey, index=x.index, name=f"{sid}_bey" if sid else "bey")

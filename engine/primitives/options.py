@@ -4,11 +4,16 @@ structure, put/call ratio, max pain, 25-delta skew and gamma exposure.
 Every operation reads a chain frame with the standard columns of ``fetch_options_chain`` and follows
 one set of conventions (the maths lives in ``engine.primitives.bsm``):
 
-- Black-Scholes-Merton for European options with ``rate`` and ``dividend_yield`` (continuous,
-  decimals, default 0).
-- Time to expiry ``T = (expiration - as_of_date).days / 365``, where ``as_of_date`` is the date of
-  the chain's own ``as_of`` column (an intraday time such as 10:10 New York is dropped), never today.
-- Theta per calendar day, vega per one volatility point (0.01); volatilities are decimals (0.25 = 25%).
+- Pricing parameters shared by every pricing operation (``engine.primitives.carry``): ``carry``
+  (``implied`` by default: the forward and the rate implied by put-call parity per expiration, as
+  the Cboe VIX White Paper does; ``given`` with ``rate`` and ``dividend_yield``; or ``zero``),
+  ``exercise_style`` (``european``: Black-Scholes-Merton; ``american``: Bjerksund-Stensland 2002)
+  and ``time_basis``.
+- Time to expiry by default ``T = (expiration - as_of_date).days / 365``, where ``as_of_date`` is the
+  date of the chain's own ``as_of`` column, never today; ``time_basis: clock`` counts from the
+  snapshot's time (10:10 New York for the MSFT sample) to the 16:00 New York close instead.
+- Theta per calendar day, vega per one volatility point (0.01), rho per one rate point (0.01);
+  volatilities are decimals (0.25 = 25%).
 - Implied volatility is solved from the mid price with a bracketed root finder (Newton's method
   kept inside [0.01%, 1000%] by bisection, every contract at once; ``bsm.solve_vectorised``); where
   no volatility fits, the value is NaN and ``iv_reason`` says why.
@@ -30,6 +35,7 @@ from scipy.stats import norm
 from contracts.data import CHAIN_COLUMNS
 from contracts.errors import OperationError
 from engine.primitives import bsm
+from engine.primitives.carry import FORWARD_COLUMNS, Pricing, PricingParams, forward_table, pricing_for
 from engine.primitives.fetch import chain_as_of
 from engine.registry import Params, Record, operation
 
@@ -37,7 +43,7 @@ SQRT_PI_OVER_2 = math.sqrt(math.pi / 2)
 ONE_SIGMA = 0.6827
 
 IV_COLUMNS = [*CHAIN_COLUMNS, "iv_calc", "iv_reason"]
-GREEK_COLUMNS = [*IV_COLUMNS, "bs_iv", "bs_price", "bs_delta", "bs_gamma", "bs_theta", "bs_vega"]
+GREEK_COLUMNS = [*IV_COLUMNS, "bs_iv", "bs_price", "bs_delta", "bs_gamma", "bs_theta", "bs_vega", "bs_rho"]
 SMILE_COLUMNS = ["strike", "moneyness", "call_iv", "put_iv", "iv"]
 TERM_COLUMNS = ["expiration", "days_to_expiry", "atm_strike", "atm_iv", "straddle", "expected_move_pct"]
 PAIN_COLUMNS = ["strike", "call_pain", "put_pain", "total_pain"]
@@ -52,14 +58,6 @@ REASON_NO_SPOT = "no underlying price"
 # ----------------------------------------------------------------------------------------------
 # Shared parameter fields and chain helpers
 # ----------------------------------------------------------------------------------------------
-
-
-def _rate() -> Any:
-    return Field(0.0, ge=-0.05, le=0.5, description="risk-free rate, continuously compounded, as a decimal (0.045 = 4.5%)")
-
-
-def _dividend() -> Any:
-    return Field(0.0, ge=0.0, le=0.5, description="continuous dividend yield of the underlying, as a decimal (0.013 = 1.3%)")
 
 
 def _expiration() -> Any:
@@ -171,17 +169,26 @@ def _quote_prices(chain: pd.DataFrame, source: Literal["mid", "last"]) -> tuple[
     return np.where(two_sided, _num(chain, "mid"), np.nan), reason
 
 
-def _fit_iv(chain: pd.DataFrame, rate: float, q: float, source: Literal["mid", "last"] = "mid") -> tuple[np.ndarray, np.ndarray]:
-    """Implied volatility and reason for every row of ``chain``."""
+def _fit_iv(chain: pd.DataFrame, pricing: Pricing, source: Literal["mid", "last"] = "mid") -> tuple[np.ndarray, np.ndarray]:
+    """Implied volatility and reason for every row of ``chain``, under ``pricing``."""
     prices, reason = _quote_prices(chain, source)
     spot = _num(chain, "underlying_price")
     days = _days(chain)
-    iv, why = bsm.implied_vol(prices, spot, _num(chain, "strike"), days / bsm.DAYS_PER_YEAR, _is_call(chain), rate, q)
+    iv, why = pricing.implied_vol(prices, spot, _num(chain, "strike"), _is_call(chain))
     # The contract's own facts (expired, no spot) come before the quote's, and the quote's before the maths'.
     out = np.where(reason != "", reason, why)
     out = np.where(~(spot > 0), REASON_NO_SPOT, out)
     out = np.where(days < 0, bsm.REASON_EXPIRED, np.where(days == 0, "expires on the as-of date", out))
     return np.where(out == bsm.OK, iv, np.nan), out.astype(object)
+
+
+def _pricing_of_rows(chain: pd.DataFrame, rows: pd.DataFrame, params: PricingParams) -> Pricing:
+    """Pricing of ``rows`` (a subset of ``chain``) with the carry implied from the whole chain's pairs."""
+    if not chain.index.is_unique:
+        return pricing_for(rows, params)
+    whole = pricing_for(chain, params)
+    where = chain.index.get_indexer(rows.index)
+    return Pricing(whole.years[where], whole.rate[where], whole.dividend[where], whole.american)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -290,7 +297,7 @@ def find_atm_straddle(chain: pd.DataFrame, *, params: StraddleParams) -> Record:
 
 class ExpectedMoveParams(Params):
     confidence: float = Field(ONE_SIGMA, gt=0, lt=1, description="probability that the move stays inside the range, between 0 and 1 (0.6827 = one sigma, 0.95 = two-sided 95%)")
-    spot: float | None = Field(None, gt=0, description="spot price to centre the range on; default: the straddle's spot")
+    spot: float | None = Field(None, gt=0, description="spot price to centre the range on (it only moves the range); default: the straddle's spot")
 
 
 @operation("calculate_expected_move", family="options")
@@ -305,28 +312,30 @@ def calculate_expected_move(straddle: Record, *, params: ExpectedMoveParams) -> 
     ----------
     straddle : record from ``find_atm_straddle`` (needs ``straddle``, ``spot``, ``days_to_expiry``).
     confidence : probability inside the range (default 0.6827, one sigma).
-    spot : centre of the range (default the straddle record's spot).
+    spot : centre of the range (default the straddle record's spot). It only moves the range: the
+        move, its percentage and the implied volatility come from the chain's own spot, the price
+        the straddle was quoted against.
 
     Returns
     -------
     record with ``straddle_price`` (the market-maker convention: the straddle itself),
-    ``one_sigma_move``, ``move``, ``move_pct`` (percent of spot), ``lower`` and ``upper``
+    ``one_sigma_move``, ``move``, ``move_pct`` (percent of the chain's spot), ``lower`` and ``upper``
     (``spot -/+ move``), ``days_to_expiry`` (calendar days from the chain's as-of date),
-    ``implied_vol`` (annualised decimal, ``sigma = P * sqrt(pi/2) / (S * sqrt(T))`` with
-    ``T = days / 365``), ``confidence``, ``z``, ``spot``, ``strike`` and ``expiration``.
+    ``implied_vol`` (annualised decimal, ``sigma = P * sqrt(pi/2) / (S * sqrt(T))`` with the chain's
+    spot ``S`` and ``T = days / 365``), ``confidence``, ``z``, ``spot`` (the centre),
+    ``chain_spot``, ``strike`` and ``expiration``.
     """
-    missing = [k for k in ("straddle", "days_to_expiry") if k not in straddle]
-    if params.spot is None and "spot" not in straddle:
-        missing.append("spot")
+    missing = [k for k in ("straddle", "days_to_expiry", "spot") if k not in straddle]
     if missing:
         raise OperationError(f"the input record lacks {', '.join(missing)}; feed it the output of find_atm_straddle.")
     price = float(straddle["straddle"])
-    spot = float(params.spot if params.spot is not None else straddle["spot"])
+    chain_spot = float(straddle["spot"])
+    centre = float(params.spot) if params.spot is not None else chain_spot
     days = float(straddle["days_to_expiry"])
     if not (math.isfinite(price) and price > 0):
         raise OperationError(f"the straddle price is {price:g}; an expected move needs a positive price.")
-    if not (math.isfinite(spot) and spot > 0):
-        raise OperationError(f"the spot price is {spot:g}; an expected move needs a positive spot.")
+    if not (math.isfinite(chain_spot) and chain_spot > 0):
+        raise OperationError(f"the straddle's spot price is {chain_spot:g}; an expected move needs a positive spot.")
     if days <= 0:
         raise OperationError(f"the straddle expires {days:g} days after the as-of date; an expected move needs a future expiration.")
     z = float(norm.ppf((1 + params.confidence) / 2))
@@ -336,14 +345,15 @@ def calculate_expected_move(straddle: Record, *, params: ExpectedMoveParams) -> 
         straddle_price=price,
         one_sigma_move=one_sigma,
         move=move,
-        move_pct=move / spot * 100,
-        lower=spot - move,
-        upper=spot + move,
+        move_pct=move / chain_spot * 100,
+        lower=centre - move,
+        upper=centre + move,
         days_to_expiry=days,
-        implied_vol=one_sigma / (spot * math.sqrt(days / bsm.DAYS_PER_YEAR)),
+        implied_vol=one_sigma / (chain_spot * math.sqrt(days / bsm.DAYS_PER_YEAR)),
         confidence=params.confidence,
         z=z,
-        spot=spot,
+        spot=centre,
+        chain_spot=chain_spot,
         strike=straddle.get("strike"),
         expiration=straddle.get("expiration"),
     )
@@ -354,9 +364,7 @@ def calculate_expected_move(straddle: Record, *, params: ExpectedMoveParams) -> 
 # ----------------------------------------------------------------------------------------------
 
 
-class ImpliedVolParams(Params):
-    rate: float = _rate()
-    dividend_yield: float = _dividend()
+class ImpliedVolParams(PricingParams):
     price: Literal["mid", "last"] = Field("mid", description="solve from the mid of a two-sided quote ('mid') or the last trade ('last', may be stale)")
 
 
@@ -367,7 +375,9 @@ def implied_vol(chain: pd.DataFrame, *, params: ImpliedVolParams) -> pd.DataFram
     Parameters
     ----------
     chain : option chain from ``fetch_options_chain``.
-    rate, dividend_yield : continuous decimals (default 0).
+    carry, rate, dividend_yield, exercise_style, time_basis : how contracts are priced (see the
+        family's help): by default the rate and dividend yield implied by put-call parity per
+        expiration (Cboe VIX White Paper), European (BSM), whole days / 365.
     price : ``mid`` (default; only two-sided quotes, bid > 0) or ``last`` (the last trade, may be stale).
 
     Returns
@@ -379,44 +389,48 @@ def implied_vol(chain: pd.DataFrame, *, params: ImpliedVolParams) -> pd.DataFram
 
     Notes
     -----
-    ``T = (expiration - as_of_date).days / 365`` from the chain's own as-of date; the volatility is
-    found to within 1e-10 by a bracketed root finder in [0.01%, 1000%] (Newton's method safeguarded
-    by bisection). American early exercise is ignored (BSM is European), so deep
-    in-the-money puts may show ``price below intrinsic`` with ``rate`` > 0.
+    ``T = (expiration - as_of_date).days / 365`` from the chain's own as-of date (or to the clock with
+    ``time_basis``); the volatility is found by a bracketed root finder in [0.01%, 1000%] (Newton's
+    method safeguarded by bisection; to 1e-10 for European, 1e-8 for American prices). With the
+    European model early exercise is ignored, so deep in-the-money American puts may show
+    ``price below intrinsic``; ``exercise_style: american`` prices them as American.
     """
     _check_chain(chain, ("bid", "ask", "mid", "last"))
     out = chain.drop(columns=[c for c in chain.columns if c in ("iv_calc", "iv_reason")]).copy()
     if out.empty:
         return out.assign(iv_calc=pd.Series(dtype=float), iv_reason=pd.Series(dtype=object))
-    iv, reason = _fit_iv(out, params.rate, params.dividend_yield, params.price)
+    iv, reason = _fit_iv(out, pricing_for(out, params), params.price)
     out["iv_calc"] = iv
     out["iv_reason"] = reason
     return out
 
 
-class GreeksParams(Params):
-    rate: float = _rate()
-    dividend_yield: float = _dividend()
+class GreeksParams(PricingParams):
     use_vendor_iv: bool = Field(False, description="compute the greeks at the vendor's implied volatility (column 'iv') instead of the one solved from the mid")
 
 
 @operation("greeks", family="options", columns=GREEK_COLUMNS)
 def greeks(chain: pd.DataFrame, *, params: GreeksParams) -> pd.DataFrame:
-    """Black-Scholes-Merton price and greeks of every contract, at its implied volatility.
+    """Model price and greeks of every contract, at its implied volatility.
 
     Parameters
     ----------
     chain : option chain from ``fetch_options_chain``.
-    rate, dividend_yield : continuous decimals (default 0).
+    carry, rate, dividend_yield, exercise_style, time_basis : how contracts are priced (see the
+        family's help): by default the rate and dividend yield implied by put-call parity per
+        expiration (Cboe VIX White Paper), European (BSM), whole days / 365.
     use_vendor_iv : use the vendor's ``iv`` column instead of the volatility solved from the mid.
 
     Returns
     -------
     the chain plus ``iv_calc`` and ``iv_reason`` (as ``implied_vol``), ``bs_iv`` (the volatility
     used), ``bs_price``, ``bs_delta`` (spot delta), ``bs_gamma`` (per 1.00 of spot), ``bs_theta``
-    (per calendar day), ``bs_vega`` (per volatility point, 0.01). Rows without a volatility get NaN.
+    (per calendar day), ``bs_vega`` (per volatility point, 0.01) and ``bs_rho`` (per rate point,
+    0.01), the units py_vollib uses. European greeks are Black-Scholes-Merton's closed forms;
+    American ones are central differences of the Bjerksund-Stensland value (theta: one calendar
+    day). Rows without a volatility get NaN.
     """
-    out = implied_vol(chain, params=ImpliedVolParams(rate=params.rate, dividend_yield=params.dividend_yield))
+    out = implied_vol(chain, params=ImpliedVolParams(**params.model_dump(exclude={"use_vendor_iv"})))
     out = out.drop(columns=[c for c in GREEK_COLUMNS[len(IV_COLUMNS):] if c in out.columns])
     if params.use_vendor_iv:
         sigma = _num(out, "iv") if "iv" in out else np.full(len(out), np.nan)
@@ -427,10 +441,37 @@ def greeks(chain: pd.DataFrame, *, params: GreeksParams) -> pd.DataFrame:
         for name in GREEK_COLUMNS[len(IV_COLUMNS) + 1:]:
             out[name] = pd.Series(dtype=float)
         return out
-    values = bsm.greeks(_num(out, "underlying_price"), _num(out, "strike"), _years(out), sigma, _is_call(out), params.rate, params.dividend_yield)
+    values = pricing_for(out, params).greeks(_num(out, "underlying_price"), _num(out, "strike"), sigma, _is_call(out))
     for name, value in values.items():
         out[f"bs_{name}"] = value
     return out
+
+
+class ForwardParams(PricingParams):
+    pass
+
+
+@operation("implied_forward", family="options", columns=FORWARD_COLUMNS)
+def implied_forward(chain: pd.DataFrame, *, params: ForwardParams) -> pd.DataFrame:
+    """The forward, rate and dividend yield each expiration is priced with (put-call parity by default).
+
+    Parameters
+    ----------
+    chain : option chain from ``fetch_options_chain`` (one or every expiration).
+    carry, rate, dividend_yield, time_basis : as for every pricing operation (see the family's
+        help); ``implied`` fits ``C - P = DF (F - K)`` on up to ten near-the-money pairs (Cboe VIX
+        White Paper method for the forward).
+
+    Returns
+    -------
+    frame, one row per expiration: ``expiration``, ``years`` (time to expiry), ``forward``, ``rate``
+    and ``dividend_yield`` (continuous decimals), ``pairs`` (call-put pairs used) and ``source``
+    (``parity: forward and rate``, ``parity: forward; rate given``, ``given``, ``zero``, or
+    ``given (no call-put pair to imply a forward)``).
+    """
+    _check_chain(chain, ("bid", "ask", "mid"))
+    _nonempty(chain)
+    return forward_table(chain, params)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -438,11 +479,9 @@ def greeks(chain: pd.DataFrame, *, params: GreeksParams) -> pd.DataFrame:
 # ----------------------------------------------------------------------------------------------
 
 
-class SmileParams(Params):
+class SmileParams(PricingParams):
     expiration: date | None = _expiration()
     source: Literal["computed", "vendor"] = Field("computed", description="'computed' solves each mid for its volatility; 'vendor' uses the chain's own iv column")
-    rate: float = _rate()
-    dividend_yield: float = _dividend()
     min_volume: float = Field(0, ge=0, description="ignore contracts that traded fewer than this many today")
     min_open_interest: float = Field(0, ge=0, description="ignore contracts with less open interest than this")
 
@@ -474,8 +513,8 @@ def _smile(frame: pd.DataFrame, spot: float, sigma: np.ndarray) -> pd.DataFrame:
     })
 
 
-def _smile_sigma(frame: pd.DataFrame, source: str, rate: float, q: float) -> np.ndarray:
-    return _fit_iv(frame, rate, q)[0] if source == "computed" else _num(frame, "iv")
+def _smile_sigma(frame: pd.DataFrame, source: str, params: PricingParams) -> np.ndarray:
+    return _fit_iv(frame, pricing_for(frame, params))[0] if source == "computed" else _num(frame, "iv")
 
 
 @operation("iv_smile", family="options", columns=SMILE_COLUMNS)
@@ -486,8 +525,15 @@ def iv_smile(chain: pd.DataFrame, *, params: SmileParams) -> pd.DataFrame:
     ----------
     chain : option chain from ``fetch_options_chain``.
     expiration : which expiration (default: the nearest after the chain's as-of date).
-    source : ``computed`` (solve each two-sided mid under BSM) or ``vendor`` (the chain's ``iv``).
+    source : ``computed`` (solve each two-sided mid) or ``vendor`` (the chain's ``iv``).
+    carry, rate, dividend_yield, exercise_style, time_basis : how contracts are priced (see the
+        family's help): by default the rate and dividend yield implied by put-call parity per
+        expiration (Cboe VIX White Paper), European (BSM), whole days / 365.
     min_volume, min_open_interest : drop thin contracts first (missing values count as 0).
+
+    With the default implied carry, the call and put volatilities of a strike agree (on the bundled
+    chains within about a quarter of a volatility point near the money): a rate or dividend yield
+    set wrongly splits them, by several points on expirations months away.
 
     Returns
     -------
@@ -502,7 +548,7 @@ def iv_smile(chain: pd.DataFrame, *, params: SmileParams) -> pd.DataFrame:
     volume = pd.to_numeric(frame["volume"], errors="coerce").fillna(0)
     interest = pd.to_numeric(frame["open_interest"], errors="coerce").fillna(0)
     frame = frame[(volume >= params.min_volume) & (interest >= params.min_open_interest)]
-    smile = _smile(frame, spot, _smile_sigma(frame, params.source, params.rate, params.dividend_yield)) if not frame.empty else pd.DataFrame()
+    smile = _smile(frame, spot, _smile_sigma(frame, params.source, params)) if not frame.empty else pd.DataFrame()
     if smile.empty or not np.isfinite(smile["iv"]).any():
         raise OperationError(
             f"no contract expiring {expiry.date()} has a {params.source} implied volatility"
@@ -512,9 +558,7 @@ def iv_smile(chain: pd.DataFrame, *, params: SmileParams) -> pd.DataFrame:
     return smile.reset_index(drop=True)
 
 
-class TermStructureParams(Params):
-    rate: float = _rate()
-    dividend_yield: float = _dividend()
+class TermStructureParams(PricingParams):
     max_days: int | None = Field(None, ge=1, le=3650, description="only expirations within this many days of the chain's as-of date")
 
 
@@ -525,7 +569,9 @@ def term_structure(chain: pd.DataFrame, *, params: TermStructureParams) -> pd.Da
     Parameters
     ----------
     chain : option chain with several expirations (``fetch_options_chain`` with ``all_expirations``).
-    rate, dividend_yield : continuous decimals (default 0).
+    carry, rate, dividend_yield, exercise_style, time_basis : how contracts are priced (see the
+        family's help): by default the rate and dividend yield implied by put-call parity per
+        expiration (Cboe VIX White Paper), European (BSM), whole days / 365.
     max_days : only expirations within this many days.
 
     Returns
@@ -547,7 +593,7 @@ def term_structure(chain: pd.DataFrame, *, params: TermStructureParams) -> pd.Da
         raise OperationError("no expiration after the chain's as-of date has an at-the-money call and put price.")
     expiries = _expiries(live)
     at_strike = live[pd.MultiIndex.from_arrays([expiries, live["strike"]]).isin(list(zip(atm.index, atm["strike"], strict=True)))]
-    sigma = pd.Series(_fit_iv(at_strike, params.rate, params.dividend_yield)[0], index=expiries[at_strike.index].to_numpy())
+    sigma = pd.Series(_fit_iv(at_strike, _pricing_of_rows(live, at_strike, params))[0], index=expiries[at_strike.index].to_numpy())
     atm_iv = sigma.groupby(level=0).mean()  # NaN where neither side fits
     straddle = atm["call_mid"] + atm["put_mid"]
     days = (atm.index - chain_as_of(chain)).days
@@ -561,10 +607,8 @@ def term_structure(chain: pd.DataFrame, *, params: TermStructureParams) -> pd.Da
     }, columns=TERM_COLUMNS).reset_index(drop=True)
 
 
-class SkewParams(Params):
+class SkewParams(PricingParams):
     expiration: date | None = _expiration()
-    rate: float = _rate()
-    dividend_yield: float = _dividend()
     delta: float = Field(0.25, gt=0, lt=0.5, description="absolute delta of the wings (0.25 = the 25-delta put and call)")
 
 
@@ -586,7 +630,9 @@ def skew_25d(chain: pd.DataFrame, *, params: SkewParams) -> Record:
     ----------
     chain : option chain from ``fetch_options_chain``.
     expiration : which expiration (default: the nearest after the chain's as-of date).
-    rate, dividend_yield : continuous decimals (default 0).
+    carry, rate, dividend_yield, exercise_style, time_basis : how contracts are priced (see the
+        family's help): by default the rate and dividend yield implied by put-call parity per
+        expiration (Cboe VIX White Paper), European (BSM), whole days / 365.
     delta : wing delta (default 0.25).
 
     Returns
@@ -599,16 +645,19 @@ def skew_25d(chain: pd.DataFrame, *, params: SkewParams) -> Record:
     Notes
     -----
     Each out-of-the-money contract (puts below spot, calls above) gets its implied volatility from
-    its mid and its BSM spot delta at that volatility; the wing volatility and strike are linear
-    interpolations in delta. ``atm_iv`` is the out-of-the-money smile interpolated at the spot.
+    its mid and its spot delta at that volatility (the model's: BSM, or Bjerksund-Stensland by
+    finite differences); the wing volatility and strike are linear interpolations in delta.
+    ``atm_iv`` is the out-of-the-money smile interpolated at the spot. With the carry set to
+    zero on a months-long expiration the put wing's delta is misplaced and the skew roughly halves;
+    the implied carry avoids that.
     """
     _check_chain(chain, ("bid", "ask", "mid"))
     frame, expiry = _one_expiration(chain, params.expiration)
     spot = _spot(frame)
-    r, q = params.rate, params.dividend_yield
-    sigma, _ = _fit_iv(frame, r, q)
+    pricing = pricing_for(frame, params)
+    sigma, _ = _fit_iv(frame, pricing)
     strike, call = _num(frame, "strike"), _is_call(frame)
-    deltas = bsm.delta(_num(frame, "underlying_price"), strike, _years(frame), sigma, call, r, q)
+    deltas = pricing.delta(_num(frame, "underlying_price"), strike, sigma, call)
     good = np.isfinite(sigma) & np.isfinite(deltas)
     calls = good & call & (strike >= spot)
     puts = good & ~call & (strike <= spot)
@@ -741,18 +790,16 @@ def max_pain(chain: pd.DataFrame, *, params: MaxPainParams) -> Record:
     )
 
 
-class GammaParams(Params):
+class GammaParams(PricingParams):
     contract_size: int = Field(100, ge=1, description="shares per contract (100 for US equity options)")
     source: Literal["computed", "vendor_iv", "vendor"] = Field(
         "computed",
         description="gamma from BSM at the volatility solved from the mid ('computed'), BSM at the vendor's iv ('vendor_iv'), or the vendor's own gamma column ('vendor')",
     )
-    rate: float = _rate()
-    dividend_yield: float = _dividend()
     expiration: date | None = Field(None, description="only this expiration (default: every expiration in the chain)")
 
 
-def _gamma_inputs(chain: pd.DataFrame, params: GammaParams) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+def _gamma_inputs(chain: pd.DataFrame, params: GammaParams) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, Pricing]:
     """The contracts used, their volatility (for re-pricing at other spots) and their gamma now."""
     _check_chain(chain, ("open_interest", "bid", "ask", "mid") + (("iv",) if params.source != "computed" else ()) + (("gamma",) if params.source == "vendor" else ()))
     frame = _one_expiration(chain, params.expiration)[0] if params.expiration is not None else chain
@@ -764,13 +811,13 @@ def _gamma_inputs(chain: pd.DataFrame, params: GammaParams) -> tuple[pd.DataFram
     if not held.any():
         raise OperationError("no contract in the chain has open interest, so there is no exposure to measure.")
     frame = frame[held]  # contracts nobody holds add nothing; skipping them saves solving their volatility
-    r, q = params.rate, params.dividend_yield
-    sigma = _fit_iv(frame, r, q)[0] if params.source == "computed" else _num(frame, "iv")
+    pricing = _pricing_of_rows(chain, frame, params)
+    sigma = _fit_iv(frame, pricing)[0] if params.source == "computed" else _num(frame, "iv")
     if params.source == "vendor":
         gam = np.abs(_num(frame, "gamma"))  # some vendors (IBKR) sign put gamma negative
     else:
-        gam = bsm.gamma(_num(frame, "underlying_price"), _num(frame, "strike"), _years(frame), sigma, r, q)
-    return frame, sigma, gam
+        gam = bsm.gamma(_num(frame, "underlying_price"), _num(frame, "strike"), pricing.years, sigma, pricing.rate, pricing.dividend)
+    return frame, sigma, gam, pricing
 
 
 def _signed_exposure(frame: pd.DataFrame, gam: np.ndarray, spot: np.ndarray | float, contract_size: int) -> np.ndarray:
@@ -789,7 +836,8 @@ def gamma_exposure(chain: pd.DataFrame, *, params: GammaParams) -> pd.DataFrame:
     contract_size : shares per contract (default 100).
     source : where gamma comes from: ``computed`` (BSM at the volatility solved from the mid),
         ``vendor_iv`` (BSM at the vendor's ``iv``) or ``vendor`` (the vendor's ``gamma``).
-    rate, dividend_yield : continuous decimals (default 0).
+    carry, rate, dividend_yield, exercise_style, time_basis : how the volatility is solved (see the
+        family's help); gamma itself is Black-Scholes-Merton's at that volatility and carry.
     expiration : restrict to one expiration (default: all of them, summed by strike).
 
     Returns
@@ -803,7 +851,7 @@ def gamma_exposure(chain: pd.DataFrame, *, params: GammaParams) -> pd.DataFrame:
     exposure counts positive and put exposure negative. Contracts without a gamma (no two-sided quote
     to solve) or without open interest contribute 0.
     """
-    frame, _, gam = _gamma_inputs(chain, params)
+    frame, _, gam, _ = _gamma_inputs(chain, params)
     exposure = _signed_exposure(frame, gam, _num(frame, "underlying_price"), params.contract_size)
     call = _is_call(frame)
     table = pd.DataFrame({"strike": _num(frame, "strike"), "call_gex": np.where(call, exposure, 0.0), "put_gex": np.where(call, 0.0, exposure)})
@@ -812,19 +860,19 @@ def gamma_exposure(chain: pd.DataFrame, *, params: GammaParams) -> pd.DataFrame:
     return table[GEX_COLUMNS]
 
 
-def _zero_gamma_level(frame: pd.DataFrame, sigma: np.ndarray, params: GammaParams, spot: float) -> float | None:
+def _zero_gamma_level(frame: pd.DataFrame, sigma: np.ndarray, params: GammaParams, pricing: Pricing, spot: float) -> float | None:
     """The spot price nearest today's at which total exposure changes sign (each option at its own vol).
 
     Exposure is evaluated on a grid of 301 spots within 30% of today's, all at once: BSM gamma at
     spot ``s`` is ``e^{-qT} n(d1) / (s sigma sqrt(T))`` with ``d1 = (ln s - ln K + (r - q + sigma^2/2) T) / (sigma sqrt(T))``,
     so the grid-by-contract matrix is the density of an outer difference, summed by a matrix product.
     """
-    strike, years = _num(frame, "strike"), _years(frame)
+    strike, years = _num(frame, "strike"), pricing.years
     live = np.isfinite(sigma) & (sigma > 0) & (strike > 0) & (years > 0)
     if not live.any():
         return None
     strike, years, sigma = strike[live], years[live], sigma[live]
-    r, q = params.rate, params.dividend_yield
+    r, q = pricing.rate[live], pricing.dividend[live]
     interest = pd.to_numeric(frame["open_interest"], errors="coerce").fillna(0).to_numpy(dtype=float)[live]
     sign = np.where(_is_call(frame)[live], 1.0, -1.0)
     grid = np.linspace(0.7 * spot, 1.3 * spot, 301)
@@ -855,7 +903,7 @@ def gamma_exposure_total(chain: pd.DataFrame, *, params: GammaParams) -> Record:
     within 30% of spot, at which total exposure changes sign when every option is re-priced there
     at its own volatility; null when it does not change sign in that range), ``spot``, ``contracts``.
     """
-    frame, sigma, gam = _gamma_inputs(chain, params)
+    frame, sigma, gam, pricing = _gamma_inputs(chain, params)
     exposure = _signed_exposure(frame, gam, _num(frame, "underlying_price"), params.contract_size)
     call = _is_call(frame)
     spot = _spot(frame)
@@ -863,7 +911,7 @@ def gamma_exposure_total(chain: pd.DataFrame, *, params: GammaParams) -> Record:
         total_gex=float(exposure.sum()),
         call_gex=float(exposure[call].sum()),
         put_gex=float(exposure[~call].sum()),
-        zero_gamma_strike=_zero_gamma_level(frame, sigma, params, spot),
+        zero_gamma_strike=_zero_gamma_level(frame, sigma, params, pricing, spot),
         spot=spot,
         contracts=len(frame),
     )

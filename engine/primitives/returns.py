@@ -1,17 +1,22 @@
 """Returns operations: percent and log changes, cumulative returns, drawdowns and realized volatility.
 
 Percentages are in percent (5.0 means 5 %); log returns are natural-log fractions. Prices must be
-positive wherever a ratio or a logarithm is taken.
+positive wherever a ratio or a logarithm is taken. Gaps follow the engine's one rule (see
+``engine.primitives.stats``): they are skipped, so a change compares each observation with the
+previous observation, and stay gaps in the result.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator
 
 from contracts.errors import OperationError
-from engine.primitives.stats import observations, output_name, require_dates
+from engine.primitives.calendar import year_ago_values
+from engine.primitives.stats import observations, output_name, require_dates, skip_gaps
 from engine.registry import NoParams, Params, Record, operation
 
 VOL_CONE_COLUMNS = ["window", "min", "p25", "median", "p75", "max", "current"]
@@ -30,51 +35,31 @@ def _label(stamp: object) -> str:
     return stamp.date().isoformat() if isinstance(stamp, pd.Timestamp) else str(stamp)
 
 
-def one_year_earlier(index: pd.DatetimeIndex) -> pd.DatetimeIndex:
-    """Each date minus one calendar year (29 February becomes 28 February), vectorised.
-
-    The same dates as ``index - pd.DateOffset(years=1)`` at midnight, without its per-element cost.
-    """
-    years = index.year.to_numpy() - 1
-    months = index.month.to_numpy()
-    days = index.day.to_numpy()
-    leap = ((years % 4 == 0) & (years % 100 != 0)) | (years % 400 == 0)
-    days = np.where((months == 2) & (days == 29) & ~leap, 28, days)
-    stamps = (years - 1970).astype("datetime64[Y]").astype("datetime64[M]") + (months - 1).astype("timedelta64[M]")
-    return pd.DatetimeIndex(stamps.astype("datetime64[D]") + (days - 1).astype("timedelta64[D]")).as_unit("ns")
-
-
-def _year_ago(values: pd.Series) -> pd.Series:
-    """The value one calendar year before each date, matched by date, not by position.
-
-    Monthly and sparser series match the exact date (so a month missing a year ago is a gap, never
-    the month before it); daily and weekly series take the last observation within the six days
-    up to the date one year earlier (weekends and holidays shift the calendar).
-    """
-    targets = one_year_earlier(values.index)
-    spacing_days = float(np.median(np.diff(values.index.asi8))) / 86_400e9 if len(values) > 1 else 365.0
-    if spacing_days >= 28:
-        positions = values.index.get_indexer(targets)
-    else:
-        positions = values.index.get_indexer(targets, method="ffill", tolerance=pd.Timedelta(days=6))
-    raw = values.to_numpy(dtype=float)
-    prior = np.where(positions >= 0, raw[positions], np.nan)
-    return pd.Series(prior, index=values.index)
-
-
 class PercentChangeParams(Params):
     periods: int = Field(1, ge=1, description="compare with the value this many observations earlier")
     yoy: bool = Field(False, description="compare with the value one calendar year earlier, matched by date (year over year)")
+
+
+def _ratio_change(values: pd.Series, prior: np.ndarray) -> pd.Series:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        change = (values.to_numpy(dtype=float) / prior - 1) * 100
+    change[~np.isfinite(change)] = np.nan
+    return pd.Series(change, index=values.index)
 
 
 @operation("percent_change", family="returns")
 def percent_change(x: pd.Series, *, params: PercentChangeParams) -> pd.Series:
     """Percent change from an earlier value: ``(x[t] / x[t - periods] - 1) * 100``.
 
+    Counts observations: gaps are skipped, so the value right after a gap is compared with the
+    last observation before it, exactly ``(x / shift(x) - 1) * 100``.
+
     With ``yoy`` each value is compared with the value one calendar year earlier, found by date
-    rather than by counting rows: CPI for 2022-06 is compared with 2021-06, and a month missing a
-    year earlier (such as CPI's unpublished 2025-10) gives a gap, not a comparison with the wrong
-    month. A zero earlier value gives a gap.
+    rather than by counting rows, for every frequency: monthly and quarterly data with the same
+    month or quarter a year earlier (CPI for 2022-06 with 2021-06; a month missing a year earlier,
+    such as CPI's unpublished 2025-10, gives a gap, not a comparison with the wrong month); weekly
+    data with the week 52 weeks earlier; daily data with the same date a year earlier or the last
+    observation before it (within a week). A zero earlier value gives a gap.
 
     Returns
     -------
@@ -85,16 +70,10 @@ def percent_change(x: pd.Series, *, params: PercentChangeParams) -> pd.Series:
         if params.periods != 1:
             raise OperationError("'percent_change' takes either 'periods' or 'yoy', not both; drop 'periods' for a year-over-year change.")
         require_dates(x, "percent_change")
-        values = observations(x, 2, "percent_change")
-        prior, name = _year_ago(values), "yoy_pct"
-    else:
-        values = observations(x, params.periods + 1, "percent_change")
-        prior, name = values.shift(params.periods), f"pct_change_{params.periods}"
-    with np.errstate(divide="ignore", invalid="ignore"):
-        change = (values.to_numpy(dtype=float) / prior.to_numpy(dtype=float) - 1) * 100
-    change[~np.isfinite(change)] = np.nan
-    result = pd.Series(change, index=values.index, name=output_name(x, name))
-    return result if len(values) == len(x) else result.reindex(x.index)
+        changed = skip_gaps(x, 2, "percent_change", lambda v: _ratio_change(v, year_ago_values(v, "percent_change")))
+        return changed.rename(output_name(x, "yoy_pct"))
+    changed = skip_gaps(x, params.periods + 1, "percent_change", lambda v: _ratio_change(v, v.shift(params.periods).to_numpy(dtype=float)))
+    return changed.rename(output_name(x, f"pct_change_{params.periods}"))
 
 
 class LogReturnParams(Params):
@@ -109,10 +88,13 @@ def log_return(x: pd.Series, *, params: LogReturnParams) -> pd.Series:
     -------
     series on the input's dates (the first ``periods`` are gaps), named ``<source>_log_return_<periods>``.
     """
-    values = _positive(x, "log_return")
-    observations(values, params.periods + 1, "log_return", "prices")
-    logged = np.log(values)
-    return (logged - logged.shift(params.periods)).reindex(x.index).rename(output_name(x, f"log_return_{params.periods}"))
+    _positive(x, "log_return")
+
+    def logged_change(values: pd.Series) -> pd.Series:
+        logged = np.log(values)
+        return logged - logged.shift(params.periods)
+
+    return skip_gaps(x, params.periods + 1, "log_return", logged_change, "prices").rename(output_name(x, f"log_return_{params.periods}"))
 
 
 @operation("cumulative_return", family="returns")
@@ -171,6 +153,7 @@ def max_drawdown(x: pd.Series, *, params: NoParams) -> Record:
 class RealizedVolParams(Params):
     window: int = Field(21, ge=2, description="log returns per window (21 is about a month of trading days)")
     trading_days: int = Field(252, ge=1, description="trading days per year, for annualising")
+    direction: Literal["trailing", "forward"] = Field("trailing", description="'trailing': the window of returns ending on each date; 'forward': the window that followed it (realized over the next 'window' days)")
 
 
 def _vol_from_returns(log_returns: pd.Series, window: int, trading_days: int) -> pd.Series:
@@ -181,17 +164,33 @@ def _vol_from_returns(log_returns: pd.Series, window: int, trading_days: int) ->
 def realized_vol(x: pd.Series, *, params: RealizedVolParams) -> pd.Series:
     """Annualised realized volatility of a price series, in percent, over a rolling window.
 
-    The sample standard deviation (ddof 1) of the last ``window`` daily log returns, times
+    The sample standard deviation (ddof 1) of ``window`` daily log returns, times
     ``sqrt(trading_days)``, times 100: directly comparable with implied volatility and the VIX.
+
+    ``direction`` says which window each date gets:
+
+    - ``trailing`` (default): the returns of the ``window`` days ending on the date, known on it;
+    - ``forward``: the returns of the ``window`` days after the date, the volatility that then
+      materialised. Implied volatility quoted on a date is a forecast of this one, so the variance
+      risk premium is measured against it (Carr and Wu 2009, "Variance Risk Premiums", Review of
+      Financial Studies 22(3); Bollerslev, Tauchen and Zhou 2009, Review of Financial Studies 22(11),
+      whose premium is implied minus the expected realized variance over the option's life). The
+      last ``window`` dates are gaps: their future has not happened.
 
     Returns
     -------
-    series of annualised volatility in percent, named ``<source>_rv_<window>``.
+    series of annualised volatility in percent, named ``<source>_rv_<window>`` or
+    ``<source>_rv_fwd_<window>``.
     """
-    values = _positive(x, "realized_vol")
-    observations(values, params.window + 1, "realized_vol", "prices")
-    vol = _vol_from_returns(np.log(values).diff(), params.window, params.trading_days)
-    return vol.reindex(x.index).rename(output_name(x, f"rv_{params.window}"))
+    _positive(x, "realized_vol")
+    forward = params.direction == "forward"
+
+    def vol(values: pd.Series) -> pd.Series:
+        trailing = _vol_from_returns(np.log(values).diff(), params.window, params.trading_days)
+        return trailing.shift(-params.window) if forward else trailing
+
+    name = f"rv_fwd_{params.window}" if forward else f"rv_{params.window}"
+    return skip_gaps(x, params.window + 1, "realized_vol", vol, "prices").rename(output_name(x, name))
 
 
 class VolConeParams(Params):
@@ -238,3 +237,37 @@ def vol_cone(x: pd.Series, *, params: VolConeParams) -> pd.DataFrame:
             "p75": float(quartiles.loc[0.75]), "max": float(vol.max()), "current": float(vol.iloc[-1]),
         })
     return pd.DataFrame(rows, columns=VOL_CONE_COLUMNS)
+
+
+TransformHow = Literal["level", "change", "yoy_change", "percent_change", "yoy_percent", "zscore"]
+
+
+class TransformParams(Params):
+    how: TransformHow = Field("level", description="level (unchanged), change (from the previous observation), yoy_change, percent_change, yoy_percent (percent change from a year earlier) or zscore (over the whole series)")
+
+
+@operation("transform", family="returns")
+def transform(x: pd.Series, *, params: TransformParams) -> pd.Series:
+    """One of the usual views of a series, chosen by ``how``, so a model can offer the choice as an input.
+
+    ``level`` is the series itself; ``change`` is ``diff``; ``yoy_change`` is ``diff`` with ``yoy``;
+    ``percent_change`` and ``yoy_percent`` are ``percent_change`` (by observation, and by calendar
+    year); ``zscore`` is ``zscore`` over the whole series. Each follows its operation's conventions.
+
+    Returns
+    -------
+    series named as the chosen operation names it.
+    """
+    from engine.primitives import stats
+
+    if params.how == "level":
+        return x
+    if params.how == "change":
+        return stats.diff(x, params=stats.DiffParams())
+    if params.how == "yoy_change":
+        return stats.diff(x, params=stats.DiffParams(yoy=True))
+    if params.how == "percent_change":
+        return percent_change(x, params=PercentChangeParams())
+    if params.how == "yoy_percent":
+        return percent_change(x, params=PercentChangeParams(yoy=True))
+    return stats.zscore(x, params=stats.OptionalWindowParams())

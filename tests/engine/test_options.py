@@ -292,7 +292,7 @@ def test_all_bids_zero_gives_no_bid_everywhere() -> None:
 
 
 def test_spy_implied_vol_covers_the_liquid_chain(spy: pd.DataFrame) -> None:
-    out = o.implied_vol(spy, params=o.ImpliedVolParams())
+    out = o.implied_vol(spy, params=o.ImpliedVolParams(carry="zero"))
     counts = out["iv_reason"].value_counts()
     assert counts["ok"] / len(out) > 0.9
     assert set(counts.index) <= {"ok", "price below intrinsic", "no bid", "no quote", "no time value", "volatility above 1000%", "price above maximum"}
@@ -308,7 +308,7 @@ def test_spy_implied_vol_covers_the_liquid_chain(spy: pd.DataFrame) -> None:
 @pytest.fixture(scope="module")
 def msft_vs_ibkr(msft: pd.DataFrame) -> pd.DataFrame:
     """Our numbers against IBKR's for near-the-money MSFT contracts with a two-sided quote."""
-    out = o.greeks(msft, params=o.GreeksParams(rate=0.04, dividend_yield=0.008, use_vendor_iv=True))
+    out = o.greeks(msft, params=o.GreeksParams(carry="given", rate=0.04, dividend_yield=0.008, use_vendor_iv=True))
     near = out[(out["iv_reason"] == "ok") & ((out["strike"] / 394.21 - 1).abs() < 0.10)]
     assert len(near) >= 250
     return near
@@ -480,8 +480,8 @@ def test_gamma_exposure_formula_on_one_contract() -> None:
 
 def test_zero_gamma_level_matches_repricing_every_option_at_each_grid_spot(spy: pd.DataFrame) -> None:
     """The broadcast grid against the plain formula: bsm.gamma at 301 spots within 30%, then the sign change."""
-    params = o.GammaParams(rate=0.045, dividend_yield=0.013)
-    frame, sigma, _ = o._gamma_inputs(spy, params)
+    params = o.GammaParams(carry="given", rate=0.045, dividend_yield=0.013)
+    frame, sigma, _, _ = o._gamma_inputs(spy, params)
     live = np.isfinite(sigma)
     frame, sigma = frame[live], sigma[live]
     grid = np.linspace(0.7 * 720.65, 1.3 * 720.65, 301)
@@ -497,7 +497,7 @@ def test_zero_gamma_level_matches_repricing_every_option_at_each_grid_spot(spy: 
 
 def test_spy_implied_vol_op_agrees_with_the_brentq_solver(spy: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) -> None:
     """Same contracts without a volatility and the same reasons (no quote, no bid, ...); vols within 1e-6."""
-    params = o.ImpliedVolParams(rate=0.045, dividend_yield=0.013)
+    params = o.ImpliedVolParams(carry="given", rate=0.045, dividend_yield=0.013)
     fast = o.implied_vol(spy, params=params)
     reference = bsm.implied_vol
     monkeypatch.setattr(bsm, "implied_vol", lambda *args, **kw: reference(*args, **kw, solver=bsm.solve_brentq))

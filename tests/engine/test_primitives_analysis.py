@@ -102,11 +102,12 @@ def test_correlation_skips_missing_values(nan_inside: pd.Series, noise: tuple[pd
     assert run("correlation", nan_inside, b) == pytest.approx(np.corrcoef(nan_inside[keep], b[keep])[0, 1])
 
 
-def test_correlation_of_mixed_frequencies_needs_ffill(mixed_frequency: tuple[pd.Series, pd.Series]) -> None:
+def test_correlation_of_mixed_frequencies_must_say_how_they_meet(mixed_frequency: tuple[pd.Series, pd.Series]) -> None:
     monthly, weekly = mixed_frequency
-    with pytest.raises(OperationError, match=r"got 2; .* use align 'ffill'"):
+    with pytest.raises(OperationError, match="first series is monthly and the second weekly"):
         run("correlation", monthly, weekly)
     assert run("correlation", weekly, monthly, align="ffill") > 0.9  # both rise steadily
+    assert run("correlation", monthly, weekly, align="mean") > 0.9
 
 
 def test_correlation_with_a_flat_or_too_short_series_is_an_error(flat: pd.Series, single: pd.Series) -> None:
@@ -152,10 +153,19 @@ def test_correlation_matrix_is_symmetric_with_unit_diagonal(noise: tuple[pd.Seri
     assert out.loc["A", "B"] == pytest.approx(run("correlation", a, b))
 
 
-def test_correlation_matrix_is_pairwise_so_a_short_series_does_not_shorten_the_others(noise: tuple[pd.Series, pd.Series]) -> None:
+def test_correlation_matrix_uses_the_dates_all_series_share_by_default(noise: tuple[pd.Series, pd.Series]) -> None:
+    """Issue 10: every entry describes the same period, so the matrix is a correlation matrix."""
     a, b = noise
     short = a.iloc[-20:].rename("SHORT") + series(np.random.default_rng(1).normal(0, 0.01, 300)).iloc[-20:]
     out = run("correlation_matrix", a, b, short)
+    assert out.loc["A", "B"] == pytest.approx(run("correlation", a.iloc[-20:], b.iloc[-20:]))
+    assert np.linalg.eigvalsh(out.to_numpy()).min() > -1e-12
+
+
+def test_correlation_matrix_pairwise_lets_a_short_series_not_shorten_the_others(noise: tuple[pd.Series, pd.Series]) -> None:
+    a, b = noise
+    short = a.iloc[-20:].rename("SHORT") + series(np.random.default_rng(1).normal(0, 0.01, 300)).iloc[-20:]
+    out = run("correlation_matrix", a, b, short, dates="pairwise")
     assert out.loc["A", "B"] == pytest.approx(run("correlation", a, b))
 
 
@@ -172,7 +182,7 @@ def test_correlation_matrix_errors(noise: tuple[pd.Series, pd.Series], flat: pd.
     with pytest.raises(OperationError, match="'FLAT' is flat"):
         run("correlation_matrix", a, flat)
     monthly, weekly = mixed_frequency
-    with pytest.raises(OperationError, match="'M' and 'W' share 2 dates"):
+    with pytest.raises(OperationError, match="one frequency, got M monthly, W weekly"):
         run("correlation_matrix", monthly, weekly)
 
 
@@ -280,9 +290,9 @@ def test_beta_and_correlation_matrix_models_run_through_the_executor() -> None:
     doc = {
         "version": "1.0",
         "steps": [
-            {"id": "spy", "operation": "fetch_prices", "params": {"symbol": "SPY", "start": "2024-01-01"}},
-            {"id": "qqq", "operation": "fetch_prices", "params": {"symbol": "QQQ", "start": "2024-01-01"}},
-            {"id": "tlt", "operation": "fetch_prices", "params": {"symbol": "TLT", "start": "2024-01-01"}},
+            {"id": "spy", "operation": "fetch_prices", "params": {"symbol": "SPY", "start": "2024-01-01", "basis": "total_return"}},
+            {"id": "qqq", "operation": "fetch_prices", "params": {"symbol": "QQQ", "start": "2024-01-01", "basis": "total_return"}},
+            {"id": "tlt", "operation": "fetch_prices", "params": {"symbol": "TLT", "start": "2024-01-01", "basis": "total_return"}},
             {"id": "b", "operation": "beta", "inputs": ["qqq", "spy"]},
             {"id": "rq", "operation": "percent_change", "inputs": ["qqq"]},
             {"id": "rs", "operation": "percent_change", "inputs": ["spy"]},

@@ -66,28 +66,60 @@ def test_inner_alignment_keeps_the_dates_both_series_have(a: pd.Series, b: pd.Se
     assert out.name == f"{name}_A_B"
 
 
-def test_ffill_carries_the_second_series_onto_the_first_ones_dates(mixed_frequency: tuple[pd.Series, pd.Series]) -> None:
+def test_ffill_carries_a_monthly_value_onto_daily_dates_only_once_its_month_has_ended(mixed_frequency: tuple[pd.Series, pd.Series]) -> None:
+    """Issue 10: January's value (stamped 2024-01-01) is known from 1 February, never on January's own days."""
     daily, monthly = mixed_frequency
     out = run("mul", daily, monthly, align="ffill")
-    assert out.index.equals(daily.index)
-    assert out.loc["2024-01-31"] == 100.0 and out.loc["2024-02-15"] == 200.0
+    assert out.index[0] == pd.Timestamp("2024-02-01")  # nothing is known in January
+    assert out.loc["2024-02-01"] == 100.0 and out.loc["2024-02-29"] == 100.0  # February's value only from March
 
 
-def test_inner_alignment_of_mixed_frequencies_keeps_only_shared_dates(mixed_frequency: tuple[pd.Series, pd.Series]) -> None:
+def test_ffill_works_whichever_side_is_the_lower_frequency(mixed_frequency: tuple[pd.Series, pd.Series]) -> None:
     daily, monthly = mixed_frequency
-    assert len(run("add", daily, monthly)) == 2
+    out = run("sub", monthly, daily, align="ffill")
+    assert out.loc["2024-02-15"] == 100.0 - 1.0
 
 
-def test_ffill_before_the_first_value_of_the_second_series_is_dropped(a: pd.Series, b: pd.Series) -> None:
+def test_same_period_gives_each_date_its_own_period_value_and_says_it_looks_ahead(mixed_frequency: tuple[pd.Series, pd.Series]) -> None:
+    daily, monthly = mixed_frequency
+    out = run("mul", daily, monthly, align="same_period")
+    assert out.loc["2024-01-15"] == 100.0 and out.loc["2024-02-15"] == 200.0
+    assert "before the period ends" in REGISTRY["mul"].params_model.model_fields["align"].description
+
+
+def test_inner_alignment_refuses_mixed_frequencies_with_a_sentence(mixed_frequency: tuple[pd.Series, pd.Series]) -> None:
+    """Issue 10: daily minus monthly used to keep the two dates that happened to coincide, silently."""
+    daily, monthly = mixed_frequency
+    with pytest.raises(OperationError, match=r"first series is daily and the second monthly.*'mean', 'last' or 'sum'.*'ffill'"):
+        run("add", daily, monthly)
+
+
+@pytest.mark.parametrize(("how", "expected"), [("mean", [1.0, 1.0]), ("sum", [31.0, 29.0]), ("last", [1.0, 1.0])])
+def test_aggregating_the_daily_series_to_the_monthly_ones_periods(mixed_frequency: tuple[pd.Series, pd.Series], how: str, expected: list[float]) -> None:
+    daily, monthly = mixed_frequency
+    out = run("mul", monthly, daily, align=how)
+    assert list(out.index.strftime("%Y-%m-%d")) == ["2024-01-01", "2024-02-01"]
+    np.testing.assert_allclose(out.to_numpy(), np.array([100.0, 200.0]) * expected)
+
+
+def test_aggregation_leaves_out_a_partial_last_month() -> None:
+    days = pd.bdate_range("2024-01-01", "2024-02-20")
+    daily = pd.Series(np.arange(len(days), dtype=float), index=days, name="D")
+    monthly = dated([1.0, 1.0], ["2024-01-01", "2024-02-01"], "M")
+    out = run("mul", monthly, daily, align="mean")
+    assert list(out.index.strftime("%Y-%m-%d")) == ["2024-01-01"]  # February stops on the 20th
+
+
+def test_ffill_within_one_frequency_carries_the_last_value(a: pd.Series, b: pd.Series) -> None:
     out = run("add", a, b, align="ffill")
     assert list(out.index.strftime("%Y-%m-%d")) == ["2024-01-02", "2024-01-03", "2024-01-04"]
     np.testing.assert_allclose(out.to_numpy(), [12.0, 23.0, 24.0])
 
 
-def test_no_common_dates_suggests_ffill() -> None:
+def test_no_common_dates_is_explained() -> None:
     x = dated([1.0], ["2024-01-01"], "X")
     y = dated([1.0], ["2024-02-01"], "Y")
-    with pytest.raises(OperationError, match="try align 'ffill'"):
+    with pytest.raises(OperationError, match="no dates in common"):
         run("sub", x, y)
 
 

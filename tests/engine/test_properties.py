@@ -92,9 +92,12 @@ PARAM_POOL = {
     "window": [1, 2, 3, 5, 20, 300], "periods": [1, 2, 12], "span": [1.0, 5.0], "rule": ["W", "M", "Q", "A"],
     "how": ["mean", "last", "sum", "max"], "yoy": [True, False], "constant": [0.0, 1.5, -2.0], "factor": [0.0, 100.0, -1.0],
     "offset": [0.0, 1.0], "lower": [0.0], "upper": [1.0], "op": ["lt", "gt", "between", "eq"], "value": [0.0, 1.0, 3.0],
-    "value2": [5.0], "min_length": [1, 3], "method": ["pearson", "spearman"], "align": ["inner", "ffill"], "pct": [True, False],
+    "value2": [5.0], "min_length": [1, 3], "method": ["pearson", "spearman"], "align": ["inner", "ffill", "same_period", "mean", "last", "sum"], "pct": [True, False],
     "descending": [True, False], "base": ["e", "10"], "min_periods": [1, 2], "windows": [[5, 21], [2]], "returns": [True, False],
     "start": ["2020-01-01"], "end": ["2021-06-30"],
+    # issue 10: calendar windows and shifts, threshold tolerance, forward windows, partial periods, matrix dates
+    "unit": ["observations", "days", "months", "years"], "tolerance": [0.0, 1e-9, 0.5], "direction": ["trailing", "forward"],
+    "partial": ["drop", "keep"], "dates": ["common", "pairwise"],
 }
 SOURCES = [("fetch_series", {"series_id": s}) for s in ("DGS10", "UNRATE", "CPIAUCSL", "ICSA", "GDPC1", "T10Y2Y")] + [
     ("fetch_prices", {"symbol": s}) for s in ("SPY", "AAPL", "VIX", "GLD")
@@ -134,6 +137,8 @@ OPTION_PARAMS = {
     "confidence": [0.5, 0.6827, 0.99], "spot": [1.0, 700.0], "by": ["volume", "open_interest"], "price": ["mid", "last"],
     "use_vendor_iv": [True, False], "source": ["computed", "vendor", "vendor_iv"], "min_volume": [0, 10, 10**9],
     "min_open_interest": [0, 10**9], "max_days": [1, 30, 400], "contract_size": [100, 1], "delta": [0.1, 0.25, 0.4],
+    # issue 10: carry, exercise style and time basis on every pricing operation
+    "carry": ["implied", "given", "zero"], "exercise_style": ["european", "american"], "time_basis": ["days", "clock"],
 }
 
 

@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from contracts.dsl import ModelMeta, output_schema_for
@@ -137,13 +138,27 @@ def test_real_fed_funds_was_deeply_negative_in_2022():
     assert real["2022-06-01"] < -7.5 and real["2024-06-01"] > 1.5
 
 
-def test_recession_probability_follows_the_ny_fed_formula_and_rose_above_half_in_2023():
+def test_recession_probability_follows_the_ny_fed_formula_dated_twelve_months_ahead():
+    """Issue 10: the NY Fed dates each probability twelve months after its spread month."""
     result = run("recession-probability-10y-3m", start="2000-01-01")
     prob, spread = series(result, "probability"), series(result, "spread")
-    for day in ("2007-01-01", "2023-05-01"):
+    for day, ahead in (("2007-01-01", "2008-01-01"), ("2023-05-01", "2024-05-01")):
         expected = 100 * 0.5 * (1 + math.erf((-0.5333 - 0.6330 * spread[day]) / math.sqrt(2)))
-        assert math.isclose(prob[day], expected, rel_tol=1e-9)
-    assert max(v for d, v in prob.items() if d.startswith("2023")) > 50
+        assert math.isclose(prob[ahead], expected, rel_tol=1e-9)
+    assert max(v for d, v in prob.items() if d.startswith("2024")) > 50  # the 2023 inversion, dated a year on
+    assert list(spread)[-1] == "2026-07-01"  # August 2026 is partial (data to the 20th): left out
+    assert list(prob)[-1] == "2027-07-01"
+
+
+def test_recession_probability_says_which_three_month_rate_it_uses():
+    result = run("recession-probability-10y-3m")
+    label = next(s["label"] for s in result.outputs["series"] if s["id"] == "spread")
+    assert "DGS3MO" in label and "bond-equivalent" in label
+    assert "TB3MS" in load("recession-probability-10y-3m")["description"]
+    from contracts.errors import StepFailed
+
+    with pytest.raises(StepFailed, match="no FRED series 'TB3MS'"):
+        run("recession-probability-10y-3m", bill="TB3MS")
 
 
 def test_the_ten_year_identity_holds():
@@ -256,17 +271,19 @@ def test_correlation_matrix_is_symmetric_with_a_unit_diagonal():
     assert rows[0]["QQQ"] > 0.9
 
 
-def test_correlation_matrix_uses_each_pairs_own_dates_as_its_description_says():
+def test_correlation_matrix_uses_one_price_basis_and_the_dates_all_five_share():
+    """Issue 10: SPY and QQQ were split-adjusted only while IWM, TLT and GLD were dividend-adjusted, pair by pair."""
     seed = load("correlation-matrix")
-    assert "each pair over the trading days both have" in seed["description"]
+    assert "all five share" in seed["description"] and "total return" in seed["description"]
     rows = {row["series"]: row for row in table(run("correlation-matrix"), "matrix")}
     start = date(AS_OF.year - 3, AS_OF.month, AS_OF.day)
-    closes = {s: DATA.daily_bars(s, start, AS_OF)["close"] for s in ("SPY", "QQQ", "TLT")}
-    returns = {s: np.log(c).diff().dropna() for s, c in closes.items()}
-    assert closes["SPY"].index[-1] > closes["TLT"].index[-1]  # the sample's TLT ends first
-    for a, b in (("SPY", "QQQ"), ("SPY", "TLT")):
-        left, right = returns[a].align(returns[b], join="inner")
-        assert rows[a][b] == pytest.approx(left.corr(right), abs=1e-12)
+    symbols = ("SPY", "QQQ", "IWM", "TLT", "GLD")
+    closes = pd.concat({s: DATA.daily_bars(s, start, AS_OF, basis="total_return")["close"] for s in symbols}, axis=1)
+    returns = np.log(closes).diff().dropna()  # the days all five share
+    for a, b in (("SPY", "QQQ"), ("SPY", "TLT"), ("IWM", "GLD")):
+        assert rows[a][b] == pytest.approx(returns[a].corr(returns[b]), abs=1e-12)
+    provenance = run("correlation-matrix").provenance
+    assert {p["detail"]["basis"] for p in provenance} == {"total_return"}
 
 
 def test_spy_drawdown_bottomed_in_march_2020():

@@ -61,12 +61,28 @@ def test_bad_ranges_and_parameters_are_sentences():
 
 
 def test_bars_for_every_symbol_and_aliases():
+    from gateways.sample import _bases
+
     for symbol in GW.bar_symbols():
-        bars = GW.daily_bars(symbol).value
-        assert list(bars.columns) == ["open", "high", "low", "close", "volume"] and bars["close"].notna().all()
+        for basis in _bases(symbol):
+            fetched = GW.daily_bars(symbol, basis=basis)
+            bars = fetched.value
+            assert list(bars.columns) == ["open", "high", "low", "close", "volume"] and bars["close"].notna().all()
+            assert fetched.provenance.detail["basis"] == basis
     assert GW.daily_bars("I:SPX").provenance.symbol == "SPX"
     with pytest.raises(DataNotFound, match="no daily bars for 'ZZZZ'"):
         GW.daily_bars("ZZZZ")
+
+
+def test_bars_come_in_the_basis_asked_for_or_not_at_all():
+    """Issue 10: IWM, TLT and GLD exist only adjusted for dividends; they were served as if split-only."""
+    assert GW.daily_bars("SPY", "2026-05-01", "2026-05-01").value["close"].iloc[0] == 720.65  # split-only: the actual close
+    total = GW.daily_bars("SPY", "2024-01-02", "2024-01-02", basis="total_return").value["close"].iloc[0]
+    assert total < GW.daily_bars("SPY", "2024-01-02", "2024-01-02").value["close"].iloc[0]  # dividends added back lower the past
+    with pytest.raises(DataNotFound, match="TLT only adjusted for splits and dividends"):
+        GW.daily_bars("TLT")
+    with pytest.raises(DataNotFound, match="AAPL only adjusted for splits"):
+        GW.daily_bars("AAPL", basis="total_return")
 
 
 def test_quote_is_the_previous_close():
