@@ -7,9 +7,12 @@ alone. Both return a fresh ``DataAccess`` (its own provenance log) over process-
 
 from __future__ import annotations
 
+from datetime import date
+
 from contracts.settings import DataSettings
 from engine.data import DataAccess
 from gateways import factory
+from gateways.sample import as_of_date as sample_as_of_date
 from services.config import Settings
 
 
@@ -32,3 +35,13 @@ def sample_access() -> DataAccess:
 def describe_data(settings: Settings, mode: str | None = None) -> dict[str, str]:
     """Which provider serves each kind of data and which cache, without building anything."""
     return factory.describe(mode or settings.data_mode, settings.data)
+
+
+def reference_date(settings: Settings) -> date | None:
+    """The date relative inputs (``today-5y``) resolve against: the bundled snapshot's as-of date when
+    every kind of data is the sample (so a model's defaults keep selecting data in any later year),
+    otherwise None, meaning the wall clock."""
+    described = describe_data(settings)
+    if all(described[kind] == "sample" for kind in factory.KINDS):
+        return sample_as_of_date()
+    return None

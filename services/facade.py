@@ -12,7 +12,7 @@ from engine.data import DataAccess
 from services.auth import AuthService
 from services.coalesce import Coalescer, CrossProcessLocks, FileLocks, RedisLocks
 from services.config import Settings
-from services.data import data_access
+from services.data import data_access, reference_date
 from services.labs import LabsService
 from services.publishing import PublishingService
 from services.registry import ModelsService, RegistryService
@@ -88,7 +88,14 @@ def build(
     fresh_data = (lambda: data.fresh()) if data is not None else (lambda: data_access(settings))
     runner = runner or _runner(settings, data)
     runs = RunsService(
-        store, registry, runner, limits=settings.limits, data_mode=settings.data_mode, data=settings.data, coalescer=Coalescer(_locks(settings))
+        store,
+        registry,
+        runner,
+        limits=settings.limits,
+        data_mode=settings.data_mode,
+        data=settings.data,
+        coalescer=Coalescer(_locks(settings)),
+        reference_date=(data.reference_date() if data is not None else reference_date(settings)),
     )
     return Services(
         settings=settings,

@@ -17,8 +17,9 @@ import pandas as pd
 from contracts.errors import DataError
 from engine.data import DataAccess
 from gateways.sample import CHAIN_FILES
+from gateways.sample import as_of_date as sample_as_of_date
 from services.config import Settings
-from services.data import describe_data, sample_access
+from services.data import describe_data
 
 # Symbols offered in the Derivatives Lab when live data is configured (any ticker may be typed).
 LIVE_SYMBOLS = ("SPY", "QQQ", "IWM", "AAPL", "MSFT", "NVDA", "AMZN", "TSLA")
@@ -95,8 +96,7 @@ class LabsService:
 
 def sample_as_of() -> str:
     """The newest date in the bundled sample snapshot (FRED observations and daily bars)."""
-    data = sample_access()
-    return max(data.series_info("DGS10")["observation_end"], data.quote("SPY")["as_of"])
+    return sample_as_of_date().isoformat()
 
 
 def spot_price(chain: pd.DataFrame) -> float | None:

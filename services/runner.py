@@ -149,7 +149,15 @@ def _time_error(limits: Limits) -> LimitExceeded:
 
 
 def _worker_main(conn: Any, memory_mb: int, preload: tuple[str, ...]) -> None:
-    """A worker's life: import what it needs, cap the address space, say ready, run jobs until the pipe closes."""
+    """A worker's life: import what it needs, cap the address space, say ready, run jobs until the pipe closes.
+
+    A parent that went away (the app stopped, a command-line run finished) ends the worker quietly.
+    """
+    with contextlib.suppress(BrokenPipeError, EOFError, ConnectionResetError, KeyboardInterrupt):
+        _serve(conn, memory_mb, preload)
+
+
+def _serve(conn: Any, memory_mb: int, preload: tuple[str, ...]) -> None:
     for module in preload:  # already imported when forked from the forkserver: then this is free
         importlib.import_module(module)
     baseline_kb = _status_kb("self", "VmSize")

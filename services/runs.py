@@ -91,6 +91,7 @@ class RunsService:
         data_mode: str = "sample",
         data: DataSettings | None = None,
         coalescer: Coalescer | None = None,
+        reference_date: date | None = None,
         cache_ttl_s: float = EXECUTION_CACHE_TTL_S,
     ):
         self._store = store
@@ -100,6 +101,7 @@ class RunsService:
         self._data_mode = data_mode
         self._data = data or DataSettings()
         self.coalescer = coalescer or Coalescer()
+        self.reference_date = reference_date  # what "today" means for relative inputs (the sample's as-of on sample data)
         self._cache: TTLCache[str, tuple[str, dict[str, Any]]] = TTLCache(maxsize=1024, ttl=cache_ttl_s)
         self._schemas: dict[str, InputSchema] = {}
         self._lock = threading.Lock()
@@ -120,6 +122,7 @@ class RunsService:
         if ver is None:
             raise NotFoundError(f"Model '{slug}' has no version {version}." if version else f"Model '{slug}' has no version to run yet.")
 
+        today = today or self.reference_date
         canonical = resolve_inputs(self._schema(ver.id, ver.input_schema), inputs or {}, today)
         canonical = {k: v.isoformat() if isinstance(v, date) else v for k, v in canonical.items()}
         key = inputs_hash(ver.id, canonical)

@@ -52,3 +52,31 @@ def test_authoring_describes_operations_and_types() -> None:
            "outputs": {"series": [{"id": "z", "source": "z", "label": "z"}]}}
     assert authoring.step_types(doc) == {"s": "series", "z": "series"}
     assert authoring.output_schema(doc)["series"][0]["id"] == "z"
+
+
+def test_every_seed_file_loads() -> None:
+    """Regression: a seed with a value outside the rules (a difficulty of 'beginner' after the rename to
+    'basic') was skipped with only a log line, and its model silently missing from the registry."""
+    from pathlib import Path
+
+    from services.seeds import SEEDS_DIR, read_seeds
+
+    assert {m.slug for m in read_seeds()} == {p.stem for p in Path(SEEDS_DIR).glob("*.json")}
+
+
+def test_relative_defaults_resolve_against_the_sample_as_of_date(svc: Services) -> None:
+    """On sample data 'today-5y' means five years before the snapshot, in any year the app runs."""
+    from gateways.sample import as_of_date
+
+    assert svc.runs.reference_date == as_of_date()
+    user = svc.auth.guest()
+    svc.models.create(user, {
+        "slug": "relative-start", "name": "Relative start", "description": "d", "lab_scope": "econ", "difficulty": "basic",
+        "dsl": {"version": "1.0", "steps": [{"id": "s", "operation": "fetch_series", "params": {"series_id": "DGS10", "start": "$start"}}],
+                "outputs": {"series": [{"id": "s", "source": "s", "label": "10y"}]}},
+        "input_schema": {"fields": [{"name": "start", "type": "date", "default": "today-1y"}]},
+    })
+    outcome = svc.runs.run_model(user, "relative-start")
+    expected = as_of_date().replace(year=as_of_date().year - 1).isoformat()
+    assert outcome.result.inputs["start"] == expected
+    assert outcome.result.outputs["series"][0]["x"][0] >= expected
