@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from contracts.errors import DataError, EngineError, InputInvalid, Problem, StepFailed, ValidationFailed
+from engine.document import read_json
 from engine.registry import load_all
 from engine.validator import validate
 
@@ -26,13 +27,12 @@ from engine.validator import validate
 def load_document(path: str) -> tuple[dict[str, Any] | Any, Any, list[Problem]]:
     """Read FILE: return (dsl, input_schema, problems reading it)."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        raw_bytes = Path(path).read_bytes()
     except OSError as exc:
         return None, None, [Problem("E_FILE", (), f"cannot read {path}: {exc.strerror or exc}")]
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return None, None, [Problem("E_JSON", (), f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]
+    raw, unreadable = read_json(raw_bytes)
+    if unreadable:
+        return None, None, unreadable
     if isinstance(raw, dict) and "dsl" in raw:
         from contracts.dsl import ModelMeta
 

@@ -42,12 +42,15 @@ def _did_you_mean(name: str, choices: list[str]) -> str:
     return f"did you mean '{close[0]}'?" if close else ""
 
 
+BOUND_ERRORS = ("too_long", "string_too_long")  # pydantic's names for a list or text past its max_length
+
+
 def _pydantic_problems(error: ValidationError, base: Path, code: str = "E_SCHEMA") -> Iterator[Problem]:
     for item in error.errors():
-        message = item["msg"]
+        message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             message = f"unknown field '{item['loc'][-1]}'"
-        yield Problem(code, _path(base, tuple(item["loc"])), message)
+        yield Problem("E_LIMIT" if item["type"] in BOUND_ERRORS else code, _path(base, tuple(item["loc"])), message)
 
 
 @dataclass
@@ -64,6 +67,7 @@ class Context:
     types: dict[str, ValueType] = field(default_factory=dict)  # step id -> output type
     outputs: Outputs | None = None
     graph_sound: bool = True
+    schema_sound: bool = True
 
 
 Rule = Callable[[Context], Iterator[Problem]]
@@ -90,6 +94,9 @@ def rule_steps(ctx: Context) -> Iterator[Problem]:
         return
     if len(steps) > ctx.limits.max_steps:
         yield Problem("E_LIMIT", ("steps",), f"{len(steps)} steps exceed the limit of {ctx.limits.max_steps}")
+        if len(steps) > 4 * ctx.limits.max_steps:
+            ctx.graph_sound = False
+            return  # far past the limit: checking each step would only cost time
     for index, raw_step in enumerate(steps):
         base: Path = ("steps", index)
         try:
@@ -153,6 +160,8 @@ def _bind_params(params: dict[str, Any], ctx: Context, base: Path) -> tuple[dict
         elif isinstance(value, str) and value.startswith("$"):
             name = value[1:]
             declared = ctx.schema.field(name)
+            if declared is None and not ctx.schema_sound:
+                continue  # the input schema itself is broken (reported once): do not blame every reference
             if declared is None:
                 names = [f.name for f in ctx.schema.fields]
                 hint = _did_you_mean(name, names) or f"declare '{name}' in the input schema"
@@ -330,7 +339,7 @@ def validate(doc: Any, input_schema: Any = None, limits: Limits | None = None, t
     """Every problem of ``doc`` (and of its input schema), in document order of the rules."""
     load_all()
     schema, problems = parse_input_schema(input_schema)
-    ctx = Context(raw=doc, schema=schema, limits=limits or Limits(), today=today or date.today())
+    ctx = Context(raw=doc, schema=schema, limits=limits or Limits(), today=today or date.today(), schema_sound=not problems)
     for rule in RULES:
         problems.extend(rule(ctx))
         if rule is rule_root and not isinstance(doc, dict):

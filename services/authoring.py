@@ -6,21 +6,18 @@ can put each one on its node and field.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from contracts.dsl import ModelDSL, output_schema_for
 from contracts.errors import Problem
+from engine.document import read_json
 from engine.registry import load_all
 from engine.validator import static_types, validate
 
 
-def parse(text: str) -> tuple[Any, list[Problem]]:
-    """JSON text -> (document, problems reading it)."""
-    try:
-        return json.loads(text), []
-    except json.JSONDecodeError as exc:
-        return None, [Problem("E_JSON", (), f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]
+def parse(text: str | bytes) -> tuple[Any, list[Problem]]:
+    """JSON text -> (document, problems reading it): strict and bounded (``engine.document.read_json``)."""
+    return read_json(text)
 
 
 def check(doc: Any, input_schema: Any = None) -> list[Problem]:

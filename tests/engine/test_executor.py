@@ -53,7 +53,7 @@ def test_result_round_trips_through_strict_json(sample_data):
 def test_nan_becomes_null_and_dates_are_iso(sample_data):
     gaps = doc()
     gaps["steps"][2] = {"id": "spread", "operation": "div", "inputs": ["dgs10", "dgs2"]}
-    gaps["steps"].insert(2, {"id": "zero", "operation": "sub", "inputs": ["dgs2", "dgs2"]})
+    gaps["steps"].insert(2, {"id": "zero", "operation": "scale", "params": {"factor": 0}, "inputs": ["dgs2"]})
     gaps["steps"][3]["inputs"] = ["dgs10", "zero"]  # division by zero everywhere
     gaps["steps"][4]["inputs"] = ["dgs10"]
     result = execute(gaps, {"start": "2024-01-01", "end": "2024-01-31"}, sample_data, input_schema=SCHEMA, today=TODAY)

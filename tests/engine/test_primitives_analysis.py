@@ -316,12 +316,13 @@ def test_validator_checks_correlation_matrix_arity_and_regression_params() -> No
         "version": "1.0",
         "steps": [
             {"id": "spy", "operation": "fetch_prices", "params": {"symbol": "SPY"}},
+            {"id": "qqq", "operation": "fetch_prices", "params": {"symbol": "QQQ"}},
             {"id": "m", "operation": "correlation_matrix", "inputs": ["spy"]},
-            {"id": "r", "operation": "regression", "params": {"align": "outer"}, "inputs": ["spy", "spy"]},
+            {"id": "r", "operation": "regression", "params": {"align": "outer"}, "inputs": ["spy", "qqq"]},
         ],
         "outputs": {"tables": [{"id": "t", "source": "m"}]},
     }
     with pytest.raises(ValidationFailed) as caught:
         execute(doc, data=sample_access())
     codes = {p.code for p in caught.value.problems}
-    assert "E_ARITY" in codes and any(p.path.startswith("$.steps[2].params") for p in caught.value.problems)
+    assert "E_ARITY" in codes and any(p.path.startswith("$.steps[3].params") for p in caught.value.problems)
