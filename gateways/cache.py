@@ -7,19 +7,17 @@ upstream fails with a transient error (rate limited, unavailable) and an expired
 that value is served with ``Provenance.warning`` saying so; with nothing kept, the typed error rises.
 
 Backends: ``MemoryBackend`` (cachetools, per process, the default) and ``RedisBackend`` (shared by
-every app process; values are pickled, so dtypes, index and NaN round-trip exactly; the Redis server
-must be trusted, as for any pickle store). Keys are provider + call + arguments, hashed; no key or
+every app process; values are stored as data, a JSON header and Arrow for pandas values, so dtypes,
+index and NaN round-trip exactly and nothing read from Redis can run code). Keys are provider + call + arguments, hashed; no key or
 secret ever enters them. ``CachedGateway`` wraps any gateway and implements all three protocols.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import hashlib
 import json
 import logging
-import pickle
 import threading
 import time
 import uuid
@@ -33,6 +31,7 @@ import pandas as pd
 
 from contracts.data import Fetched
 from contracts.errors import DataError, UpstreamRateLimited, UpstreamUnavailable
+from gateways import wire
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +47,7 @@ DEFAULT_TTLS: dict[str, float] = {
 }
 STALE_FOR = 24 * 3600  # how long past its TTL a value is kept to be served when the upstream fails
 TRANSIENT = (UpstreamRateLimited, UpstreamUnavailable)  # failures that a stale value may cover; never NotFound or NotEntitled
-KEY_PREFIX = "auster:gw:v1"
+KEY_PREFIX = "auster:gw:v2"  # v2: entries as JSON and Arrow (v1 held pickles)
 
 
 @dataclass
@@ -141,60 +140,97 @@ _UNLOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del'
 
 
 class RedisBackend:
-    """Shared store in Redis: pickled entries that expire with their stale window, and short locks.
+    """Shared store in Redis: entries as data (``gateways.wire``: JSON and Arrow, never pickles) that
+    expire with their stale window, and short locks.
 
-    A Redis failure never fails a request: reads miss, writes are skipped and locks are granted, each
-    with a warning in the log, so the app keeps serving from upstream.
+    A Redis failure never fails a request and never stalls one: every call has a short socket timeout,
+    and after a failure Redis is left alone for ``retry_after`` seconds (reads miss, writes are
+    skipped, locks are granted, each logged once), so the app keeps serving from upstream at its own
+    speed while Redis is down or hung.
     """
 
     name = "redis"
 
-    def __init__(self, url: str, *, client: Any = None, socket_timeout: float = 2.0, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        url: str,
+        *,
+        client: Any = None,
+        socket_timeout: float = 0.25,
+        retry_after: float = 30.0,
+        clock: Callable[[], float] = time.time,
+    ):
         import redis
 
         self._redis = client or redis.Redis.from_url(url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout)
         self._errors = (redis.RedisError, OSError)
         self._unlock = self._redis.register_script(_UNLOCK)
         self._clock = clock
+        self._retry_after = retry_after
+        self._down_until = 0.0
         self.url_for_display = url.split("@")[-1]  # no password in anything we print
 
+    def _available(self) -> bool:
+        return time.monotonic() >= self._down_until
+
+    def _failed(self, what: str, exc: BaseException) -> None:
+        if self._available():
+            log.warning("Redis cache %s failed (%s); using upstream only for %.0f s", what, type(exc).__name__, self._retry_after)
+        self._down_until = time.monotonic() + self._retry_after
+
     def get(self, key: str) -> Entry | None:
+        if not self._available():
+            return None
         try:
             blob = self._redis.get(key)
         except self._errors as exc:
-            log.warning("Redis cache read failed (%s); fetching from upstream", type(exc).__name__)
+            self._failed("read", exc)
             return None
         if blob is None:
             return None
         try:
-            return pickle.loads(blob)
-        except Exception:  # an entry written by an incompatible version: treat as a miss
+            value, times = wire.decode(blob)
+        except wire.UnreadableEntry:  # written by another version, or not by us: a miss
             log.warning("Redis cache entry %s could not be read; ignoring it", key)
             return None
+        return Entry(value, times["stored_at"], times["fresh_until"], times["keep_until"])
 
     def set(self, key: str, entry: Entry) -> None:
+        if not self._available():
+            return
         ttl_ms = max(1, int((entry.keep_until - self._clock()) * 1000))
+        times = {"stored_at": entry.stored_at, "fresh_until": entry.fresh_until, "keep_until": entry.keep_until}
         try:
-            self._redis.set(key, pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL), px=ttl_ms)
+            self._redis.set(key, wire.encode(entry.value, times), px=ttl_ms)
         except self._errors as exc:
-            log.warning("Redis cache write failed (%s); the value is not shared", type(exc).__name__)
+            self._failed("write", exc)
 
     def try_lock(self, key: str, seconds: float) -> str | None:
         token = uuid.uuid4().hex
+        if not self._available():
+            return token
         try:
             return token if self._redis.set(f"{key}:lock", token, nx=True, px=max(1, int(seconds * 1000))) else None
-        except self._errors:
+        except self._errors as exc:
+            self._failed("lock", exc)
             return token
 
     def locked(self, key: str) -> bool:
+        if not self._available():
+            return False
         try:
             return bool(self._redis.exists(f"{key}:lock"))
-        except self._errors:
+        except self._errors as exc:
+            self._failed("lock check", exc)
             return False
 
     def unlock(self, key: str, token: str) -> None:
-        with contextlib.suppress(self._errors):
+        if not self._available():
+            return
+        try:
             self._unlock(keys=[f"{key}:lock"], args=[token])
+        except self._errors as exc:
+            self._failed("unlock", exc)
 
     def clear(self) -> None:
         """Delete this cache's keys (only ours: other apps may share the database)."""

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -103,7 +104,7 @@ def test_ttls_follow_the_design_and_can_be_overridden() -> None:
 def test_keys_name_provider_and_call_but_never_a_secret(server: ReplayServer) -> None:
     fred = FredGateway(FRED_KEY, server.url + "/fred", throttle=fast_bucket())
     key = make_key(fred.name, fred.cache_scope, "series", {"id": "DGS10", "start": "2024-01-01"})
-    assert key.startswith("auster:gw:v1:fred:series:") and FRED_KEY not in key
+    assert key.startswith("auster:gw:v2:fred:series:") and FRED_KEY not in key
     assert key == make_key("fred", fred.cache_scope, "series", {"start": "2024-01-01", "id": "DGS10"})
     assert key != make_key("fred", fred.cache_scope, "series", {"id": "DGS10", "start": "2024-01-02"})
     assert key != make_key("fred", "fred@http://elsewhere", "series", {"id": "DGS10", "start": "2024-01-01"})
@@ -263,3 +264,51 @@ def test_a_redis_outage_falls_back_to_upstream() -> None:
     gateway = CachedGateway(upstream, Cache(backend))
     assert gateway.quote("SPY").value["price"] == 101.0
     assert upstream.calls == 1
+
+
+@pytest.mark.services
+def test_what_redis_holds_is_data_and_a_planted_pickle_never_runs(redis_backend: Callable[[], RedisBackend], redis_url: str, tmp_path) -> None:
+    """Regression (issue 9): values were pickled, so write access to Redis was code execution in every app."""
+    import pickle
+
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    backend = redis_backend()
+    series = pd.Series([1.0, np.nan], index=pd.DatetimeIndex(["2024-01-02", "2024-01-03"]), name="DGS10")
+    cache = Cache(backend)
+    cache.get_or_fetch("auster:gw:v2:stub:series:k", "series", lambda: Fetched(series, Provenance("stub", "fred_series", "DGS10", "2024-01-03")))
+    stored = client.get("auster:gw:v2:stub:series:k")
+    assert stored.startswith(b"AUS1") and b"pandas" in stored  # a JSON header and Arrow, not a pickle
+    with pytest.raises(Exception, match=r"could not find MARK|invalid load key|unpickling"):
+        pickle.loads(stored)
+
+    marker = tmp_path / "ran"
+
+    class Exploit:
+        def __reduce__(self):  # what an attacker with Redis access would plant
+            return (Path.touch, (marker,))
+
+    client.set("auster:gw:v2:stub:quote:planted", pickle.dumps(Exploit()))
+    assert backend.get("auster:gw:v2:stub:quote:planted") is None
+    assert not marker.exists()
+
+
+def test_a_hung_redis_does_not_stall_requests() -> None:
+    """Regression (issue 9): a Redis that accepts connections and never answers stalled a run for 25 s."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)  # accepts (the kernel completes the handshake) and never answers
+    try:
+        backend = RedisBackend(f"redis://127.0.0.1:{listener.getsockname()[1]}/0")
+        upstream = Upstream()
+        gateway = CachedGateway(upstream, Cache(backend))
+        started = time.monotonic()
+        for _ in range(20):
+            assert gateway.quote("SPY").value["symbol"] == "SPY"
+        assert time.monotonic() - started < 2  # one short timeout, then Redis is left alone for a while
+        assert upstream.calls == 20
+    finally:
+        listener.close()
