@@ -22,6 +22,9 @@ EARLIEST_RELATIVE_YEAR = 1800  # a relative date reaching further back is not a 
 LABEL_INPUT = re.compile(r"(?<!\{)\{([a-z][a-z0-9_]{0,39})\}(?!\})")
 
 
+# Colours a chart accepts: #rgb, #rrggbb, rgb(r, g, b) or rgba(r, g, b, a). Anything else once reached
+# Plotly, which raised inside the page.
+COLOUR_PATTERN = r"^(#[0-9a-fA-F]{3}|#[0-9a-fA-F]{6}|rgba?\(\s*\d{1,3}\s*,\s*\d{1,3}\s*,\s*\d{1,3}\s*(,\s*(0|1|0?\.\d+)\s*)?\))$"
 # Bounds on what a document may contain: far above any real model, far below what hurts the server.
 MAX_STEP_INPUTS = 32
 MAX_PARAMS = 32
@@ -92,7 +95,7 @@ class SeriesOutput(_Strict):
     id: str = Field(pattern=STEP_ID_PATTERN)
     source: str = Field(max_length=64)
     label: str = Field(max_length=200)
-    color: str | None = Field(None, max_length=40)
+    color: str | None = Field(None, pattern=COLOUR_PATTERN)
     chart: ChartKind = "line"
     x: str | None = Field(None, max_length=64)  # frame column for the x axis (default: the index)
     y: str | list[str] | None = Field(None, max_length=32)  # frame column(s) to plot (default: every numeric column)

@@ -109,3 +109,18 @@ def test_labels_and_output_lists_are_bounded() -> None:
     assert any(p.code == "E_LIMIT" and p.where == ("outputs", "series", 0, "label") for p in long_label)
     many = validate(doc(outputs={"series": [{"id": f"o{i}", "source": "a", "label": "l"} for i in range(200)]}))
     assert any(p.code == "E_LIMIT" and p.where == ("outputs", "series") for p in many)
+
+
+def test_a_colour_plotly_would_refuse_is_refused_by_the_validator() -> None:
+    """Regression (issue 9): an output colour Plotly refuses raised a traceback inside the page."""
+    bad = validate(doc(outputs={"series": [{"id": "a", "source": "a", "label": "a", "color": "notacolour"}]}))
+    assert any(p.where == ("outputs", "series", 0, "color") for p in bad)
+    for fine in ("#1f77b4", "#abc", "rgb(31, 119, 180)", "rgba(31, 119, 180, 0.4)"):
+        assert validate(doc(outputs={"series": [{"id": "a", "source": "a", "label": "a", "color": fine}]})) == [], fine
+
+
+def test_visitors_never_see_error_details() -> None:
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["showErrorDetails"] == "none"
