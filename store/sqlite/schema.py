@@ -270,7 +270,7 @@ MIGRATIONS.append(
 )
 
 # The templates of seeds/ at the release that reserved template slugs (issue 9); the Supabase migration
-# 20250101000007 reserves the same list (tests/store/test_walls.py compares them). Templates loaded
+# 20250101000007 reserves the same list (tests/contracts/test_rules_parity.py compares them). Templates loaded
 # later are reserved by load_seeds.
 RESERVED_TEMPLATE_SLUGS = (
     "beta-vs-spy", "correlation-matrix", "cpi-inflation", "drawdown", "expected-move", "gamma-exposure",
