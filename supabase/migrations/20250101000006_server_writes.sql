@@ -216,7 +216,8 @@ begin
 end $$;
 
 -- Publish one of the caller's successful runs as an immutable artifact, if its model is still shared
--- with the caller; an unlisted artifact's address ends in 128 random bits (two random UUIDs hashed).
+-- with the caller; an unlisted artifact's address ends in 128 random bits (two random UUIDs, 244 random bits, hashed
+-- with SHA-256 and cut to 32 hex digits).
 create or replace function public.publish_artifact(p_model_run_id uuid, p_slug text, p_title text, p_summary text, p_visibility text)
 returns public.published_artifacts language plpgsql security definer set search_path = public, pg_temp as $$
 declare
@@ -242,7 +243,8 @@ begin
         raise exception 'AUSTER:invalid:only a successful run can be published';
     end if;
     if coalesce(p_visibility, 'public') = 'unlisted' then
-        v_slug := rtrim(left(coalesce(p_slug, 'artifact'), 60), '-') || '-' || md5(gen_random_uuid()::text || gen_random_uuid()::text);
+        v_slug := rtrim(left(coalesce(p_slug, 'artifact'), 60), '-') || '-'
+                  || left(encode(sha256((gen_random_uuid()::text || gen_random_uuid()::text)::bytea), 'hex'), 32);
     end if;
     insert into public.published_artifacts (slug, type, model_run_id, model_id, version_id, owner_id, title, summary, visibility, payload)
         values (v_slug, 'model_run', v_run.id, v_run.model_id, v_run.model_version_id, v_uid, p_title, coalesce(p_summary, ''),
