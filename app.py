@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components.session import get_services
 from components.sidebar import sidebar
+from contracts.errors import AusterError
 
 # url_path values are part of every shared link: never rename them.
 PAGES = {
@@ -29,6 +31,11 @@ PAGES = {
 
 def run() -> None:
     st.set_page_config(page_title="Auster Models", page_icon=":material/ssid_chart:", layout="wide")
+    try:
+        get_services()  # opens the store: a database the app cannot write to is a sentence, not a traceback
+    except AusterError as exc:
+        st.error(str(exc), icon=":material/database:")
+        st.stop()
     page = st.navigation(PAGES)
     sidebar()
     page.run()

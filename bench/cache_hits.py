@@ -5,7 +5,8 @@
 A real run of the yield-curve template over the sample data (about 220 KB of outputs) is the source;
 each hit is what a process without that run in its own in-process cache does: ``find_cached_run``
 then ``log_cached_run``. Run in one process and in four sharing the file. Issue 8 made a hit record
-a reference to the run it reuses instead of a copy of its outputs. Never a test.
+a reference to the run it reuses instead of a copy of its outputs. A hit counts against its user's
+per-minute limit (issue 9), so each hit is made by a different guest. Never a test.
 """
 
 from __future__ import annotations
@@ -41,16 +42,16 @@ def database_bytes(path: str) -> int:
         db.close()
 
 
-def hit_repeatedly(path: str, user_id: str, version_id: str, key: str, inputs: dict[str, object], count: int, done: Queue) -> None:
-    """One process: ``count`` cache hits through its own store."""
+def hit_repeatedly(path: str, user_ids: list[str], version_id: str, key: str, done: Queue) -> None:
+    """One process: a cache hit by each of ``user_ids`` through its own store."""
     store = SqliteStore(path)
-    user = User(user_id, None, "")
-    for _ in range(count):
+    for user_id in user_ids:
+        user = User(user_id, None, "")
         found = store.runs.find_cached_run(user, version_id, key)
         assert found is not None
-        store.runs.log_cached_run(user, found[0], inputs)
+        store.runs.log_cached_run(user, found[0], key)
     store.close()
-    done.put(count)
+    done.put(len(user_ids))
 
 
 def main() -> None:
@@ -65,12 +66,15 @@ def main() -> None:
         version_id = svc.registry.get_model(SLUG, user).latest.id
         run = svc.runs.get_run(user, outcome.run_id)
         key = inputs_hash(version_id, run.inputs)
+        guests = [svc.auth.guest().id for _ in range(2 * args.hits)]
         svc.close()
         print(f"source run: {SLUG}, outputs {len(json.dumps(run.outputs)):,} bytes of JSON")
-        for processes in (1, 4):
+        for round_, processes in enumerate((1, 4)):
             before = database_bytes(path)
             done: Queue = Queue()
-            workers = [Process(target=hit_repeatedly, args=(path, user.id, version_id, key, run.inputs, args.hits // processes, done)) for _ in range(processes)]
+            mine = guests[round_ * args.hits:(round_ + 1) * args.hits]
+            share = args.hits // processes
+            workers = [Process(target=hit_repeatedly, args=(path, mine[i * share:(i + 1) * share], version_id, key, done)) for i in range(processes)]
             start = time.perf_counter()
             for worker in workers:
                 worker.start()

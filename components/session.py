@@ -8,6 +8,7 @@ only what every session may share: the services factory over the configured stor
 from __future__ import annotations
 
 import os
+import secrets
 from typing import Any
 
 import streamlit as st
@@ -16,6 +17,7 @@ import services
 from contracts.errors import AusterError
 
 USER_KEY = "auster.user"
+BROWSER_KEY = "auster.browser"
 # Environment that selects the store and data; the cached services are keyed on it, so tests (and a
 # changed configuration) get their own handle instead of another configuration's.
 _CONFIG_NAMES = ("AUSTER_DB_PATH", "AUSTER_DATA_MODE", "SUPABASE_URL", "FRED_API_KEY", "MASSIVE_API_KEY", "POLYGON_API_KEY", "REDIS_URL", "KV_URL")
@@ -35,6 +37,11 @@ def get_services() -> Any:
 def current_user() -> Any | None:
     """The user of this browser session, or ``None`` for an anonymous visitor."""
     return st.session_state.get(USER_KEY)
+
+
+def browser_key() -> str:
+    """A random key for this browser session: an anonymous visitor's views are counted once a day by its hash."""
+    return str(st.session_state.setdefault(BROWSER_KEY, secrets.token_hex(16)))
 
 
 def set_user(user: Any | None) -> None:

@@ -198,6 +198,15 @@ class AuthRequired(AuthError):
         super().__init__(f"Sign in or continue as a guest to {action}.")
 
 
+class SessionExpired(AuthRequired):
+    """The session's token has expired (PostgREST's PGRST301/PGRST303): the person must sign in again."""
+
+    code = "E_SESSION_EXPIRED"
+
+    def __init__(self, message: str = "Your session has expired; sign in again."):
+        AuthError.__init__(self, message)
+
+
 class PermissionDenied(ServiceError):
     """The user may not do this to this object."""
 

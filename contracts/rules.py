@@ -38,6 +38,12 @@ ARTIFACT_TYPES: tuple[str, ...] = get_args(ArtifactType)
 DAILY_RUNS: dict[str, int] = {"free": 10, "paid": 100}
 RUNS_PER_MINUTE_PER_MODEL = 3
 EXECUTION_CACHE_TTL_S = 3600
+# Failed runs do not use the daily quota; every run (failed or served from the cache) counts against
+# the per-minute limit.
+DAILY_QUOTA_STATUSES: tuple[str, ...] = ("pending", "success")
+
+# An unlisted artifact is found only by its link: its address carries at least this many random bits.
+UNLISTED_SLUG_RANDOM_BITS = 128
 
 
 def daily_limit(tier: str) -> int:

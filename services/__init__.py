@@ -45,8 +45,9 @@ Public API (``user`` is a ``User`` or ``None`` for an anonymous visitor who only
     ``list_runs(user, limit=50) -> list[RunRecord]``; ``get_run(user, run_id) -> RunRecord``.
 ``svc.publishing``
     ``publish(user, run_id, title, summary="", visibility="public") -> Artifact``;
-    ``get_artifact(slug, user=None, count_view=True) -> Artifact`` (``.result()`` rebuilds the
-    ``RunResult``; unlisted artifacts are readable by slug, never listed);
+    ``get_artifact(slug, user=None, count_view=True, browser_key=None) -> Artifact`` (``.result()``
+    rebuilds the ``RunResult``; unlisted artifacts are readable by slug, never listed; a view counts
+    once per viewer per day: the user, or a hash of ``browser_key`` for an anonymous visitor);
     ``list_artifacts(user=None, mine=False, limit=50) -> list[Artifact]``.
 ``svc.social``
     ``save(user, slug)``, ``unsave(user, slug)``, ``is_saved(user, slug) -> bool``,
@@ -58,7 +59,7 @@ Records (frozen dataclasses, ``contracts.records``): ``User, ModelSummary, Model
 RunRecord, Artifact, Rating, RatingSummary``; ``RunOutcome`` in ``services.runs``.
 
 Errors (``services.errors``; ``str(error)`` is a sentence a user can act on, ``error.code`` is stable):
-``ServiceError`` > ``AuthError`` (> ``AuthRequired``), ``PermissionDenied``, ``NotFoundError``,
+``ServiceError`` > ``AuthError`` (> ``AuthRequired`` > ``SessionExpired``), ``PermissionDenied``, ``NotFoundError``,
 ``RateLimitExceeded`` (``kind`` "daily" | "minute", ``limit``, ``resets_at``), ``InputInvalid``
 (``fields``: name -> sentence, for per-field form errors), ``RunFailed`` (the run was recorded as
 failed; ``run_id``, ``step_id``), ``ConflictError`` (e.g. a slug already taken), ``StoreUnavailable``.

@@ -81,6 +81,8 @@ def build(
     settings choose the runner: the shared supervised process pool (default) or inline.
     """
     settings = settings or Settings.load()
+    if settings.backend == "supabase" and not settings.supabase_service_role_key:
+        log.warning("Supabase without SUPABASE_SERVICE_ROLE_KEY: browsing works, but runs are recorded only by the server and will be refused")
     store = store or open_store(settings)
     if load_seeds and store.kind == "sqlite":
         sync_seeds(store, settings.seeds_dir)

@@ -1,6 +1,14 @@
-"""Publishing: a successful run becomes an immutable artifact with its own URL (``?slug=``)."""
+"""Publishing: a successful run becomes an immutable artifact with its own URL (``?slug=``).
+
+A public artifact's address is its title and 24 random bits (collisions are retried); an unlisted
+one's ends in 128 random bits that the store adds, so it is found only by its link. Views are
+counted by the server once per viewer per UTC day: a viewer is a user id, or a hash of the browser
+session of an anonymous visitor (never the session key itself).
+"""
 
 from __future__ import annotations
+
+import hashlib
 
 from contracts.errors import ConflictError, InputInvalid, NotFoundError
 from contracts.records import Artifact, User
@@ -10,6 +18,16 @@ from services.registry import slugify
 from store.base import Store
 
 SLUG_ATTEMPTS = 5
+ANONYMOUS_VIEWER = "visitor:unidentified"  # visitors whose browser session is unknown count as one viewer a day
+
+
+def viewer_key(user: User | None, browser_key: str | None) -> str:
+    """Who is viewing, for counting views once per viewer per day: ``user:<id>`` or ``visitor:<hash of the browser session>``."""
+    if user is not None:
+        return f"user:{user.id}"
+    if browser_key:
+        return "visitor:" + hashlib.sha256(browser_key.encode()).hexdigest()[:40]
+    return ANONYMOUS_VIEWER
 
 
 class PublishingService:
@@ -30,19 +48,25 @@ class PublishingService:
         if problems:
             raise InputInvalid(problems)
         for _ in range(SLUG_ATTEMPTS):
+            # an unlisted artifact's random part (128 bits) is added by the store; a public one's is short
+            slug = slugify(title, suffix=visibility == "public")
             try:
-                return self._store.artifacts.publish(user, run_id, slugify(title, suffix=True), title, summary, visibility)
+                return self._store.artifacts.publish(user, run_id, slug, title, summary, visibility)
             except ConflictError:
                 continue  # a random suffix collided; draw another
         raise ConflictError("Could not find a free address for this artifact; try again.")
 
-    def get_artifact(self, slug: str, user: User | None = None, count_view: bool = True) -> Artifact:
+    def get_artifact(self, slug: str, user: User | None = None, count_view: bool = True, browser_key: str | None = None) -> Artifact:
+        """The artifact at ``slug``; with ``count_view``, this viewer's view is counted (once a day).
+
+        ``browser_key`` identifies an anonymous visitor's browser session (hashed before it is stored).
+        """
         artifact = self._store.artifacts.get_artifact(slug, user)
         if artifact is None:
             raise NotFoundError(f"No artifact at '{slug}'; check the link.")
         if count_view:
             try:
-                views = self._store.artifacts.count_view(slug)
+                views = self._store.artifacts.count_view(artifact.id, viewer_key(user, browser_key))
             except Exception:
                 views = artifact.views  # a view we could not count must not hide the artifact
             if views:

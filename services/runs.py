@@ -1,13 +1,17 @@
 """The run flow (DESIGN.md section 5).
 
 validate inputs (per-field errors) -> execution cache (same model version + canonical inputs, one
-hour; a hit is logged as a run with cached=true, referring to the run it reuses, and does not count)
--> identical concurrent runs coalesce into one execution (``services.coalesce``: in this process and
-across processes) -> reserve the run within the limits (free 10/day, paid 100/day, 3/minute/user/model;
-atomic in the store) -> execute through the runner (``services.runner``: by default a supervised pool
-of worker processes, so the app's process never executes a model) -> record the run (outputs,
-runtime, status, error) and bump daily usage. Failed runs are recorded with their error. If recording
-fails the user still gets the result, with a warning.
+hour; a hit is logged as a run with cached=true, referring to the run it reuses and taking its
+canonical inputs; it counts against the per-minute limit only) -> identical concurrent runs coalesce
+into one execution (``services.coalesce``: in this process and across processes) -> reserve the run
+within the limits (free 10/day, paid 100/day, 3/minute/user/model; atomic in the store) -> execute
+through the runner (``services.runner``: by default a supervised pool of worker processes, so the
+app's process never executes a model) -> record the run (outputs, runtime, status, error) and bump
+daily usage. Failed runs are recorded with their error and do not use the daily quota. If recording
+fails it is tried once more; if it still fails the user gets the result with a warning, and the run,
+left pending, is failed by the store before the user's next reservation once the run budget has
+passed (``stale_after_s``), so it never counts for ever. With Supabase every write here goes through
+the server-side key (store/supabase/runs.py).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import hashlib
 import json
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -28,6 +33,7 @@ from contracts.errors import (
     EngineError,
     InputInvalid,
     NotFoundError,
+    RateLimitExceeded,
     RunFailed,
     ServiceError,
     StepFailed,
@@ -49,6 +55,9 @@ from store.base import Store
 log = logging.getLogger(__name__)
 UNRESERVED = "The database did not answer, so this run could not be checked against your limits; try again in a moment."
 NOT_SAVED = "Your result is shown but could not be saved to your history ({reason}); it will not appear under your runs."
+RECORD_ATTEMPTS = 2
+RECORD_RETRY_S = 0.5
+STALE_MARGIN_S = 60.0  # beyond the run budget, before a run still pending counts as lost
 
 
 @dataclass
@@ -129,7 +138,7 @@ class RunsService:
 
         hit = self._cache_get(key) or self._store_cache_get(user, ver.id, key)
         if hit is not None:
-            return self._serve_cached(user, model.slug, ver.version, canonical, hit)
+            return self._serve_cached(user, model.slug, ver.version, key, hit)
 
         job = RunJob(ver.dsl, ver.input_schema, canonical, self._limits, self._data_mode, self._data, today)
         wait_s = (self._limits.max_runtime_ms + GRACE_MS) / 1000 + 5
@@ -148,13 +157,13 @@ class RunsService:
             if executed.run_id is None:  # the leader's run could not be recorded: nothing to refer to
                 return RunOutcome(None, RunResult.from_json(executed.result_json), True, model.slug, ver.version, [NOT_SAVED.format(reason="the database did not answer")])
             executed = (executed.run_id, executed.result_json)
-        return self._serve_cached(user, model.slug, ver.version, canonical, executed)
+        return self._serve_cached(user, model.slug, ver.version, key, executed)
 
     def _execute(self, user: User, model_id: str, version_id: str, canonical: dict[str, Any], key: str, job: RunJob) -> _Executed:
         """Reserve the run within the limits, execute it through the runner and record it."""
         warnings: list[str] = []
         try:
-            run_id = self._store.runs.reserve_run(user, model_id, version_id, canonical, key)
+            run_id = self._store.runs.reserve_run(user, model_id, version_id, canonical, key, stale_after_s=self.stale_after_s)
         except ServiceError:
             raise  # over a limit, not found, signed out, database unavailable: each is a sentence
         except Exception as exc:
@@ -186,12 +195,22 @@ class RunsService:
                 self._cache[key] = (run_id, result_json)
         return _Executed(run_id if recorded else None, result_json, tuple(warnings))
 
-    def _serve_cached(self, user: User, slug: str, version: int, canonical: dict[str, Any], hit: tuple[str, dict[str, Any]]) -> RunOutcome:
-        """Log a cache hit as the user's run (a reference to the run it reuses) and return its result."""
+    @property
+    def stale_after_s(self) -> float:
+        """How long a run may stay pending before the store fails it: the run budget and a margin."""
+        return (self._limits.max_runtime_ms + GRACE_MS) / 1000 + STALE_MARGIN_S
+
+    def _serve_cached(self, user: User, slug: str, version: int, key: str, hit: tuple[str, dict[str, Any]]) -> RunOutcome:
+        """Log a cache hit as the user's run (a reference to the run it reuses, with its inputs) and return its result.
+
+        A hit counts against the per-minute limit: over it, the hit is refused like a run.
+        """
         source_run_id, result_json = hit
         warnings: list[str] = []
         try:
-            run_id: str | None = self._store.runs.log_cached_run(user, source_run_id, canonical)
+            run_id: str | None = self._store.runs.log_cached_run(user, source_run_id, key)
+        except RateLimitExceeded:
+            raise
         except ServiceError as exc:
             run_id, warnings = None, [NOT_SAVED.format(reason=exc)]
         except Exception as exc:  # the store is down: the result still stands
@@ -203,17 +222,26 @@ class RunsService:
         return self._cache_get(key) or self._store_cache_get(user, version_id, key)
 
     def _record(self, user: User, run_id: str | None, status: str, outputs: dict[str, Any] | None, runtime_ms: float | None, error: str | None, warnings: list[str]) -> bool:
-        """Finish the reserved run; on failure add a warning instead of losing the result."""
+        """Finish the reserved run, trying twice; if both fail add a warning instead of losing the result.
+
+        A run that could not be finished stays pending until the store fails it, before the user's
+        next reservation once ``stale_after_s`` has passed: it never counts against the quota for ever.
+        """
         if run_id is None:
             return False
-        try:
-            self._store.runs.finish_run(user, run_id, status, outputs, runtime_ms, error)
-            return True
-        except Exception as exc:
-            log.warning("could not record run %s: %s", run_id, exc)
-            if not warnings:
-                warnings.append(NOT_SAVED.format(reason="the database did not answer"))
-            return False
+        for attempt in range(RECORD_ATTEMPTS):
+            try:
+                self._store.runs.finish_run(user, run_id, status, outputs, runtime_ms, error)
+                return True
+            except NotFoundError:
+                break  # already finished (or swept): nothing left to record
+            except Exception as exc:
+                log.warning("could not record run %s (attempt %d): %s", run_id, attempt + 1, exc)
+                if attempt + 1 < RECORD_ATTEMPTS:
+                    time.sleep(RECORD_RETRY_S)
+        if not warnings:
+            warnings.append(NOT_SAVED.format(reason="the database did not answer"))
+        return False
 
     def _cache_get(self, key: str) -> tuple[str, dict[str, Any]] | None:
         with self._lock:

@@ -5,7 +5,9 @@ A backend object (``Store``) exposes each aggregate as an attribute (``store.use
 module per backend. Every method that reads or writes on someone's behalf takes the ``viewer`` (a
 ``User`` or ``None`` for an anonymous visitor). The sqlite backend enforces visibility in its
 queries; the Supabase backend sends the request with that user's JWT so row-level security enforces
-it in the database. Refusals raise the typed errors of ``contracts.errors``.
+it in the database, except what only the server may write (runs, their outputs, usage, views), which
+it records with the server-side key on the viewer's behalf. Refusals raise the typed errors of
+``contracts.errors``; the rules both backends follow are asserted by tests/store/test_conformance.py.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from contracts.dsl import ModelMeta
 from contracts.records import Artifact, Model, ModelQuery, ModelSummary, ModelVersion, Rating, RatingSummary, RunRecord, User
+from store.common import STALE_AFTER_S
 
 
 @runtime_checkable
@@ -49,10 +52,21 @@ class ModelsStore(Protocol):
 class RunsStore(Protocol):
     """Runs within the limits, daily usage, and the execution cache (a hit references the run it reuses)."""
 
-    def reserve_run(self, viewer: User, model_id: str, version_id: str, inputs: dict[str, Any], inputs_hash: str) -> str: ...
+    def reserve_run(
+        self, viewer: User, model_id: str, version_id: str, inputs: dict[str, Any], inputs_hash: str, stale_after_s: float = STALE_AFTER_S
+    ) -> str:
+        """Reserve a run within the limits (failed runs do not use the daily quota; every run counts per
+        minute), first failing the viewer's runs left pending for longer than ``stale_after_s``."""
+        ...
+
     def finish_run(self, viewer: User, run_id: str, status: str, outputs: dict[str, Any] | None, runtime_ms: float | None, error: str | None) -> None: ...
     def find_cached_run(self, viewer: User | None, version_id: str, inputs_hash: str) -> tuple[str, dict[str, Any]] | None: ...
-    def log_cached_run(self, viewer: User, source_run_id: str, inputs: dict[str, Any]) -> str: ...
+
+    def log_cached_run(self, viewer: User, source_run_id: str, inputs_hash: str) -> str:
+        """Record a cache hit: it takes the source run's canonical inputs, which must hash to ``inputs_hash``,
+        and counts against the per-minute limit."""
+        ...
+
     def runs_today(self, viewer: User) -> int: ...
     def list_runs(self, viewer: User, limit: int = 50) -> list[RunRecord]: ...
     def get_run(self, viewer: User, run_id: str) -> RunRecord | None: ...
@@ -65,7 +79,10 @@ class ArtifactsStore(Protocol):
 
     def publish(self, viewer: User, run_id: str, slug: str, title: str, summary: str, visibility: str) -> Artifact: ...
     def get_artifact(self, slug: str, viewer: User | None) -> Artifact | None: ...
-    def count_view(self, slug: str) -> int: ...
+    def count_view(self, artifact_id: str, viewer_key: str) -> int:
+        """Count one view per viewer per UTC day; return the artifact's views."""
+        ...
+
     def list_artifacts(self, viewer: User | None, mine: bool, limit: int = 50) -> list[Artifact]: ...
 
 

@@ -6,13 +6,22 @@ The Supabase backend must not import the sqlite backend (nor the other way round
 from __future__ import annotations
 
 import re
+import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 
 from contracts.errors import InputInvalid
 from contracts.records import Rating, RatingSummary, User
-from contracts.rules import EXECUTION_CACHE_TTL_S
+from contracts.rules import EXECUTION_CACHE_TTL_S, UNLISTED_SLUG_RANDOM_BITS
 
+# A run still pending after this long lost its recording (the run flow passes its own run budget).
+STALE_AFTER_S = 3600.0
+# What a swept run is recorded with (the Supabase migrations' public.stale_run_message() says the same).
+STALE_RUN_MESSAGE = (
+    "The run was not recorded in time (the app stopped or its database was busy); it does not count against your daily runs."
+)
+ADD_VERSION_REFUSED = "Only the author can change this model; fork it to make your own copy."
+UNPUBLISHABLE = "The model of this run is no longer shared with you, so the run cannot be published."
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 8
 CACHE_TTL = timedelta(seconds=EXECUTION_CACHE_TTL_S)
@@ -42,6 +51,16 @@ def like_pattern(text: str) -> str:
     """A LIKE pattern matching ``text`` literally anywhere (``\\`` escapes ``%`` and ``_``)."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+def unlisted_slug(prefix: str) -> str:
+    """An unlisted artifact's address: ``prefix`` then 128 random bits, so it is found only by its link."""
+    return f"{(prefix or 'artifact')[:60].rstrip('-')}-{secrets.token_hex(UNLISTED_SLUG_RANDOM_BITS // 8)}"
+
+
+def squatter_slug(slug: str, model_id: str) -> str:
+    """Where a user's model that holds a template's slug is moved when the template is loaded."""
+    return f"{slug[:70]}-{model_id.replace('-', '')[:8]}"
 
 
 def new_id() -> str:

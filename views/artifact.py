@@ -3,7 +3,7 @@
 import streamlit as st
 
 from components.artifact_view import artifact_view
-from components.session import current_user, get_services
+from components.session import browser_key, current_user, get_services
 from contracts.errors import AusterError, NotFoundError
 
 slug = st.query_params.get("slug", "").strip()
@@ -16,7 +16,7 @@ if not slug:
 # Count one view per artifact per browser session, not one per rerun.
 viewed = st.session_state.setdefault("auster.viewed_artifacts", set())
 try:
-    artifact = get_services().publishing.get_artifact(slug, current_user(), count_view=slug not in viewed)
+    artifact = get_services().publishing.get_artifact(slug, current_user(), count_view=slug not in viewed, browser_key=browser_key())
 except NotFoundError:
     st.title("Artifact not found")
     st.info("There is no published artifact at this link. It may have been mistyped, or it is not shared with you.")

@@ -1,22 +1,26 @@
 """Published artifacts on sqlite: a successful run frozen with everything needed to render it.
 
 Unlisted artifacts are readable by exact slug and never listed, as with ``get_artifact_by_slug`` in
-the Supabase migrations; the payload has the shape of ``contracts.artifact.ArtifactPayload``, the
-same as ``public.artifact_payload`` builds in SQL (a test compares the two).
+the Supabase migrations, and their address ends in 128 random bits made here; the payload has the
+shape of ``contracts.artifact.ArtifactPayload``, the same as ``public.artifact_payload`` builds in SQL
+(a test compares the two). A run whose model is no longer shared with its owner cannot be published.
+Views are counted once per viewer per UTC day (``artifact_views``).
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import UTC
 from typing import Any
 
 from contracts.artifact import ArtifactModel, ArtifactPayload, ArtifactRun, ArtifactVersion
-from contracts.errors import ConflictError, InputInvalid, NotFoundError
+from contracts.errors import ConflictError, InputInvalid, NotFoundError, PermissionDenied
 from contracts.records import Artifact, User
-from store.common import dt, new_id, ts
+from store.common import UNPUBLISHABLE, dt, new_id, ts, unlisted_slug
 from store.sqlite.db import Database
 from store.sqlite.runs import RESOLVED_RUNS
+from store.sqlite.visibility import VISIBLE
 
 
 def artifact_from_row(row: sqlite3.Row) -> Artifact:
@@ -70,9 +74,13 @@ class SqliteArtifacts:
             run = conn.execute(f"{RESOLVED_RUNS} WHERE r.id = ? AND r.user_id = ?", (run_id, viewer.id)).fetchone()
             if run is None:
                 raise NotFoundError("That run does not exist or is not yours.")
+            if conn.execute(f"SELECT 1 FROM models m WHERE m.id = ? AND {VISIBLE}", (run["model_id"], viewer.id)).fetchone() is None:
+                raise PermissionDenied(UNPUBLISHABLE)
             if run["status"] != "success" or run["resolved_outputs"] is None:
                 raise InputInvalid({"run_id": "Only a successful run can be published; run the model again."})
             payload = build_payload(conn, run)
+            if visibility == "unlisted":
+                slug = unlisted_slug(slug)
             try:
                 conn.execute(
                     "INSERT INTO published_artifacts (id, slug, type, model_run_id, model_id, version_id, owner_id, title, summary, visibility, views,"
@@ -90,10 +98,19 @@ class SqliteArtifacts:
         row = self._db.one("SELECT * FROM published_artifacts WHERE slug = ?", (slug,))
         return artifact_from_row(row) if row else None
 
-    def count_view(self, slug: str) -> int:
+    def count_view(self, artifact_id: str, viewer_key: str) -> int:
+        today = self._db.now().astimezone(UTC).date().isoformat()
         with self._db.tx() as conn:
-            row = conn.execute("UPDATE published_artifacts SET views = views + 1 WHERE slug = ? RETURNING views", (slug,)).fetchone()
-        return int(row[0]) if row else 0
+            if conn.execute("SELECT 1 FROM published_artifacts WHERE id = ?", (artifact_id,)).fetchone() is None:
+                return 0
+            conn.execute("DELETE FROM artifact_views WHERE artifact_id = ? AND date < ?", (artifact_id, today))
+            counted = conn.execute(
+                "INSERT INTO artifact_views (artifact_id, viewer_key, date) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", (artifact_id, viewer_key, today)
+            ).rowcount
+            if counted:
+                conn.execute("UPDATE published_artifacts SET views = views + 1 WHERE id = ?", (artifact_id,))
+            row = conn.execute("SELECT views FROM published_artifacts WHERE id = ?", (artifact_id,)).fetchone()
+        return int(row[0])
 
     def list_artifacts(self, viewer: User | None, mine: bool, limit: int = 50) -> list[Artifact]:
         if mine:

@@ -26,15 +26,30 @@ log = logging.getLogger(__name__)
 Params = tuple[Any, ...] | list[Any]
 
 
+READ_ONLY = (
+    "The app cannot write to its database (the file or its folder is read-only), so nothing can be saved; "
+    "give the app write access to both, or set AUSTER_DB_PATH to a writable place."
+)
+BUSY = "The database is busy or unavailable; try again in a moment."
+
+
+def sentence_for(exc: sqlite3.Error) -> str:
+    """What a failed sqlite call means to the person using the app (no path, no traceback)."""
+    text = str(exc).lower()
+    if "readonly" in text or "read-only" in text or "unable to open database" in text:
+        return READ_ONLY
+    return BUSY
+
+
 @contextmanager
 def unavailable_as_sentence() -> Iterator[None]:
-    """A database that is locked by another process past the busy timeout, or whose disk fails, is a
-    ``StoreUnavailable`` (a sentence the pages show), not a traceback."""
+    """A database that is locked by another process past the busy timeout, read-only, or whose disk
+    fails, is a ``StoreUnavailable`` (a sentence the pages show), not a traceback."""
     try:
         yield
     except sqlite3.OperationalError as exc:
         log.warning("sqlite: %s", exc)
-        raise StoreUnavailable("The database is busy or unavailable; try again in a moment.") from exc
+        raise StoreUnavailable(sentence_for(exc)) from exc
 
 
 def statements(script: str) -> Iterator[str]:
@@ -63,16 +78,24 @@ class Database:
     ):
         self.path = str(path)
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                log.warning("sqlite: cannot create the folder of %s: %s", self.path, exc)
+                raise StoreUnavailable(READ_ONLY) from exc
         self.clock = clock
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=busy_timeout_s)
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute("PRAGMA foreign_keys=ON")
-        self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
-        self.migrate(MIGRATIONS if migrations is None else migrations)
+        try:
+            self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=busy_timeout_s)
+            self._conn.row_factory = sqlite3.Row
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
+            self.migrate(MIGRATIONS if migrations is None else migrations)
+        except sqlite3.OperationalError as exc:
+            log.warning("sqlite: opening %s: %s", self.path, exc)
+            raise StoreUnavailable(sentence_for(exc)) from exc
 
     def now(self) -> datetime:
         """The backend's clock (tests pass a fake one)."""

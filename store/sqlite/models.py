@@ -11,7 +11,7 @@ from typing import Any
 from contracts.dsl import ModelMeta
 from contracts.errors import ConflictError, InputInvalid, NotFoundError, PermissionDenied
 from contracts.records import Model, ModelQuery, ModelSummary, ModelVersion, User
-from store.common import dt, like_pattern, new_id, ts
+from store.common import ADD_VERSION_REFUSED, dt, like_pattern, new_id, squatter_slug, ts
 from store.sqlite.db import Database
 from store.sqlite.visibility import LISTABLE, VISIBLE, viewer_id
 
@@ -172,11 +172,10 @@ class SqliteModels:
         return model
 
     def _own_model(self, viewer: User, model_id: str) -> sqlite3.Row:
+        """The viewer's own model, or ``PermissionDenied`` (the same for another's model, visible or not, and for no model)."""
         row = self._db.one("SELECT * FROM models WHERE id = ?", (model_id,))
-        if row is None or (row["owner_id"] != viewer.id and row["visibility"] == "private"):
-            raise NotFoundError("That model does not exist or is private.")
-        if row["owner_id"] != viewer.id:
-            raise PermissionDenied("Only the author can change this model; fork it to make your own copy.")
+        if row is None or row["owner_id"] != viewer.id:
+            raise PermissionDenied(ADD_VERSION_REFUSED)
         return row
 
     def add_version(
@@ -225,17 +224,22 @@ class SqliteModels:
         return model
 
     def load_seeds(self, metas: list[ModelMeta]) -> int:
-        """Insert templates that are missing; add a version to a template whose file changed. Return the changes."""
+        """Reserve the templates' slugs, insert templates that are missing, add a version to a template whose
+        file changed. Return the changes. A user's model that took a template's slug before it was
+        reserved is moved aside to ``<slug>-<its id>`` first, so the template is never hidden."""
         changed = 0
         for meta in metas:
+            with self._db.tx() as conn:
+                conn.execute("INSERT INTO reserved_slugs (slug, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING", (meta.slug, ts(self._db.now())))
+                squatter = conn.execute("SELECT id FROM models WHERE slug = ? AND is_template = 0", (meta.slug,)).fetchone()
+                if squatter is not None:
+                    conn.execute("UPDATE models SET slug = ? WHERE id = ?", (squatter_slug(meta.slug, squatter["id"]), squatter["id"]))
             row = self._db.one("SELECT id, is_template, current_version_id FROM models WHERE slug = ?", (meta.slug,))
             if row is None:
                 with self._db.tx() as conn:
                     self._insert_model(conn, None, meta, "public", None, "Template", template=True)
                 changed += 1
                 continue
-            if not row["is_template"]:
-                continue  # a user's model took this slug; leave it alone
             current = self._db.one("SELECT dsl_json, input_schema FROM model_versions WHERE id = ?", (row["current_version_id"],))
             if current and json.loads(current["dsl_json"]) == meta.dsl and json.loads(current["input_schema"]) == meta.input_schema:
                 continue

@@ -1,5 +1,9 @@
 """Runs on sqlite: reserving within the limits, finishing with daily usage, the execution cache.
 
+Failed runs do not use the daily quota; every run, failed or served from the cache, counts against
+the per-minute limit. A run left pending longer than the run budget (its recording failed) is
+failed before its user's next reservation, so it never counts for ever.
+
 A cache hit is recorded as a run of its own (``cached = 1``) that points at the run it reuses
 (``cached_from_run_id``) and stores no outputs; reads resolve the outputs through that reference
 (``RESOLVED_RUNS``). The reference always names a run that holds its own outputs, and if that run is
@@ -14,10 +18,10 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from contracts.errors import AuthError, NotFoundError, RateLimitExceeded
+from contracts.errors import AuthError, InputInvalid, NotFoundError, RateLimitExceeded
 from contracts.records import RunRecord, User
-from contracts.rules import RUNS_PER_MINUTE_PER_MODEL, daily_limit
-from store.common import CACHE_TTL, day_start, dt, new_id, ts
+from contracts.rules import DAILY_QUOTA_STATUSES, RUNS_PER_MINUTE_PER_MODEL, daily_limit
+from store.common import CACHE_TTL, STALE_AFTER_S, STALE_RUN_MESSAGE, day_start, dt, new_id, ts
 from store.sqlite.db import Database
 from store.sqlite.visibility import VISIBLE, viewer_id
 
@@ -28,6 +32,17 @@ FROM model_runs r
 JOIN models m ON m.id = r.model_id
 LEFT JOIN model_runs src ON src.id = r.cached_from_run_id
 """
+IN_DAILY_QUOTA = f"status IN ({', '.join(repr(s) for s in DAILY_QUOTA_STATUSES)})"
+
+
+def check_minute_limit(conn: sqlite3.Connection, viewer: User, model_id: str, now: datetime, tier: str) -> None:
+    """``RateLimitExceeded`` when the viewer started the per-minute number of runs of this model (any run, cached or failed)."""
+    recent = conn.execute(
+        "SELECT COUNT(*), MIN(created_at) FROM model_runs WHERE user_id = ? AND model_id = ? AND created_at > ?",
+        (viewer.id, model_id, ts(now - timedelta(minutes=1))),
+    ).fetchone()
+    if recent[0] >= RUNS_PER_MINUTE_PER_MODEL:
+        raise RateLimitExceeded("minute", RUNS_PER_MINUTE_PER_MODEL, dt(recent[1]) + timedelta(minutes=1), tier)
 
 
 def run_from_row(row: sqlite3.Row) -> RunRecord:
@@ -55,7 +70,9 @@ class SqliteRuns:
     def __init__(self, db: Database):
         self._db = db
 
-    def reserve_run(self, viewer: User, model_id: str, version_id: str, inputs: dict[str, Any], inputs_hash: str) -> str:
+    def reserve_run(
+        self, viewer: User, model_id: str, version_id: str, inputs: dict[str, Any], inputs_hash: str, stale_after_s: float = STALE_AFTER_S
+    ) -> str:
         now = self._db.now()
         run_id = new_id()
         with self._db.tx() as conn:
@@ -69,18 +86,17 @@ class SqliteRuns:
             profile = conn.execute("SELECT tier FROM profiles WHERE id = ?", (viewer.id,)).fetchone()
             if profile is None:
                 raise AuthError("Your session has ended; sign in again or continue as a guest.")
+            conn.execute(
+                "UPDATE model_runs SET status = 'error', error_message = ?, finished_at = ? WHERE user_id = ? AND status = 'pending' AND created_at < ?",
+                (STALE_RUN_MESSAGE, ts(now), viewer.id, ts(now - timedelta(seconds=max(float(stale_after_s), 0.0)))),
+            )
             limit = daily_limit(profile["tier"])
             used = conn.execute(
-                "SELECT COUNT(*) FROM model_runs WHERE user_id = ? AND cached = 0 AND created_at >= ?", (viewer.id, ts(day_start(now)))
+                f"SELECT COUNT(*) FROM model_runs WHERE user_id = ? AND cached = 0 AND {IN_DAILY_QUOTA} AND created_at >= ?", (viewer.id, ts(day_start(now)))
             ).fetchone()[0]
             if used >= limit:
                 raise RateLimitExceeded("daily", limit, day_start(now) + timedelta(days=1), profile["tier"])
-            recent = conn.execute(
-                "SELECT COUNT(*), MIN(created_at) FROM model_runs WHERE user_id = ? AND model_id = ? AND cached = 0 AND created_at > ?",
-                (viewer.id, model_id, ts(now - timedelta(minutes=1))),
-            ).fetchone()
-            if recent[0] >= RUNS_PER_MINUTE_PER_MODEL:
-                raise RateLimitExceeded("minute", RUNS_PER_MINUTE_PER_MODEL, dt(recent[1]) + timedelta(minutes=1), profile["tier"])
+            check_minute_limit(conn, viewer, model_id, now, profile["tier"])
             conn.execute(
                 "INSERT INTO model_runs (id, model_id, model_version_id, user_id, inputs_json, inputs_hash, status, cached, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?)",
@@ -121,25 +137,38 @@ class SqliteRuns:
         )
         return (row["id"], json.loads(row["outputs_json"])) if row else None
 
-    def log_cached_run(self, viewer: User, source_run_id: str, inputs: dict[str, Any]) -> str:
-        """Record a cache hit for the viewer: a reference to the run that holds the outputs, not a copy."""
+    def log_cached_run(self, viewer: User, source_run_id: str, inputs_hash: str) -> str:
+        """Record a cache hit for the viewer: a reference to the run that holds the outputs (and its canonical inputs), not a copy."""
         run_id = new_id()
-        stamp = ts(self._db.now())
+        now = self._db.now()
+        stamp = ts(now)
         with self._db.tx() as conn:
-            cur = conn.execute(
+            source = conn.execute(
+                "SELECT r.model_id, r.inputs_hash FROM model_runs r JOIN models m ON m.id = r.model_id"
+                f" WHERE r.id = ? AND r.status = 'success' AND r.created_at > ? AND {VISIBLE}",
+                (source_run_id, ts(now - CACHE_TTL), viewer.id),
+            ).fetchone()
+            if source is None:
+                raise NotFoundError("The cached run is gone.")
+            if source["inputs_hash"] != inputs_hash:
+                raise InputInvalid({"request": "The cached result was computed for other inputs."})
+            profile = conn.execute("SELECT tier FROM profiles WHERE id = ?", (viewer.id,)).fetchone()
+            if profile is None:
+                raise AuthError("Your session has ended; sign in again or continue as a guest.")
+            check_minute_limit(conn, viewer, source["model_id"], now, profile["tier"])
+            conn.execute(
                 "INSERT INTO model_runs (id, model_id, model_version_id, user_id, inputs_json, inputs_hash, runtime_ms, status, cached,"
                 " cached_from_run_id, created_at, finished_at)"
-                " SELECT ?, model_id, model_version_id, ?, ?, inputs_hash, runtime_ms, 'success', 1, COALESCE(cached_from_run_id, id), ?, ?"
-                " FROM model_runs WHERE id = ? AND status = 'success'",
-                (run_id, viewer.id, json.dumps(inputs), stamp, stamp, source_run_id),
+                " SELECT ?, model_id, model_version_id, ?, inputs_json, inputs_hash, runtime_ms, 'success', 1, COALESCE(cached_from_run_id, id), ?, ?"
+                " FROM model_runs WHERE id = ?",
+                (run_id, viewer.id, stamp, stamp, source_run_id),
             )
-            if cur.rowcount != 1:
-                raise NotFoundError("The cached run is gone.")
         return run_id
 
     def runs_today(self, viewer: User) -> int:
         row = self._db.one(
-            "SELECT COUNT(*) FROM model_runs WHERE user_id = ? AND cached = 0 AND created_at >= ?", (viewer.id, ts(day_start(self._db.now())))
+            f"SELECT COUNT(*) FROM model_runs WHERE user_id = ? AND cached = 0 AND {IN_DAILY_QUOTA} AND created_at >= ?",
+            (viewer.id, ts(day_start(self._db.now()))),
         )
         return int(row[0]) if row else 0
 

@@ -269,5 +269,48 @@ MIGRATIONS.append(
     )
 )
 
+# The templates of seeds/ at the release that reserved template slugs (issue 9); the Supabase migration
+# 20250101000007 reserves the same list (tests/contracts/test_rules_parity.py compares them). Templates loaded
+# later are reserved by load_seeds.
+RESERVED_TEMPLATE_SLUGS = (
+    "beta-vs-spy", "correlation-matrix", "cpi-inflation", "drawdown", "expected-move", "gamma-exposure",
+    "high-yield-spread-zscore", "iv-smile", "iv-term-structure", "jobless-claims-trend", "max-pain", "okun-law",
+    "phillips-curve", "put-call-ratio", "real-fed-funds-rate", "realized-vs-implied-vol", "recession-probability-10y-3m",
+    "sahm-rule", "series-explorer", "series-spread-or-ratio", "skew-25d", "taylor-rule", "ten-year-decomposition",
+    "volatility-cone", "yield-curve-10y-2y",
+)
+
+# Issue 9: views counted once per viewer per day (artifact_views), template slugs reserved
+# (reserved_slugs, and a model that is not a template can never be given one).
+_RESERVED = ", ".join(f"('{slug}', '2025-01-01T00:00:00.000000+00:00')" for slug in RESERVED_TEMPLATE_SLUGS)
+MIGRATIONS.append(
+    (
+        4,
+        f"""
+        CREATE TABLE artifact_views (
+            artifact_id  TEXT NOT NULL REFERENCES published_artifacts (id) ON DELETE CASCADE,
+            viewer_key   TEXT NOT NULL CHECK (length(viewer_key) BETWEEN 1 AND 200),
+            date         TEXT NOT NULL,
+            PRIMARY KEY (artifact_id, date, viewer_key)
+        );
+        CREATE TABLE reserved_slugs (
+            slug        TEXT PRIMARY KEY,
+            created_at  TEXT NOT NULL
+        );
+        INSERT INTO reserved_slugs (slug, created_at) VALUES {_RESERVED};
+        CREATE TRIGGER models_slug_not_reserved_insert BEFORE INSERT ON models
+        WHEN NOT NEW.is_template AND EXISTS (SELECT 1 FROM reserved_slugs r WHERE r.slug = NEW.slug)
+        BEGIN
+            SELECT RAISE(ABORT, 'the address is reserved for a template');
+        END;
+        CREATE TRIGGER models_slug_not_reserved_update BEFORE UPDATE OF slug, is_template ON models
+        WHEN NOT NEW.is_template AND EXISTS (SELECT 1 FROM reserved_slugs r WHERE r.slug = NEW.slug)
+        BEGIN
+            SELECT RAISE(ABORT, 'the address is reserved for a template');
+        END;
+        """,
+    )
+)
+
 # Tables that exist only in the embedded store (Supabase keeps these in its own ``auth`` schema).
 SQLITE_ONLY_TABLES = ("local_credentials", "schema_migrations", "local_settings")

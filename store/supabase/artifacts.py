@@ -1,6 +1,6 @@
 """Published artifacts on Supabase: ``publish_artifact`` builds the payload in SQL
-(``public.artifact_payload``), ``get_artifact_by_slug`` reads unlisted ones by link, and
-``increment_artifact_views`` counts views."""
+(``public.artifact_payload``) under the publisher's JWT, ``get_artifact_by_slug`` reads unlisted ones
+by link, and the server counts views (``record_artifact_view``, service role only)."""
 
 from __future__ import annotations
 
@@ -43,8 +43,9 @@ class SupabaseArtifacts:
         rows = execute(self._clients.for_viewer(viewer).rpc("get_artifact_by_slug", {"p_slug": slug})).data
         return artifact_from_row(rows[0]) if rows else None
 
-    def count_view(self, slug: str) -> int:
-        return int(execute(self._clients.for_viewer(None).rpc("increment_artifact_views", {"p_slug": slug})).data or 0)
+    def count_view(self, artifact_id: str, viewer_key: str) -> int:
+        params = {"p_artifact_id": artifact_id, "p_viewer_key": viewer_key}
+        return int(execute(self._clients.server().rpc("record_artifact_view", params)).data or 0)
 
     def list_artifacts(self, viewer: User | None, mine: bool, limit: int = 50) -> list[Artifact]:
         request = self._clients.for_viewer(viewer).table("published_artifacts").select("*")

@@ -1,10 +1,13 @@
 """The Supabase backend's plumbing: one supabase-py client per browser session, requests, and errors.
 
 Each signed-in user or guest gets their own ``supabase.Client`` (carried on ``User.session``) holding
-that user's JWT, so every request runs under their RLS policies; anonymous visitors share one client
-that never signs in. The service-role key is used only by admin tasks (loading templates, changing a
-profile), never in a user's path. PostgREST's silent GET retries are turned off
-(``postgrest_client_retry=False``) and every request has a timeout.
+that user's JWT, so every read and every request a user makes runs under their RLS policies;
+anonymous visitors share one client that never signs in. What must be trusted is written by the
+server with the service-role key (``Clients.server``): recording runs with their outputs and daily
+usage, counting views. That client calls only fixed SQL functions with typed arguments (never a
+query shaped by user text), and the key never leaves the app process. Operator tasks (loading
+templates, changing a profile) use the same key (``Clients.admin``). PostgREST's silent GET retries
+are turned off (``postgrest_client_retry=False``) and every request has a timeout.
 """
 
 from __future__ import annotations
@@ -16,11 +19,28 @@ from typing import Any
 
 import httpx
 
-from contracts.errors import AuthRequired, ConflictError, InputInvalid, NotFoundError, RateLimitExceeded, StoreUnavailable
+from contracts.errors import (
+    AuthRequired,
+    ConflictError,
+    InputInvalid,
+    NotFoundError,
+    PermissionDenied,
+    RateLimitExceeded,
+    SessionExpired,
+    StoreUnavailable,
+)
 from contracts.records import User
 from store.common import day_start
 
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+SERVER_KEY_MISSING = (
+    "Running models on this Supabase deployment needs the server-side key: set SUPABASE_SERVICE_ROLE_KEY in the app server's "
+    "environment or .streamlit/secrets.toml (never in a browser), then restart the app."
+)
+# PostgREST's JWT errors (docs.postgrest.org, references/errors.rst, "Group 3 - JWT"): PGRST301 "Provided
+# JWT couldn't be decoded or it is invalid" (also the code older PostgREST used for an expired JWT),
+# PGRST303 "JWT claims validation or parsing failed" (current PostgREST's "JWT expired"); both 401.
+SESSION_EXPIRED_CODES = ("PGRST301", "PGRST303")
 
 
 def parse_time(value: str | None) -> datetime:
@@ -57,10 +77,16 @@ def raise_for(exc: Exception) -> None:
                 raise RateLimitExceeded("minute", int(limit), datetime.fromisoformat(when).replace(tzinfo=UTC)) from exc
             if code == "invalid":
                 raise InputInvalid({"request": detail[:1].upper() + detail[1:] + "."}) from exc
+            if code == "permission":
+                raise PermissionDenied(detail) from exc
         if exc.code == "23505":
             raise ConflictError("That address is taken; choose another.") from exc
-        if exc.code in ("42501", "PGRST301", "PGRST302"):
+        if exc.code in SESSION_EXPIRED_CODES:
+            raise SessionExpired() from exc
+        if exc.code == "PGRST302":  # anonymous access is disabled and no JWT was sent
             raise AuthRequired("do this") from exc
+        if exc.code == "42501":  # a signed-in user's request that RLS or a grant refused
+            raise PermissionDenied("You may not change that; only its owner can.") from exc
         raise StoreUnavailable(f"The database refused the request ({exc.code}).") from exc
     raise exc
 
@@ -95,6 +121,11 @@ class Clients:
         self._admin_client: Any = None
         self._lock = threading.Lock()
 
+    @property
+    def has_server_key(self) -> bool:
+        """Whether this process holds the service-role key (needed to record runs and views)."""
+        return bool(self._service_key)
+
     def new(self, key: str | None = None) -> Any:
         """A fresh supabase client (one per browser session) with retries off and a timeout."""
         from supabase.lib.client_options import SyncClientOptions
@@ -121,11 +152,20 @@ class Clients:
                 self._anon_client = self.new()
             return self._anon_client
 
-    def admin(self) -> Any:
-        """The service-role client, for operator tasks only."""
-        if not self._service_key:
-            raise StoreUnavailable("This admin task needs SUPABASE_SERVICE_ROLE_KEY in the environment of the operator running it.")
+    def _service_client(self) -> Any:
         with self._lock:
             if self._admin_client is None:
                 self._admin_client = self.new(self._service_key)
             return self._admin_client
+
+    def server(self) -> Any:
+        """The service-role client that records runs, usage and views: fixed SQL functions only, never user text."""
+        if not self._service_key:
+            raise StoreUnavailable(SERVER_KEY_MISSING)
+        return self._service_client()
+
+    def admin(self) -> Any:
+        """The service-role client, for operator tasks (loading templates, changing tiers)."""
+        if not self._service_key:
+            raise StoreUnavailable("This admin task needs SUPABASE_SERVICE_ROLE_KEY in the environment of the operator running it.")
+        return self._service_client()

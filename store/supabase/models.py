@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from contracts.dsl import ModelMeta
-from contracts.errors import NotFoundError
+from contracts.errors import PermissionDenied
 from contracts.records import Model, ModelQuery, ModelSummary, ModelVersion, User
+from store.common import ADD_VERSION_REFUSED, squatter_slug
 from store.supabase.client import Clients, execute, parse_time
 from store.supabase.filters import TAG_WORD, postgrest_like
 
@@ -153,6 +154,7 @@ class SupabaseModels:
         self, viewer: User, model_id: str, dsl: dict[str, Any], input_schema: dict[str, Any], output_schema: dict[str, Any], changelog: str, status: str = "published"
     ) -> ModelVersion:
         client = self._clients.for_viewer(viewer)
+        self._require_author(client, viewer, model_id)
         rows = execute(client.table("model_versions").select("version").eq("model_id", model_id).order("version", desc=True).limit(1)).data
         number = (rows[0]["version"] if rows else 0) + 1
         row = {
@@ -170,10 +172,17 @@ class SupabaseModels:
             execute(client.table("models").update({"current_version_id": created["id"], "updated_at": datetime.now(UTC).isoformat()}).eq("id", model_id))
         return version_from_row(created)
 
+    @staticmethod
+    def _require_author(client: Any, viewer: User, model_id: str) -> None:
+        """``PermissionDenied`` unless the viewer owns the model (RLS shows them their own models)."""
+        rows = execute(client.table("models").select("owner_id").eq("id", model_id).limit(1)).data
+        if not rows or rows[0].get("owner_id") != viewer.id:
+            raise PermissionDenied(ADD_VERSION_REFUSED)
+
     def set_visibility(self, viewer: User, model_id: str, visibility: str) -> None:
         rows = execute(self._clients.for_viewer(viewer).table("models").update({"visibility": visibility}).eq("id", model_id)).data
         if not rows:
-            raise NotFoundError("That model does not exist or is not yours.")
+            raise PermissionDenied(ADD_VERSION_REFUSED)
 
     def fork_model(self, viewer: User, source_slug: str, new_slug: str, name: str | None) -> Model:
         execute(self._clients.for_viewer(viewer).rpc("fork_model", {"p_source_slug": source_slug, "p_new_slug": new_slug, "p_name": name}))
@@ -182,9 +191,21 @@ class SupabaseModels:
         return model
 
     def load_seeds(self, metas: list[ModelMeta]) -> int:
-        """Insert the templates that are missing (service-role key); return how many."""
+        """Reserve the templates' slugs and insert the templates that are missing (service-role key); return how many.
+
+        A user's model that took a template's slug before it was reserved is moved aside to
+        ``<slug>-<its id>`` first, so the template is never hidden.
+        """
+        if not metas:
+            return 0
         admin = self._clients.admin()
-        existing = {r["slug"] for r in execute(admin.table("models").select("slug").in_("slug", [m.slug for m in metas])).data} if metas else set()
+        slugs = [m.slug for m in metas]
+        execute(admin.table("reserved_slugs").upsert([{"slug": s} for s in slugs], on_conflict="slug", ignore_duplicates=True))
+        rows = execute(admin.table("models").select("id, slug, is_template").in_("slug", slugs)).data
+        for row in rows:
+            if not row["is_template"]:
+                execute(admin.table("models").update({"slug": squatter_slug(row["slug"], row["id"])}).eq("id", row["id"]))
+        existing = {r["slug"] for r in rows if r["is_template"]}
         added = 0
         for meta in metas:
             if meta.slug not in existing:

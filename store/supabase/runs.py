@@ -1,6 +1,8 @@
-"""Runs on Supabase: the SQL functions ``reserve_run``, ``finish_run``, ``find_cached_run``,
-``log_cached_run`` and ``my_runs`` (which resolves a cache hit's outputs through the run it reuses,
-beyond the reach of the caller's RLS on that run), called with the user's JWT."""
+"""Runs on Supabase. What is recorded is written only by the server: ``reserve_run``, ``finish_run``,
+``find_cached_run`` and ``log_cached_run`` are executable by the service role alone and are called
+with the server-side client, naming the acting user (``p_user_id``). What a user reads goes with
+their own JWT: ``my_runs`` (which resolves a cache hit's outputs through the run it reuses, beyond the
+reach of the caller's RLS on that run) and the count of today's runs."""
 
 from __future__ import annotations
 
@@ -8,7 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from contracts.records import RunRecord, User
-from store.common import day_start
+from contracts.rules import DAILY_QUOTA_STATUSES
+from store.common import STALE_AFTER_S, day_start
 from store.supabase.client import Clients, execute, parse_time
 
 
@@ -37,28 +40,49 @@ class SupabaseRuns:
     def __init__(self, clients: Clients):
         self._clients = clients
 
-    def reserve_run(self, viewer: User, model_id: str, version_id: str, inputs: dict[str, Any], inputs_hash: str) -> str:
-        params = {"p_model_id": model_id, "p_model_version_id": version_id, "p_inputs_json": inputs, "p_inputs_hash": inputs_hash}
-        return str(execute(self._clients.for_viewer(viewer).rpc("reserve_run", params)).data)
+    def reserve_run(
+        self, viewer: User, model_id: str, version_id: str, inputs: dict[str, Any], inputs_hash: str, stale_after_s: float = STALE_AFTER_S
+    ) -> str:
+        params = {
+            "p_user_id": viewer.id,
+            "p_model_id": model_id,
+            "p_model_version_id": version_id,
+            "p_inputs_json": inputs,
+            "p_inputs_hash": inputs_hash,
+            "p_stale_after_s": float(stale_after_s),
+        }
+        return str(execute(self._clients.server().rpc("reserve_run", params)).data)
 
     def finish_run(self, viewer: User, run_id: str, status: str, outputs: dict[str, Any] | None, runtime_ms: float | None, error: str | None) -> None:
-        params = {"p_run_id": run_id, "p_status": status, "p_outputs_json": outputs, "p_runtime_ms": runtime_ms, "p_error_message": error}
-        execute(self._clients.for_viewer(viewer).rpc("finish_run", params))
+        params = {
+            "p_user_id": viewer.id,
+            "p_run_id": run_id,
+            "p_status": status,
+            "p_outputs_json": outputs,
+            "p_runtime_ms": runtime_ms,
+            "p_error_message": error,
+        }
+        execute(self._clients.server().rpc("finish_run", params))
 
     def find_cached_run(self, viewer: User | None, version_id: str, inputs_hash: str) -> tuple[str, dict[str, Any]] | None:
-        params = {"p_model_version_id": version_id, "p_inputs_hash": inputs_hash}
-        rows = execute(self._clients.for_viewer(viewer).rpc("find_cached_run", params)).data
+        if viewer is None:
+            return None  # visitors do not run models
+        params = {"p_user_id": viewer.id, "p_model_version_id": version_id, "p_inputs_hash": inputs_hash}
+        rows = execute(self._clients.server().rpc("find_cached_run", params)).data
         return (rows[0]["run_id"], rows[0]["outputs_json"]) if rows else None
 
-    def log_cached_run(self, viewer: User, source_run_id: str, inputs: dict[str, Any]) -> str:
-        """Record a cache hit for the viewer: a reference to the run that holds the outputs, not a copy."""
-        params = {"p_source_run_id": source_run_id, "p_inputs_json": inputs}
-        return str(execute(self._clients.for_viewer(viewer).rpc("log_cached_run", params)).data)
+    def log_cached_run(self, viewer: User, source_run_id: str, inputs_hash: str) -> str:
+        """Record a cache hit for the viewer: a reference to the run that holds the outputs (and its inputs), not a copy."""
+        params = {"p_user_id": viewer.id, "p_source_run_id": source_run_id, "p_inputs_hash": inputs_hash}
+        return str(execute(self._clients.server().rpc("log_cached_run", params)).data)
 
     def runs_today(self, viewer: User) -> int:
         since = day_start(datetime.now(UTC)).isoformat()
         client = self._clients.for_viewer(viewer)
-        request = client.table("model_runs").select("id", count="exact", head=True).eq("user_id", viewer.id).eq("cached", False).gte("created_at", since)
+        request = (
+            client.table("model_runs").select("id", count="exact", head=True)
+            .eq("user_id", viewer.id).eq("cached", False).in_("status", list(DAILY_QUOTA_STATUSES)).gte("created_at", since)
+        )
         return int(execute(request).count or 0)
 
     def list_runs(self, viewer: User, limit: int = 50) -> list[RunRecord]:

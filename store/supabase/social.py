@@ -1,4 +1,6 @@
-"""Saves and ratings on Supabase: plain table writes, each row the user's own under RLS."""
+"""Saves and ratings on Supabase: plain table writes, each row the user's own under RLS. A model
+readable by link (public, unlisted, or one's own) may be saved and rated, and its ratings are read
+through ``model_ratings_of`` so that those of unlisted models are never listable."""
 
 from __future__ import annotations
 
@@ -38,5 +40,5 @@ class SupabaseSocial:
         return rating_from_row(rows[0])
 
     def ratings(self, model_id: str, viewer: User | None) -> RatingSummary:
-        request = self._clients.for_viewer(viewer).table("model_ratings").select("*").eq("model_id", model_id).order("updated_at", desc=True)
-        return summarise_ratings(tuple(rating_from_row(r) for r in execute(request).data), viewer)
+        rows = execute(self._clients.for_viewer(viewer).rpc("model_ratings_of", {"p_model_id": model_id})).data
+        return summarise_ratings(tuple(rating_from_row(r) for r in rows), viewer)

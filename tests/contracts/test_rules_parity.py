@@ -88,3 +88,18 @@ def test_postgres_functions_spell_no_quota_of_their_own(postgres_dsn: str) -> No
     assert "runs_per_minute_limit()" in bodies["reserve_run"] and ">= 3" not in bodies["reserve_run"]
     for name in ("find_cached_run", "log_cached_run"):
         assert "execution_cache_ttl()" in bodies[name] and "1 hour" not in bodies[name], name
+
+
+def test_both_backends_reserve_the_same_template_slugs(tmp_path: Path) -> None:
+    """The templates of the release that reserved template slugs (issue 9), listed once per backend."""
+    from store.sqlite.schema import RESERVED_TEMPLATE_SLUGS
+
+    migration = Path(__file__).resolve().parents[2] / "supabase" / "migrations" / "20250101000007_reserved_slugs_and_profile_guard.sql"
+    block = re.search(r"insert into public\.reserved_slugs \(slug\) values(.*?)on conflict", migration.read_text(), re.S)
+    assert block, "the migration lists the reserved slugs"
+    assert re.findall(r"\('([a-z0-9-]+)'\)", block.group(1)) == list(RESERVED_TEMPLATE_SLUGS)
+    store = SqliteStore(tmp_path / "reserved.db")
+    try:
+        assert {r[0] for r in store.db.all("SELECT slug FROM reserved_slugs")} == set(RESERVED_TEMPLATE_SLUGS)
+    finally:
+        store.close()

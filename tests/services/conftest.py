@@ -28,3 +28,6 @@ def svc(tmp_path: Path, sample: DataAccess) -> Iterator[Services]:
     built = services.build(Settings(db_path=str(tmp_path / "auster.db")), store=store, data=sample, load_seeds=False)
     yield built
     built.close()
+
+
+from tests.store.conftest import supabase_loopback  # noqa: E402, F401  (the loopback PostgREST/GoTrue, shared with tests/store)

@@ -103,3 +103,37 @@ def test_admin_changes_tiers(svc: Services) -> None:
     assert svc.auth.set_tier(boss, "cleo@example.com", "paid").tier == "paid"
     with pytest.raises(PermissionDenied):
         svc.auth.set_tier(svc.auth.guest(), "cleo@example.com", "paid")
+
+
+# ----------------------------------------------------------------------------- issue 9
+def test_views_are_counted_once_per_viewer_per_day(svc: Services) -> None:
+    """Reloading an artifact 2,000 times added 2,000 views; now a viewer counts once a day."""
+    user = svc.auth.guest()
+    outcome = svc.runs.run_model(user, SLUG, {"start": "2024-01-01"})
+    art = svc.publishing.publish(user, outcome.run_id, "Counted", visibility="public")
+    for _ in range(5):
+        seen = svc.publishing.get_artifact(art.slug, None, browser_key="browser-a")
+    assert seen.views == 1
+    assert svc.publishing.get_artifact(art.slug, None, browser_key="browser-b").views == 2
+    assert svc.publishing.get_artifact(art.slug, user).views == 3
+    assert svc.publishing.get_artifact(art.slug, user).views == 3
+    stored = {r[0] for r in svc.store.db.all("SELECT viewer_key FROM artifact_views")}
+    assert "browser-a" not in "".join(stored) and f"user:{user.id}" in stored  # a browser session is kept only as a hash
+
+
+def test_an_unlisted_artifact_cannot_be_found_by_guessing(svc: Services) -> None:
+    user = svc.auth.guest()
+    outcome = svc.runs.run_model(user, SLUG, {"start": "2024-01-01"})
+    art = svc.publishing.publish(user, outcome.run_id, "Quiet", visibility="unlisted")
+    random_part = art.slug.removeprefix("quiet-")
+    assert len(random_part) * 4 >= 128 and int(random_part, 16) >= 0
+
+
+def test_a_run_of_a_model_made_private_since_cannot_be_published(svc: Services) -> None:
+    ana, bob = svc.auth.guest(), svc.auth.guest()
+    svc.models.create(ana, seed_meta(slug="anas-public"), "public")
+    outcome = svc.runs.run_model(bob, "anas-public", {"start": "2024-01-01"})
+    svc.models.set_visibility(ana, "anas-public", "private")
+    with pytest.raises(PermissionDenied, match="no longer shared with you"):
+        svc.publishing.publish(bob, outcome.run_id, "Their secret")
+    assert svc.publishing.list_artifacts(bob, mine=True) == []

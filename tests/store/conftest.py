@@ -1,4 +1,10 @@
-"""Store fixtures: a backend per available kind, test users, and a small valid seed model."""
+"""Store fixtures: a backend per available kind, test users, and a small valid seed model.
+
+The ``store`` fixture runs every conformance test against sqlite; against Supabase through the real
+supabase-py client talking to the loopback PostgREST/GoTrue of tests/store/postgrest_gotrue.py over
+the real migrations on the machine's PostgreSQL ("supabase-loopback", one fresh database per test
+module); and against a live Supabase project when its URL and keys are given ("supabase").
+"""
 
 from __future__ import annotations
 
@@ -50,20 +56,46 @@ def seed_meta(**changes: object) -> ModelMeta:
 def _backends() -> list[object]:
     live = os.environ.get("SUPABASE_TEST_URL") and os.environ.get("SUPABASE_TEST_ANON_KEY") and os.environ.get("SUPABASE_TEST_SERVICE_ROLE_KEY")
     reason = "live Supabase: set SUPABASE_TEST_URL, SUPABASE_TEST_ANON_KEY and SUPABASE_TEST_SERVICE_ROLE_KEY to run against a project"
-    return ["sqlite", pytest.param("supabase", marks=pytest.mark.skipif(not live, reason=reason))]
+    return [
+        "sqlite",
+        pytest.param("supabase-loopback", marks=pytest.mark.services),
+        pytest.param("supabase", marks=pytest.mark.skipif(not live, reason=reason)),
+    ]
+
+
+@pytest.fixture(scope="module")
+def supabase_loopback(postgres_dsn: str) -> Iterator[object]:
+    """A fresh database with every migration, served by the loopback PostgREST and GoTrue."""
+    import psycopg
+
+    from tests.store.postgrest_gotrue import LoopbackSupabase
+    from tests.store.supabase_pg import apply_all, fresh_database
+
+    with fresh_database(postgres_dsn) as dsn:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            apply_all(conn)
+        server = LoopbackSupabase(dsn)
+        try:
+            yield server
+        finally:
+            server.close()
 
 
 @pytest.fixture(params=_backends())
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[object]:
-    """Each available backend, empty apart from the spread seed."""
+    """Each available backend, with the spread seed loaded."""
     if request.param == "sqlite":
         backend = SqliteStore(tmp_path / "auster.db", password_hasher=FAST_HASHER)
     else:
         from store.supabase import SupabaseStore
 
-        backend = SupabaseStore(
-            os.environ["SUPABASE_TEST_URL"], os.environ["SUPABASE_TEST_ANON_KEY"], service_role_key=os.environ["SUPABASE_TEST_SERVICE_ROLE_KEY"]
-        )
+        if request.param == "supabase-loopback":
+            server = request.getfixturevalue("supabase_loopback")
+            url, anon, service = server.url, server.anon_key, server.service_role_key
+        else:
+            url, anon, service = os.environ["SUPABASE_TEST_URL"], os.environ["SUPABASE_TEST_ANON_KEY"], os.environ["SUPABASE_TEST_SERVICE_ROLE_KEY"]
+        # no refresh timers: each would keep a thread alive for the token's lifetime after the test ends
+        backend = SupabaseStore(url, anon, service_role_key=service, auto_refresh_token=False)
     backend.models.load_seeds([seed_meta()])
     yield backend
     backend.close()

@@ -6,7 +6,8 @@ transaction), the roles ``anon``, ``authenticated`` and ``service_role`` (the la
 default privileges granting those roles everything on new objects in ``public`` so that RLS is the
 only barrier. PostgREST runs each request in a transaction as
 ``set local role authenticated; select set_config('request.jwt.claims', '<json>', true)``;
-``as_user`` does exactly that.
+``as_role`` does exactly that for a user or a visitor, and ``as_service`` for the app server's
+service-role key (the only role that may record runs, usage and views).
 """
 
 from __future__ import annotations
@@ -102,6 +103,15 @@ def create_auth_user(conn: psycopg.Connection, email: str | None, *, anonymous: 
     ).fetchone()
     assert row is not None
     return str(row[0])
+
+
+@contextmanager
+def as_service(conn: psycopg.Connection) -> Iterator[psycopg.Connection]:
+    """One transaction as PostgREST runs a request made with the service-role key."""
+    with conn.transaction():
+        conn.execute("set local role service_role")
+        conn.execute("select set_config('request.jwt.claims', %s, true)", (json.dumps({"role": "service_role"}),))
+        yield conn
 
 
 @contextmanager

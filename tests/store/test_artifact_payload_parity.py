@@ -13,7 +13,7 @@ import pytest
 from contracts.artifact import ArtifactModel, ArtifactPayload, ArtifactRun, ArtifactVersion
 from store.sqlite import SqliteStore
 from tests.store.conftest import FAST_HASHER, SPREAD_SEED, seed_meta
-from tests.store.supabase_pg import apply_all, as_role, create_auth_user, fresh_database
+from tests.store.supabase_pg import apply_all, as_role, as_service, create_auth_user, fresh_database
 
 pytestmark = pytest.mark.services
 
@@ -37,14 +37,14 @@ def sqlite_payloads(tmp_path: Path) -> list[dict[str, Any]]:
         model = store.models.get_model("spread-10y-2y", ana)
         run_id = store.runs.reserve_run(ana, model.id, model.latest.id, INPUTS, "h")
         store.runs.finish_run(ana, run_id, "success", RESULT, 3.0, None)
-        hit = store.runs.log_cached_run(ana, run_id, INPUTS)
+        hit = store.runs.log_cached_run(ana, run_id, "h")
         return [store.artifacts.publish(ana, r, f"art-{i}-sqlite", "T", "", "public").payload for i, r in enumerate((run_id, hit))]
     finally:
         store.close()
 
 
 def postgres_payloads(postgres_dsn: str) -> list[dict[str, Any]]:
-    """The same through the Supabase migrations' functions, as the user."""
+    """The same through the Supabase migrations' functions: the run recorded by the server, published by the user."""
     with fresh_database(postgres_dsn) as dsn, psycopg.connect(dsn, autocommit=True) as conn:
         apply_all(conn)
         ana = create_auth_user(conn, "ana@example.com")
@@ -55,10 +55,11 @@ def postgres_payloads(postgres_dsn: str) -> list[dict[str, Any]]:
         version = conn.execute("insert into model_versions (model_id, version, dsl_json, input_schema, changelog) values (%s, 1, %s, %s, 'Template') returning id",
                                (model, json.dumps(SPREAD_SEED["dsl"]), json.dumps(SPREAD_SEED["input_schema"]))).fetchone()[0]
         conn.execute("update models set current_version_id = %s where id = %s", (version, model))
+        with as_service(conn):
+            run_id = conn.execute("select reserve_run(%s, %s, %s, %s, 'h')", (ana, model, version, json.dumps(INPUTS))).fetchone()[0]
+            conn.execute("select finish_run(%s, %s, 'success', %s, 3, null)", (ana, run_id, json.dumps(RESULT)))
+            hit = conn.execute("select log_cached_run(%s, %s, 'h')", (ana, run_id)).fetchone()[0]
         with as_role(conn, ana):
-            run_id = conn.execute("select reserve_run(%s, %s, %s, 'h')", (model, version, json.dumps(INPUTS))).fetchone()[0]
-            conn.execute("select finish_run(%s, 'success', %s, 3, null)", (run_id, json.dumps(RESULT)))
-            hit = conn.execute("select log_cached_run(%s, %s)", (run_id, json.dumps(INPUTS))).fetchone()[0]
             return [conn.execute("select payload from publish_artifact(%s, %s, 'T', '', 'public')", (r, f"art-{i}-postgres")).fetchone()[0]
                     for i, r in enumerate((run_id, hit))]
 

@@ -19,7 +19,7 @@ import pytest
 from contracts.records import User
 from store.sqlite import SqliteStore
 from tests.store.conftest import FAST_HASHER, SPREAD_SEED, seed_meta
-from tests.store.supabase_pg import apply_all, as_role, create_auth_user, fresh_database
+from tests.store.supabase_pg import apply_all, as_role, as_service, create_auth_user, fresh_database
 
 RESULT = {"outputs": {"series": [{"id": "spread", "points": [[1, 2.5]] * 50}], "tables": [], "metrics": []}, "trace": [], "provenance": []}
 
@@ -44,7 +44,7 @@ def test_sqlite_a_hit_stores_no_outputs(sqlite_store: SqliteStore) -> None:
     store = sqlite_store
     ana, bob = store.users.sign_up("ana@example.com", "password1"), store.users.guest()
     source = source_run(store, ana)
-    hit = store.runs.log_cached_run(bob, source, {})
+    hit = store.runs.log_cached_run(bob, source, "h")
     stored = store.db.one("SELECT outputs_json, cached_from_run_id, cached FROM model_runs WHERE id = ?", (hit,))
     assert (stored["outputs_json"], stored["cached_from_run_id"], stored["cached"]) == (None, source, 1)
     assert store.runs.get_run(bob, hit).outputs == RESULT and store.runs.list_runs(bob)[0].outputs == RESULT
@@ -54,8 +54,8 @@ def test_sqlite_deleting_the_reused_run_hands_its_outputs_to_the_hits(sqlite_sto
     store = sqlite_store
     ana, bob = store.users.sign_up("ana@example.com", "password1"), store.users.guest()
     source = source_run(store, ana)
-    own_hit = store.runs.log_cached_run(ana, source, {})  # deleted with Ana, in the same statement as the source
-    bobs_hit = store.runs.log_cached_run(bob, source, {})
+    own_hit = store.runs.log_cached_run(ana, source, "h")  # deleted with Ana, in the same statement as the source
+    bobs_hit = store.runs.log_cached_run(bob, source, "h")
     with store.db.tx() as sql:
         sql.execute("DELETE FROM local_credentials WHERE user_id = ?", (ana.id,))  # Ana's account, and with it her runs
     kept = store.runs.get_run(bob, bobs_hit)
@@ -96,12 +96,11 @@ def pg_world(conn: psycopg.Connection) -> dict[str, str]:
     version = conn.execute("insert into model_versions (model_id, version, dsl_json, input_schema) values (%s, 1, %s, %s) returning id",
                            (model, json.dumps(SPREAD_SEED["dsl"]), json.dumps(SPREAD_SEED["input_schema"]))).fetchone()[0]
     conn.execute("update models set current_version_id = %s where id = %s", (version, model))
-    with as_role(conn, ana):
-        source = conn.execute("select reserve_run(%s, %s, '{}', 'h')", (model, version)).fetchone()[0]
-        conn.execute("select finish_run(%s, 'success', %s, 5, null)", (source, json.dumps(RESULT)))
-        own_hit = conn.execute("select log_cached_run(%s, '{}')", (source,)).fetchone()[0]
-    with as_role(conn, bob):
-        bobs_hit = conn.execute("select log_cached_run(%s, '{}')", (source,)).fetchone()[0]
+    with as_service(conn):  # runs are recorded by the server, on the user's behalf
+        source = conn.execute("select reserve_run(%s, %s, %s, '{}', 'h')", (ana, model, version)).fetchone()[0]
+        conn.execute("select finish_run(%s, %s, 'success', %s, 5, null)", (ana, source, json.dumps(RESULT)))
+        own_hit = conn.execute("select log_cached_run(%s, %s, 'h')", (ana, source)).fetchone()[0]
+        bobs_hit = conn.execute("select log_cached_run(%s, %s, 'h')", (bob, source)).fetchone()[0]
     return {k: str(v) for k, v in {"ana": ana, "bob": bob, "model": model, "source": source, "own_hit": own_hit, "bobs_hit": bobs_hit}.items()}
 
 

@@ -149,11 +149,11 @@ def test_a_cache_hit_references_the_run_it_reuses(store: Store) -> None:
     source = successful_run(store, ana, "c1")
     hit = store.runs.find_cached_run(ana, model.latest.id, "c1")
     assert hit is not None and hit[0] == source and hit[1] == RESULT
-    cached_id = store.runs.log_cached_run(ana, source, {"start": "2024-01-01"})
+    cached_id = store.runs.log_cached_run(ana, source, "c1")
     cached = store.runs.get_run(ana, cached_id)
     assert cached.cached and cached.cached_from_run_id == source and cached.outputs == RESULT and cached.status == "success"
     assert {r.id: r.outputs for r in store.runs.list_runs(ana)}[cached_id] == RESULT
-    again = store.runs.log_cached_run(ana, cached_id, {"start": "2024-01-01"})  # a hit of a hit points at the original
+    again = store.runs.log_cached_run(ana, cached_id, "c1")  # a hit of a hit points at the original
     assert store.runs.get_run(ana, again).cached_from_run_id == source
     assert store.runs.runs_today(ana) == 1  # cache hits are logged but not counted
     assert store.runs.find_cached_run(ana, model.latest.id, "c1")[0] == source  # hits are never served as sources
@@ -183,24 +183,27 @@ def test_runs_are_private_to_their_user(store: Store) -> None:
 def test_publish_unlisted_artifact_readable_by_slug_not_listed(store: Store) -> None:
     ana = store.users.sign_up(email(), "password1")
     run_id = successful_run(store, ana, "a1")
-    slug = f"art-{uuid.uuid4().hex[:8]}"
-    art = store.artifacts.publish(ana, run_id, slug, "Title", "Summary", "unlisted")
+    prefix = f"art-{uuid.uuid4().hex[:8]}"
+    art = store.artifacts.publish(ana, run_id, prefix, "Title", "Summary", "unlisted")
     assert art.owner_id == ana.id and art.model_run_id == run_id and art.views == 0 and art.type == "model_run"
     content = ArtifactPayload.from_json(art.payload)
     assert content.model.slug == "spread-10y-2y" and content.model.difficulty == "basic" and content.version.version == 1
     assert content.inputs == {"start": "2024-01-01"} and content.result["provenance"] == [{"provider": "sample"}]
-    assert slug not in {a.slug for a in store.artifacts.list_artifacts(None, False)}
-    assert slug in {a.slug for a in store.artifacts.list_artifacts(ana, True)}
-    assert store.artifacts.get_artifact(slug, None).title == "Title"
-    assert store.artifacts.count_view(slug) == 1 and store.artifacts.count_view(slug) == 2
+    assert art.slug not in {a.slug for a in store.artifacts.list_artifacts(None, False)}
+    assert art.slug in {a.slug for a in store.artifacts.list_artifacts(ana, True)}
+    found = store.artifacts.get_artifact(art.slug, None)
+    assert found.title == "Title" and found.id == art.id
+    assert store.artifacts.get_artifact(prefix, None) is None  # the title part alone opens nothing
+    public = store.artifacts.publish(ana, run_id, prefix, "Listed", "", "public")
+    assert public.slug == prefix  # a public artifact keeps the address it was given (the services add 24 random bits)
     with pytest.raises(ConflictError):
-        store.artifacts.publish(ana, run_id, slug, "Again", "", "public")
+        store.artifacts.publish(ana, run_id, prefix, "Again", "", "public")
 
 
 def test_publishing_a_cache_hit_freezes_the_outputs_it_reuses(store: Store) -> None:
     ana, bob = store.users.sign_up(email(), "password1"), store.users.sign_up(email(), "password1")
     source = successful_run(store, ana, "a2")
-    hit = store.runs.log_cached_run(bob, source, {"start": "2024-01-01"})
+    hit = store.runs.log_cached_run(bob, source, "a2")
     art = store.artifacts.publish(bob, hit, f"hit-{uuid.uuid4().hex[:8]}", "From the cache", "", "public")
     assert art.payload["result"] == RESULT and art.payload["run"]["cached"] is True and art.model_run_id == hit
 

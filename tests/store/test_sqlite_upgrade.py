@@ -184,7 +184,8 @@ def test_social_and_artifacts_read_back(upgraded) -> None:
     assert (art.owner_id, art.model_run_id, art.views, art.type, art.visibility) == (ids["ana"], ids["source"], 12, "model_run", "unlisted")
     content = ArtifactPayload.from_json(art.payload)
     assert content.model.difficulty == "basic" and content.result == RESULT and content.version.version == 2
-    assert store.artifacts.count_view("curve-2024-abc123") == 13
+    assert store.artifacts.count_view(art.id, f"user:{ana.id}") == 13
+    assert store.artifacts.count_view(art.id, f"user:{ana.id}") == 13  # once per viewer per day
 
 
 def test_the_upgraded_database_takes_new_writes(upgraded) -> None:
@@ -198,7 +199,7 @@ def test_the_upgraded_database_takes_new_writes(upgraded) -> None:
     store.runs.finish_run(ana, run_id, "success", RESULT, 2.0, None)
     today = store.runs.usage(ids["template"], NOW)[-1]
     assert today["date"] == NOW.date().isoformat() and today["runs"] == 3  # the same row, bumped
-    hit = store.runs.log_cached_run(ana, ids["hit"], {"start": "2024-01-01"})
+    hit = store.runs.log_cached_run(ana, ids["hit"], "h1")
     assert store.runs.get_run(ana, hit).cached_from_run_id == ids["source"]
 
 
@@ -222,3 +223,28 @@ def test_processes_starting_together_on_a_previous_database_migrate_it_once(tmp_
         worker.join()
     assert sorted(outcomes.get() for _ in workers) == ["ok"] * 4
     assert row_counts(path) == before
+
+
+def test_a_squatted_template_slug_survives_the_upgrade_and_is_moved_aside_when_the_template_loads(tmp_path: Path) -> None:
+    """Migration 4 reserves template slugs; a user model that took one earlier keeps its rows until the
+    template is loaded, which moves it to ``<slug>-<its id>`` (issue 9)."""
+    from tests.store.conftest import seed_meta
+
+    path = tmp_path / "squatted.db"
+    Database(path, migrations=[m for m in MIGRATIONS if m[0] <= 3]).close()
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT INTO local_credentials VALUES ('bob', 'bob@example.com', NULL, 0, ?)", (ts(NOW),))
+        db.execute("INSERT INTO profiles (id, email, display_name, created_at) VALUES ('bob', 'bob@example.com', 'Bob', ?)", (ts(NOW),))
+        db.execute(
+            "INSERT INTO models (id, slug, name, owner_id, lab_scope, difficulty, visibility, created_at, updated_at)"
+            " VALUES ('squat-0000-4000-8000-000000000000', 'drawdown', 'Mine', 'bob', 'econ', 'basic', 'public', ?, ?)",
+            (ts(NOW), ts(NOW)),
+        )
+    store = SqliteStore(path, password_hasher=FAST_HASHER)
+    try:
+        assert store.db.one("SELECT slug, owner_id FROM models WHERE id = 'squat-0000-4000-8000-000000000000'")[:] == ("drawdown", "bob")
+        assert store.models.load_seeds([seed_meta(slug="drawdown")]) == 1
+        assert store.models.get_model("drawdown", None).is_template
+        assert store.db.one("SELECT slug, owner_id FROM models WHERE id = 'squat-0000-4000-8000-000000000000'")[:] == ("drawdown-squat000", "bob")
+    finally:
+        store.close()

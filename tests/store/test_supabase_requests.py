@@ -10,12 +10,13 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import pytest
 
-from contracts.errors import RateLimitExceeded, StoreUnavailable
+from contracts.errors import AuthRequired, PermissionDenied, RateLimitExceeded, SessionExpired, StoreUnavailable
 from contracts.records import ModelQuery
 from store.supabase import SupabaseStore, postgrest_like
 
 URL = "http://127.0.0.1:54321"
 ANON = "anon-key"
+SERVICE = "service-role-key"
 
 
 def fake_user(uid: str) -> dict[str, object]:
@@ -29,6 +30,7 @@ class FakeSupabase:
         self.requests: list[httpx.Request] = []
         self.status_for_listing = 200
         self.answers: dict[str, object] = {}  # path -> JSON body answered with 200
+        self.errors: dict[str, tuple[int, dict[str, object]]] = {}  # path -> (status, PostgREST error body)
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
@@ -40,6 +42,9 @@ class FakeSupabase:
         if path == "/rest/v1/profiles":
             uid = dict(parse_qsl(request.url.query.decode()))["id"].removeprefix("eq.")
             return httpx.Response(200, json=[{"id": uid, "email": f"{uid}@example.com", "display_name": uid, "tier": "free", "role": "user", "is_guest": False}])
+        if path in self.errors:
+            status, error = self.errors[path]
+            return httpx.Response(status, json=error)
         if path == "/rest/v1/model_listing":
             return httpx.Response(self.status_for_listing, json=[] if self.status_for_listing == 200 else {"message": "unavailable"})
         if path in self.answers:
@@ -59,7 +64,7 @@ def fake() -> FakeSupabase:
 
 @pytest.fixture
 def backend(fake: FakeSupabase) -> SupabaseStore:
-    return SupabaseStore(URL, ANON, http_client_factory=fake.factory(), auto_refresh_token=False)
+    return SupabaseStore(URL, ANON, service_role_key=SERVICE, http_client_factory=fake.factory(), auto_refresh_token=False)
 
 
 def listing_params(request: httpx.Request) -> list[tuple[str, str]]:
@@ -118,8 +123,9 @@ def test_rate_limit_from_the_database_becomes_a_sentence(fake: FakeSupabase, bac
     with pytest.raises(RateLimitExceeded, match="You have used your 10 free runs today; they reset at 00:00 UTC"):
         backend.runs.reserve_run(ana, "m", "v", {}, "h")
     call = fake.requests[-1]
-    assert call.method == "POST" and call.headers["authorization"] == "Bearer jwt-ana"
-    assert json.loads(call.content) == {"p_model_id": "m", "p_model_version_id": "v", "p_inputs_json": {}, "p_inputs_hash": "h"}
+    assert call.method == "POST" and call.headers["authorization"] == f"Bearer {SERVICE}"  # recorded by the server, for Ana
+    assert json.loads(call.content) == {"p_user_id": "ana", "p_model_id": "m", "p_model_version_id": "v", "p_inputs_json": {}, "p_inputs_hash": "h",
+                                        "p_stale_after_s": 3600.0}
 
 
 RUN_ROW = {
@@ -146,11 +152,13 @@ def test_run_functions_are_called_with_the_seeds_argument_names(fake: FakeSupaba
     }
     ana = backend.users.sign_in("ana@example.com", "pw-ana-123")
     backend.runs.finish_run(ana, "r1", "error", None, None, "Step 'x' failed")
-    assert body(fake.requests[-1]) == {"p_run_id": "r1", "p_status": "error", "p_outputs_json": None, "p_runtime_ms": None, "p_error_message": "Step 'x' failed"}
+    assert body(fake.requests[-1]) == {"p_user_id": "ana", "p_run_id": "r1", "p_status": "error", "p_outputs_json": None, "p_runtime_ms": None,
+                                       "p_error_message": "Step 'x' failed"}
     assert backend.runs.find_cached_run(ana, "v", "h") == ("r1", {"outputs": {}})
-    assert body(fake.requests[-1]) == {"p_model_version_id": "v", "p_inputs_hash": "h"}
-    assert backend.runs.log_cached_run(ana, "r1", {"start": "2024-01-01"}) == "r2"
-    assert body(fake.requests[-1]) == {"p_source_run_id": "r1", "p_inputs_json": {"start": "2024-01-01"}}
+    assert body(fake.requests[-1]) == {"p_user_id": "ana", "p_model_version_id": "v", "p_inputs_hash": "h"}
+    assert backend.runs.log_cached_run(ana, "r1", "h") == "r2"
+    assert body(fake.requests[-1]) == {"p_user_id": "ana", "p_source_run_id": "r1", "p_inputs_hash": "h"}
+    assert {r.headers["authorization"] for r in fake.requests[-3:]} == {f"Bearer {SERVICE}"}
     run = backend.runs.get_run(ana, "r2")
     assert body(fake.requests[-1]) == {"p_run_id": "r2", "p_limit": 1} and fake.requests[-1].headers["authorization"] == "Bearer jwt-ana"
     assert (run.model_version_id, run.inputs, run.outputs, run.cached_from_run_id, run.model_slug) == ("v", {"start": "2024-01-01"}, {"outputs": {}}, "r1", "spread")
@@ -174,3 +182,38 @@ def test_artifacts_and_listings_use_the_seeds_column_names(fake: FakeSupabase, b
     assert backend.runs.usage("m", datetime(2025, 1, 1)) == [{"date": "2025-01-01", "runs": 2, "unique_users": 1}]
     params = listing_params(fake.requests[-1])
     assert ("select", "date,runs,unique_users") in [(k, v.replace(" ", "")) for k, v in params] and ("date", "gte.2025-01-01") in params
+
+
+# ----------------------------------------------------------------------------- issue 16: JWT expiry
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [("PGRST303", "JWT expired"), ("PGRST301", "JWT expired"), ("PGRST301", "Expected 3 parts in JWT; got 1")],
+)
+def test_an_expired_or_invalid_jwt_says_the_session_expired(fake: FakeSupabase, backend: SupabaseStore, code: str, message: str) -> None:
+    """Current PostgREST reports an expired JWT as PGRST303 (401), older ones as PGRST301: both mean
+    "sign in again", never "The database refused the request"."""
+    fake.errors["/rest/v1/rpc/my_runs"] = (401, {"code": code, "details": None, "hint": None, "message": message})
+    ana = backend.users.sign_in("ana@example.com", "pw-ana-123")
+    with pytest.raises(SessionExpired, match="Your session has expired; sign in again") as expired:
+        backend.runs.list_runs(ana)
+    assert isinstance(expired.value, AuthRequired) and expired.value.code == "E_SESSION_EXPIRED"
+
+
+def test_a_refusal_by_row_level_security_is_permission_not_sign_in(fake: FakeSupabase, backend: SupabaseStore) -> None:
+    fake.errors["/rest/v1/model_saves"] = (403, {"code": "42501", "details": None, "hint": None,
+                                                 "message": 'new row violates row-level security policy for table "model_saves"'})
+    ana = backend.users.sign_in("ana@example.com", "pw-ana-123")
+    with pytest.raises(PermissionDenied):
+        backend.social.save(ana, "m")
+
+
+# ----------------------------------------------------------------------------- issue 9: the server key
+def test_without_the_service_role_key_running_is_refused_with_what_the_deployment_needs(fake: FakeSupabase) -> None:
+    backend = SupabaseStore(URL, ANON, http_client_factory=fake.factory(), auto_refresh_token=False)
+    ana = backend.users.sign_in("ana@example.com", "pw-ana-123")
+    with pytest.raises(StoreUnavailable) as refused:
+        backend.runs.reserve_run(ana, "m", "v", {}, "h")
+    sentence = str(refused.value)
+    assert sentence.endswith(".") and ". " not in sentence  # one sentence
+    assert "SUPABASE_SERVICE_ROLE_KEY" in str(refused.value) and "never in a browser" in str(refused.value)
+    assert not [r for r in fake.requests if "/rpc/" in r.url.path]  # nothing was asked of the database with a user's JWT instead

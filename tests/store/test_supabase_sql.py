@@ -1,7 +1,9 @@
 """The Supabase migrations on the machine's real PostgreSQL, with Supabase's auth pieces reproduced.
 
 Every query that matters is made the way PostgREST makes it: inside a transaction, ``set local role``
-and the JWT claims in ``request.jwt.claims`` (see tests/store/supabase_pg.py).
+and the JWT claims in ``request.jwt.claims`` (see tests/store/supabase_pg.py). Runs are recorded by
+the server (``as_service``); users read them and publish them (``as_role``). The walls of issue 9
+are attacked at the end of this file.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import pytest
 from store.sqlite.db import statements
 from store.sqlite.schema import MIGRATIONS, SQLITE_ONLY_TABLES
 from tests.store.conftest import SPREAD_SEED
-from tests.store.supabase_pg import apply_all, as_role, create_auth_user, fresh_database
+from tests.store.supabase_pg import apply_all, as_role, as_service, create_auth_user, fresh_database
 
 pytestmark = pytest.mark.services
 
@@ -65,10 +67,11 @@ def world(conn: psycopg.Connection) -> dict[str, str]:
     public_id, public_v = add_model(conn, None, f"public-{tag}", "public")
     # Ana's own public model, with a draft version 2
     own_public, _ = add_model(conn, ana, f"ownpub-{tag}", "public")
+    with as_service(conn):
+        run_id = conn.execute("select reserve_run(%s, %s, %s, '{}', 'h')", (ana, private_id, private_v)).fetchone()[0]
+        conn.execute("select finish_run(%s, %s, 'success', %s, 5, null)", (ana, run_id, json.dumps({"outputs": {}, "provenance": []})))
     with as_role(conn, ana):
         conn.execute("insert into model_versions (model_id, version, dsl_json, status, created_by) values (%s, 2, '{}', 'draft', %s)", (own_public, ana))
-        run_id = conn.execute("select reserve_run(%s, %s, '{}', 'h')", (private_id, private_v)).fetchone()[0]
-        conn.execute("select finish_run(%s, 'success', %s, 5, null)", (run_id, json.dumps({"outputs": {}, "provenance": []})))
         conn.execute("insert into model_saves (user_id, model_id) values (%s, %s)", (ana, public_id))
         public_art = conn.execute("select slug from publish_artifact(%s, %s, 'Public one', '', 'public')", (run_id, f"pub-{tag}")).fetchone()[0]
         unlisted_art = conn.execute("select slug from publish_artifact(%s, %s, 'Secret-ish', '', 'unlisted')", (run_id, f"unl-{tag}")).fetchone()[0]
@@ -211,12 +214,11 @@ def test_unlisted_artifacts_cannot_be_listed_by_anon_but_open_by_slug(conn: psyc
         found = conn.execute("select title, payload from get_artifact_by_slug(%s)", (world["unlisted_art"],)).fetchone()
         assert found[0] == "Secret-ish" and found[1]["model"]["slug"] == f"private-{world['tag']}" and "result" in found[1]
         assert conn.execute("select count(*) from get_artifact_by_slug(%s)", (world["unlisted_art"][:-1] + "%",)).fetchone()[0] == 0
-        assert conn.execute("select increment_artifact_views(%s)", (world["unlisted_art"],)).fetchone()[0] == 1
         model = conn.execute("select get_model_by_slug(%s)", (f"unlisted-{world['tag']}",)).fetchone()[0]
         assert model["model"]["visibility"] == "unlisted" and len(model["versions"]) == 1
         assert conn.execute("select get_model_by_slug(%s)", (f"private-{world['tag']}",)).fetchone()[0] is None
     with pytest.raises(psycopg.errors.InsufficientPrivilege), as_role(conn, None):  # anon cannot run
-        conn.execute("select reserve_run(%s, %s, '{}', 'h')", (world["public_id"], world["public_v"]))
+        conn.execute("select reserve_run(%s, %s, %s, '{}', 'h')", (world["bob"], world["public_id"], world["public_v"]))
 
 
 def test_fork_copies_the_current_version_into_a_private_model(conn: psycopg.Connection, world: dict[str, str]) -> None:
@@ -229,9 +231,9 @@ def test_fork_copies_the_current_version_into_a_private_model(conn: psycopg.Conn
 
 def test_usage_counts_runs_and_unique_users(conn: psycopg.Connection, world: dict[str, str]) -> None:
     for user in (world["bob"], world["bob"]):
-        with as_role(conn, user):
-            run = conn.execute("select reserve_run(%s, %s, '{}', 'u')", (world["public_id"], world["public_v"])).fetchone()[0]
-            conn.execute("select finish_run(%s, 'success', '{}', 1, null)", (run,))
+        with as_service(conn):
+            run = conn.execute("select reserve_run(%s, %s, %s, '{}', 'u')", (user, world["public_id"], world["public_v"])).fetchone()[0]
+            conn.execute("select finish_run(%s, %s, 'success', '{}', 1, null)", (user, run))
     runs, users = conn.execute("select runs, unique_users from model_usage_daily where model_id = %s", (world["public_id"],)).fetchone()
     assert (runs, users) == (2, 1)
 
@@ -241,9 +243,9 @@ def test_reserve_run_admits_exactly_the_remaining_quota_under_concurrency(pg: st
 
     carol = create_auth_user(conn, f"carol-{uuid.uuid4().hex[:6]}@example.com")
     models = [add_model(conn, None, f"q{i}-{world['tag']}", "public") for i in range(8)]
-    with as_role(conn, carol):  # 3 runs used already
+    with as_service(conn):  # 3 runs used already
         for i in range(3):
-            conn.execute("select reserve_run(%s, %s, '{}', %s)", (*models[0], f"pre{i}"))
+            conn.execute("select reserve_run(%s, %s, %s, '{}', %s)", (carol, *models[0], f"pre{i}"))
     outcomes: list[str] = []
     barrier = threading.Barrier(20)
 
@@ -252,8 +254,8 @@ def test_reserve_run_admits_exactly_the_remaining_quota_under_concurrency(pg: st
         with psycopg.connect(pg, autocommit=True) as own:
             barrier.wait()
             try:
-                with as_role(own, carol):
-                    own.execute("select reserve_run(%s, %s, '{}', %s)", (model_id, version_id, f"c{i}"))
+                with as_service(own):
+                    own.execute("select reserve_run(%s, %s, %s, '{}', %s)", (carol, model_id, version_id, f"c{i}"))
                 outcomes.append("ok")
             except psycopg.errors.RaiseException as exc:
                 outcomes.append(str(exc).split(":")[1])
@@ -268,20 +270,6 @@ def test_reserve_run_admits_exactly_the_remaining_quota_under_concurrency(pg: st
 
 
 # ----------------------------------------------------------------------------- integrity
-def test_a_forged_run_never_reaches_another_users_execution_cache(conn: psycopg.Connection, world: dict[str, str]) -> None:
-    """The engine runs in the app, so a user can call finish_run over the REST API with any outputs;
-    find_cached_run must then serve those outputs to nobody but that user."""
-    forged = {"outputs": {"metrics": [{"id": "spread", "text": "999"}]}, "provenance": []}
-    with as_role(conn, world["bob"]):
-        run = conn.execute("select reserve_run(%s, %s, '{}', 'popular-inputs')", (world["public_id"], world["public_v"])).fetchone()[0]
-        conn.execute("select finish_run(%s, 'success', %s, 1, null)", (run, json.dumps(forged)))
-        assert conn.execute("select count(*) from find_cached_run(%s, 'popular-inputs')", (world["public_v"],)).fetchone()[0] == 1
-    with as_role(conn, world["ana"]):
-        assert conn.execute("select count(*) from find_cached_run(%s, 'popular-inputs')", (world["public_v"],)).fetchone()[0] == 0
-    with pytest.raises(psycopg.errors.InsufficientPrivilege), as_role(conn, None):
-        conn.execute("select * from find_cached_run(%s, 'popular-inputs')", (world["public_v"],))
-
-
 def test_fork_never_copies_a_version_of_another_model(conn: psycopg.Connection, world: dict[str, str]) -> None:
     """Pointing your own model's current_version_id at someone else's private version and forking it
     must not copy that version."""
@@ -294,3 +282,190 @@ def test_fork_never_copies_a_version_of_another_model(conn: psycopg.Connection, 
         with pytest.raises(psycopg.errors.RaiseException, match="no version to fork"):
             conn.execute("select fork_model(%s, %s, null)", (f"decoy-{world['tag']}", f"loot-{world['tag']}"))
     assert conn.execute("select count(*) from models where slug = %s", (f"loot-{world['tag']}",)).fetchone()[0] == 0
+
+
+# ----------------------------------------------------------------------------- issue 9: the walls
+SERVER_ONLY_CALLS = [
+    ("reserve_run", "select reserve_run(%(me)s, %(model)s, %(version)s, '{}', 'x')"),
+    ("finish_run", "select finish_run(%(me)s, %(run)s, 'success', '{\"outputs\": {\"metrics\": [{\"id\": \"m\", \"text\": \"999\"}]}}', 1, null)"),
+    ("find_cached_run", "select * from find_cached_run(%(me)s, %(version)s, 'x')"),
+    ("log_cached_run", "select log_cached_run(%(me)s, %(run)s, 'h')"),
+    ("sweep_stale_runs", "select sweep_stale_runs(%(me)s, 0)"),
+    ("record_artifact_view", "select record_artifact_view(%(artifact)s, 'user:x')"),
+]
+
+
+@pytest.mark.parametrize(("name", "call"), SERVER_ONLY_CALLS, ids=[c[0] for c in SERVER_ONLY_CALLS])
+@pytest.mark.parametrize("who", ["ana", "bob", None])
+def test_users_cannot_call_the_servers_functions(conn: psycopg.Connection, world: dict[str, str], name: str, call: str, who: str | None) -> None:
+    """Issue 9: a signed-in user (or a visitor) calling finish_run, reserve_run, the views counter or
+    log_cached_run over the REST API, even naming themselves, is refused by the database."""
+    artifact = conn.execute("select id from published_artifacts where slug = %s", (world["public_art"],)).fetchone()[0]
+    args = {"me": world[who] if who else world["ana"], "model": world["public_id"], "version": world["public_v"], "run": world["run_id"], "artifact": artifact}
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match=f"permission denied for function {name}"), as_role(conn, world[who] if who else None):
+        conn.execute(call, args)
+
+
+@pytest.mark.parametrize("who", ["ana", None])
+def test_the_old_user_callable_signatures_are_gone(conn: psycopg.Connection, world: dict[str, str], who: str | None) -> None:
+    """The functions users could call before (finishing their own run with any outputs, adding views to
+    any slug and learning whether it exists) no longer exist under those signatures."""
+    for statement, params in [
+        ("select finish_run(%s::uuid, 'success'::text, '{}'::jsonb, 1::float8, null::text)", (world["run_id"],)),
+        ("select reserve_run(%s::uuid, %s::uuid, '{}'::jsonb, 'h'::text)", (world["public_id"], world["public_v"])),
+        ("select log_cached_run(%s::uuid, '{}'::jsonb)", (world["run_id"],)),
+        ("select increment_artifact_views(%s::text)", (world["public_art"],)),
+    ]:
+        with pytest.raises(psycopg.errors.UndefinedFunction), as_role(conn, world[who] if who else None):
+            conn.execute(statement, params)
+
+
+def test_outputs_cannot_be_forged_by_any_users_path(conn: psycopg.Connection, world: dict[str, str]) -> None:
+    """A user holds a pending run: none of the ways a JWT reaches the database writes outputs into it."""
+    with as_service(conn):
+        pending = conn.execute("select reserve_run(%s, %s, %s, '{}', 'forge')", (world["bob"], world["public_id"], world["public_v"])).fetchone()[0]
+    forged = json.dumps({"outputs": {"series": [{"id": "s", "points": [[1, 1]] * 1000}]}, "provenance": [{"provider": "fred"}]})
+    for statement, params in [
+        ("update model_runs set outputs_json = %s, status = 'success' where id = %s", (forged, pending)),
+        ("insert into model_runs (model_id, model_version_id, user_id, inputs_hash, status, outputs_json) values (%s, %s, %s, 'f', 'success', %s)",
+         (world["public_id"], world["public_v"], world["bob"], forged)),
+        ("select finish_run(%s, %s, 'success', %s, 1, null)", (world["bob"], pending, forged)),
+        ("insert into model_usage_daily (model_id, date, runs) values (%s, current_date + 1, 1000)", (world["public_id"],)),
+        ("update published_artifacts set views = 2000, payload = %s where slug = %s", (forged, world["public_art"])),
+        ("insert into artifact_views (artifact_id, viewer_key, date) select id, 'user:me', current_date from published_artifacts", ()),
+    ]:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege), as_role(conn, world["bob"]):
+            conn.execute(statement, params)
+    assert conn.execute("select status, outputs_json from model_runs where id = %s", (pending,)).fetchone() == ("pending", None)
+    with pytest.raises(psycopg.errors.RaiseException, match="only a successful run"), as_role(conn, world["bob"]):
+        conn.execute("select publish_artifact(%s, 'forged-art', 'Genuine-looking', '', 'public')", (pending,))
+
+
+def test_views_are_counted_by_the_server_once_per_viewer_per_day(conn: psycopg.Connection, world: dict[str, str]) -> None:
+    artifact = conn.execute("select id from published_artifacts where slug = %s", (world["public_art"],)).fetchone()[0]
+    before = conn.execute("select views from published_artifacts where id = %s", (artifact,)).fetchone()[0]
+    with as_service(conn):
+        counts = [conn.execute("select record_artifact_view(%s, %s)", (artifact, key)).fetchone()[0] for key in ["user:a"] * 2000 + ["visitor:b"]]
+        assert conn.execute("select record_artifact_view(gen_random_uuid(), 'user:a')").fetchone()[0] == 0  # an unknown id: nothing
+    assert counts[-2:] == [before + 1, before + 2] and counts[0] == before + 1
+    with pytest.raises(psycopg.errors.InsufficientPrivilege), as_role(conn, world["bob"]):
+        conn.execute("select count(*) from artifact_views")  # who viewed what is the server's
+
+
+def test_an_unlisted_artifact_ends_in_128_random_bits_whatever_slug_is_asked(conn: psycopg.Connection, world: dict[str, str]) -> None:
+    """Guessing unlisted slugs is infeasible: a user publishing through the REST API with a chosen,
+    guessable slug still gets 128 random bits appended by the database."""
+    with as_role(conn, world["ana"]):
+        slugs = [conn.execute("select slug from publish_artifact(%s, 'guessable', 'Quiet', '', 'unlisted')", (world["run_id"],)).fetchone()[0]
+                 for _ in range(2)]
+    assert slugs[0] != slugs[1]
+    for slug in slugs:
+        prefix, _, random_part = slug.rpartition("-")
+        assert prefix == "guessable" and len(random_part) == 32 and int(random_part, 16) >= 0
+    with as_role(conn, None):
+        assert conn.execute("select count(*) from get_artifact_by_slug('guessable')").fetchone()[0] == 0
+
+
+def test_a_cache_hit_takes_the_source_runs_inputs_verified_by_hash(conn: psycopg.Connection, world: dict[str, str]) -> None:
+    with as_service(conn):
+        source = conn.execute("select reserve_run(%s, %s, %s, %s, 'k-canon')", (world["ana"], world["public_id"], world["public_v"],
+                                                                              json.dumps({"start": "2020-01-01"}))).fetchone()[0]
+        conn.execute("select finish_run(%s, %s, 'success', '{\"outputs\": {}}', 1, null)", (world["ana"], source))
+    with pytest.raises(psycopg.errors.RaiseException, match="computed for other inputs"), as_service(conn):
+        conn.execute("select log_cached_run(%s, %s, 'k-other')", (world["bob"], source))
+    with as_service(conn):
+        hit = conn.execute("select log_cached_run(%s, %s, 'k-canon')", (world["bob"], source)).fetchone()[0]
+    assert conn.execute("select inputs_json, cached_from_run_id::text from model_runs where id = %s", (hit,)).fetchone() == ({"start": "2020-01-01"}, str(source))
+
+
+def test_failed_runs_cost_no_daily_run_but_count_per_minute(conn: psycopg.Connection, world: dict[str, str]) -> None:
+    import uuid
+
+    dave = create_auth_user(conn, f"dave-{uuid.uuid4().hex[:6]}@example.com")
+    models = [add_model(conn, None, f"fail{i}-{world['tag']}", "public") for i in range(5)]
+    with as_service(conn):
+        for model, version in models[:4]:
+            for i in range(3):
+                run = conn.execute("select reserve_run(%s, %s, %s, '{}', %s)", (dave, model, version, f"f{i}")).fetchone()[0]
+                conn.execute("select finish_run(%s, %s, 'error', null, null, 'upstream outage')", (dave, run))
+    with pytest.raises(psycopg.errors.RaiseException, match="rate_limit_minute"), as_service(conn):
+        conn.execute("select reserve_run(%s, %s, %s, '{}', 'f4')", (dave, *models[0]))
+    with as_service(conn):
+        conn.execute("select reserve_run(%s, %s, %s, '{}', 'ok')", (dave, *models[4]))  # 12 failures, and still within the 10 a day
+
+
+def test_cache_hits_count_against_the_per_minute_limit(conn: psycopg.Connection, world: dict[str, str]) -> None:
+    import uuid
+
+    erin = create_auth_user(conn, f"erin-{uuid.uuid4().hex[:6]}@example.com")
+    with as_service(conn):
+        source = conn.execute("select reserve_run(%s, %s, %s, '{}', 'k-minute')", (world["ana"], world["public_id"], world["public_v"])).fetchone()[0]
+        conn.execute("select finish_run(%s, %s, 'success', '{}', 1, null)", (world["ana"], source))
+        for _ in range(3):
+            conn.execute("select log_cached_run(%s, %s, 'k-minute')", (erin, source))
+    with pytest.raises(psycopg.errors.RaiseException, match="rate_limit_minute"), as_service(conn):
+        conn.execute("select log_cached_run(%s, %s, 'k-minute')", (erin, source))
+
+
+def test_a_stale_pending_run_is_swept_before_the_next_reservation(conn: psycopg.Connection, world: dict[str, str]) -> None:
+    import uuid
+
+    fay = create_auth_user(conn, f"fay-{uuid.uuid4().hex[:6]}@example.com")
+    with as_service(conn):
+        lost = conn.execute("select reserve_run(%s, %s, %s, '{}', 'lost')", (fay, world["public_id"], world["public_v"])).fetchone()[0]
+    conn.execute("update model_runs set created_at = now() - interval '2 hours' where id = %s", (lost,))
+    with as_service(conn):
+        conn.execute("select reserve_run(%s, %s, %s, '{}', 'next', 3600)", (fay, world["public_id"], world["public_v"]))
+    status, message = conn.execute("select status, error_message from model_runs where id = %s", (lost,)).fetchone()
+    assert status == "error" and "does not count against your daily runs" in message
+
+
+def test_publishing_a_run_of_a_model_made_private_since_is_refused(conn: psycopg.Connection, world: dict[str, str]) -> None:
+    import uuid
+
+    gus = create_auth_user(conn, f"gus-{uuid.uuid4().hex[:6]}@example.com")
+    model, version = add_model(conn, world["ana"], f"shared-{world['tag']}", "public")
+    with as_service(conn):
+        run = conn.execute("select reserve_run(%s, %s, %s, '{}', 'p')", (gus, model, version)).fetchone()[0]
+        conn.execute("select finish_run(%s, %s, 'success', '{\"outputs\": {}}', 1, null)", (gus, run))
+    with as_role(conn, world["ana"]):
+        conn.execute("update models set visibility = 'private', name = 'Acquisition target', description = 'Do not share' where id = %s", (model,))
+    with pytest.raises(psycopg.errors.RaiseException, match="no longer shared with you"), as_role(conn, gus):
+        conn.execute("select publish_artifact(%s, %s, 'Leak', '', 'public')", (run, f"leak-{world['tag']}"))
+    assert conn.execute("select count(*) from published_artifacts where payload::text like '%%Acquisition target%%'").fetchone()[0] == 0
+
+
+def test_template_slugs_cannot_be_taken_or_squatted(conn: psycopg.Connection, world: dict[str, str]) -> None:
+    with pytest.raises(psycopg.errors.UniqueViolation, match="reserved for a template"), as_role(conn, world["bob"]):
+        conn.execute("insert into models (slug, name, owner_id, lab_scope, difficulty) values ('yield-curve-10y-2y', 'x', %s, 'econ', 'basic')", (world["bob"],))
+    with pytest.raises(psycopg.errors.InsufficientPrivilege), as_role(conn, world["ana"]):  # a slug is never the author's to change
+        conn.execute("update models set slug = 'drawdown' where id = %s", (world["own_public"],))
+    with pytest.raises(psycopg.errors.UniqueViolation, match="reserved for a template"), as_service(conn):  # nor anyone's, for a user model
+        conn.execute("update models set slug = 'drawdown' where id = %s", (world["own_public"],))
+    with pytest.raises(psycopg.errors.UniqueViolation), as_role(conn, world["bob"]):
+        conn.execute("select fork_model(%s, 'sahm-rule', null)", (f"public-{world['tag']}",))
+    with pytest.raises(psycopg.errors.InsufficientPrivilege), as_role(conn, world["bob"]):
+        conn.execute("insert into reserved_slugs (slug) values ('squat-me')")  # the list is the server's
+
+
+def test_tier_role_and_email_hold_even_under_a_looser_grant(conn: psycopg.Connection, world: dict[str, str]) -> None:
+    """Column privileges alone protected profiles; a trigger now refuses what a looser grant would allow."""
+    conn.execute("grant update (tier, role, email, is_guest) on public.profiles to authenticated")
+    try:
+        for change in ("tier = 'paid'", "role = 'admin'", "email = 'boss@example.com'", "is_guest = true"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="only the display name"), as_role(conn, world["bob"]):
+                conn.execute(f"update profiles set {change} where id = %s", (world["bob"],))
+        with as_role(conn, world["bob"]):
+            assert conn.execute("update profiles set display_name = 'Bobby' where id = %s", (world["bob"],)).rowcount == 1
+        conn.execute("grant insert on public.profiles to authenticated")
+        conn.execute("create policy loose_insert on public.profiles for insert to authenticated with check (true)")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="created by the server"), as_role(conn, world["bob"]):
+            conn.execute("insert into profiles (id, tier, role) values (gen_random_uuid(), 'paid', 'admin')")
+    finally:
+        conn.execute("drop policy if exists loose_insert on public.profiles")
+        conn.execute("revoke insert, update on public.profiles from authenticated")
+        conn.execute("grant update (display_name) on public.profiles to authenticated")
+    assert conn.execute("select tier, role from profiles where id = %s", (world["bob"],)).fetchone() == ("free", "user")
+    with as_service(conn):  # the server (an admin's tier change) still may
+        conn.execute("update profiles set tier = 'paid' where id = %s", (world["bob"],))
+    conn.execute("update profiles set tier = 'free' where id = %s", (world["bob"],))
