@@ -7,7 +7,7 @@ import re
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from contracts.rules import Difficulty, LabScope
 
@@ -32,6 +32,40 @@ class Step(_Strict):
     inputs: list[str] = Field(default_factory=list)
 
 
+def _number_format(value: str | None) -> str | None:
+    """A Python format spec such as ".2f", ".1%" or ",.0f" (d3, which Plotly uses, reads the same ones)."""
+    if value is not None:
+        try:
+            format(1.5, value)
+        except ValueError as exc:
+            raise ValueError(f"'{value}' is not a number format such as '.2f' or '.1%'") from exc
+    return value
+
+
+class Reference(_Strict):
+    """A reference mark on a chart: a line at ``value`` (or at a metric's value), or a shaded range to ``to``.
+
+    ``axis="y"`` draws a horizontal line (the Sahm rule's 0.5, zero); ``axis="x"`` a vertical one (spot on a
+    strike axis, a date on a time axis). ``metric`` names one of the model's ``outputs.metrics`` whose value
+    places the mark (spot, a gamma flip level), so marks that depend on the data need no constant.
+    """
+
+    axis: Literal["x", "y"] = "y"
+    value: float | str | None = None  # a number, or an ISO date on a time axis
+    metric: str | None = None
+    to: float | str | None = None  # with ``to`` or ``to_metric``: a shaded range from the first value to this one
+    to_metric: str | None = None
+    label: str = Field(min_length=1, max_length=80)
+
+    @model_validator(mode="after")
+    def _one_place(self) -> Reference:
+        if (self.value is None) == (self.metric is None):
+            raise ValueError("give a reference mark exactly one of 'value' and 'metric'")
+        if self.to is not None and self.to_metric is not None:
+            raise ValueError("give a reference range's end as 'to' or 'to_metric', not both")
+        return self
+
+
 class SeriesOutput(_Strict):
     """A chart series: the value of step ``source`` (a series, or columns of a frame)."""
 
@@ -43,6 +77,15 @@ class SeriesOutput(_Strict):
     x: str | None = None  # frame column for the x axis (default: the index)
     y: str | list[str] | None = None  # frame column(s) to plot (default: every numeric column)
     axis: Literal["left", "right"] = "left"
+    unit: str | None = Field(None, max_length=40)  # the y axis's unit as a reader says it: "%", "pp", "$", "claims"
+    format: str | None = None  # number format of the values, e.g. ".1%" for a volatility stored as 0.124
+    x_title: str | None = Field(None, max_length=60)  # the x axis's title when the column name does not say it
+    reference: list[Reference] = Field(default_factory=list, max_length=12)
+
+    @field_validator("format")
+    @classmethod
+    def _format_spec(cls, value: str | None) -> str | None:
+        return _number_format(value)
 
     @property
     def y_columns(self) -> list[str] | None:
@@ -52,12 +95,24 @@ class SeriesOutput(_Strict):
 
 
 class TableOutput(_Strict):
-    """A table: a frame's columns, a record's fields (``metric, value``) or a series (``date, value``)."""
+    """A table: a frame's columns, a record's fields (``metric, value``) or a series (``date, value``).
+
+    ``formats`` maps a column (or, for a record, a field) to a number format such as ``".1%"``; the app
+    otherwise formats by the column's name (``iv`` as a percent, ``*_pct`` with a % sign).
+    """
 
     id: str = Field(pattern=STEP_ID_PATTERN)
     source: str
     columns: list[str] | None = None
     label: str | None = None
+    formats: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("formats")
+    @classmethod
+    def _formats(cls, value: dict[str, str]) -> dict[str, str]:
+        for spec in value.values():
+            _number_format(spec)
+        return value
 
 
 class MetricOutput(_Strict):
@@ -72,12 +127,7 @@ class MetricOutput(_Strict):
     @field_validator("format")
     @classmethod
     def _format_spec(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                format(1.5, value)
-            except ValueError as exc:
-                raise ValueError(f"'{value}' is not a number format such as '.2f' or '.1%'") from exc
-        return value
+        return _number_format(value)
 
 
 class Outputs(_Strict):
@@ -94,8 +144,32 @@ class ModelDSL(_Strict):
     outputs: Outputs = Field(default_factory=Outputs)
 
 
+SpanUnit = Literal["days", "trading_days", "weeks", "months", "years"]
+DAYS_PER_UNIT: dict[str, float] = {"days": 1.0, "trading_days": 365.25 / 252, "weeks": 7.0, "months": 365.25 / 12, "years": 365.25}
+
+
+class MinSpan(_Strict):
+    """How far a date must lie after the one it follows: a fixed length, or the length held by another input."""
+
+    value: int | None = Field(None, ge=1)
+    field: str | None = None  # an integer input holding the length (a rolling window)
+    unit: SpanUnit = "days"
+
+    @model_validator(mode="after")
+    def _one_length(self) -> MinSpan:
+        if (self.value is None) == (self.field is None):
+            raise ValueError("give a minimum span exactly one of 'value' and 'field'")
+        return self
+
+
 class InputField(_Strict):
-    """One run input, rendered as a form widget."""
+    """One run input, rendered as a form widget.
+
+    Constraints the form checks before a run (and ``contracts.inputs`` on every run): ``required`` (a
+    blank value is an error, never the default), ``min``/``max`` for numbers, ``after`` (a date that
+    must be later than another date input) and ``min_span`` (with ``after``: how far apart the two
+    dates must be, e.g. at least the rolling window).
+    """
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
     type: FieldType
@@ -106,6 +180,8 @@ class InputField(_Strict):
     options: list[Any] | None = None
     min: float | None = None
     max: float | None = None
+    after: str | None = None
+    min_span: MinSpan | None = None
 
     def default_value(self, today: date) -> Any:
         """The default with relative dates (``today-5y``) resolved against ``today``."""

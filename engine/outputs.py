@@ -72,9 +72,23 @@ def _numbers(values: Any) -> list[float | None]:
     return [v if ok else None for v, ok in zip(array.tolist(), finite.tolist(), strict=True)]
 
 
+def _display(spec: SeriesOutput) -> dict[str, Any]:
+    """The display options an author declared (unit, format, x title, reference marks), passed to the app as written."""
+    shown: dict[str, Any] = {}
+    if spec.unit is not None:
+        shown["unit"] = spec.unit
+    if spec.format is not None:
+        shown["format"] = spec.format
+    if spec.x_title is not None:
+        shown["x_title"] = spec.x_title
+    if spec.reference:
+        shown["reference"] = [mark.model_dump(exclude_none=True) for mark in spec.reference]
+    return shown
+
+
 def series_entries(spec: SeriesOutput, value: Any) -> list[dict[str, Any]]:
     """Chart entries for one ``outputs.series`` item."""
-    base = {"id": spec.id, "label": spec.label, "color": spec.color, "chart": spec.chart, "axis": spec.axis}
+    base = {"id": spec.id, "label": spec.label, "color": spec.color, "chart": spec.chart, "axis": spec.axis, **_display(spec)}
     if isinstance(value, pd.Series):
         return [{**base, "x": _axis_values(value.index), "y": _numbers(value.to_numpy())}]
     if not isinstance(value, pd.DataFrame):
@@ -98,6 +112,7 @@ def series_entries(spec: SeriesOutput, value: Any) -> list[dict[str, Any]]:
             "id": f"{spec.id}.{column}" if several else spec.id,
             "label": f"{spec.label} ({column})" if several else spec.label,
             "column": str(column),
+            **({"x_column": str(spec.x)} if spec.x is not None else {}),
             "color": spec.color if not several else None,
             "x": x_values,
             "y": _numbers(frame[column].to_numpy()),
@@ -124,7 +139,10 @@ def table_entry(spec: TableOutput, value: Any, source_label: str) -> dict[str, A
     if missing:
         raise OperationError(f"table '{spec.id}' asks for column {', '.join(map(repr, missing))}, which the data does not have (columns: {', '.join(map(str, frame.columns))})")
     rows = [{col: json_value(v) for col, v in zip(columns, row, strict=True)} for row in frame[columns].itertuples(index=False, name=None)]
-    return {"id": spec.id, "label": spec.label or spec.id, "columns": columns, "rows": rows}
+    entry = {"id": spec.id, "label": spec.label or spec.id, "columns": columns, "rows": rows}
+    if spec.formats:
+        entry["formats"] = dict(spec.formats)
+    return entry
 
 
 def metric_entry(spec: MetricOutput, value: Any) -> dict[str, Any]:
