@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components.session import current_user
 from components.sidebar import sidebar
 
 # url_path values are part of every shared link: never rename them.
@@ -27,11 +28,26 @@ PAGES = {
 }
 
 
+ADMIN_PAGE = st.Page("views/admin.py", title="Admin", icon=":material/admin_panel_settings:", url_path="admin")
+
+
+def pages() -> dict[str, list[st.Page]]:
+    """The navigation; the Admin page exists only for administrators (for anyone else /admin is not found)."""
+    user = current_user()
+    if user is not None and getattr(user, "is_admin", False):
+        return {**PAGES, "You": [*PAGES["You"], ADMIN_PAGE]}
+    return PAGES
+
+
 def run() -> None:
     st.set_page_config(page_title="Auster Models", page_icon=":material/ssid_chart:", layout="wide")
-    page = st.navigation(PAGES)
-    sidebar()
-    page.run()
+    page = st.navigation(pages())
+    identity = st.sidebar.container()  # filled after the page: a run may have just started a guest session
+    try:
+        page.run()
+    finally:
+        with identity:
+            sidebar()
 
 
 run()

@@ -7,6 +7,7 @@ only what every session may share: the services factory over the configured stor
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any
 
@@ -42,6 +43,17 @@ def set_user(user: Any | None) -> None:
         st.session_state.pop(USER_KEY, None)
     else:
         st.session_state[USER_KEY] = user
+
+
+def sign_out() -> None:
+    """End the session's sign-in and clear everything on screen that belonged to it (results, errors,
+    published links, open dialogs, form values): the next person at this browser starts clean."""
+    user = current_user()
+    if user is not None:
+        with contextlib.suppress(AusterError):  # signing out locally is enough: the session is dropped below
+            get_services().auth.sign_out(user)
+    for key in list(st.session_state.keys()):
+        del st.session_state[key]
 
 
 def require_user(action: str) -> Any | None:

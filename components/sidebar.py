@@ -16,9 +16,9 @@ def data_mode_badge() -> tuple[bool, str]:
 
 
 def sidebar() -> None:
-    """Identity and data-mode badge."""
+    """Identity and data-mode badge (inside the sidebar container the entry point gives it)."""
     user = current_user()
-    with st.sidebar:
+    with st.container():
         if user is None:
             st.markdown("**Not signed in**: browsing only.")
             st.page_link("views/account.py", label="Sign in or sign up", icon=":material/login:")
