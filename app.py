@@ -42,12 +42,8 @@ def pages() -> dict[str, list[st.Page]]:
 def run() -> None:
     st.set_page_config(page_title="Auster Models", page_icon=":material/ssid_chart:", layout="wide")
     page = st.navigation(pages())
-    identity = st.sidebar.container()  # filled after the page: a run may have just started a guest session
-    try:
-        page.run()
-    finally:
-        with identity:
-            sidebar()
+    sidebar()
+    page.run()
 
 
 run()

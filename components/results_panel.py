@@ -121,12 +121,10 @@ def _downloads(result: dict[str, Any], key: str, filename: str, meta: ResultMeta
     metadata, and the whole result as JSON."""
     items = _download_items(result, meta)
     labels = [item[0] for item in items]
-    left, right = st.columns([3, 1], vertical_alignment="bottom")
-    with left:
-        chosen = st.selectbox("File", range(len(items)), format_func=lambda i: labels[i], key=f"{key}.download.pick")
-    _, suffix, data, mime = items[chosen or 0]
-    with right:
-        st.download_button("Download", data=data, file_name=f"{filename}-{suffix}", mime=mime, key=f"{key}.download", on_click="ignore", icon=":material/download:", width="stretch")
+    with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):  # the button keeps its label at any width
+        chosen = st.selectbox("File", range(len(items)), format_func=lambda i: labels[i], key=f"{key}.download.pick", width="stretch")
+        _, suffix, data, mime = items[chosen or 0]
+        st.download_button("Download", data=data, file_name=f"{filename}-{suffix}", mime=mime, key=f"{key}.download", on_click="ignore", icon=":material/download:", width="content")
     st.caption("CSV files start with lines beginning with # that say which model, inputs, units and data they come from; charts download as PNG from the camera button in their toolbar.")
 
 

@@ -20,6 +20,7 @@ from components.publish_dialog import publish_controls
 from components.results_panel import results_panel
 from components.run_form import check_inputs, form_values, parse_schema, run_form, seed_state
 from components.session import current_user, get_services, require_user
+from components.sidebar import refresh_identity
 from contracts.errors import AusterError, InputInvalid, RateLimitExceeded, RunFailed
 from contracts.rules import daily_limit
 
@@ -108,7 +109,10 @@ def run_panel(model: Any, prefill: Mapping[str, Any] | None = None, show_results
     submitted = run_form(slug, schema, prefill, errors={**problems, **errors}, seed=False)
     if submitted is not None and not errors:
         st.session_state.pop(f"{slug}.error", None)
+        was_anonymous = current_user() is None
         _run(slug, model.name, submitted)
+        if was_anonymous and current_user() is not None:
+            refresh_identity()  # the run started a guest session: the sidebar says so now
         if st.session_state.get(f"{slug}.errors"):
             st.rerun()  # the run flow refused a field the form could not check: show it under the field
     quota = quota_text(current_user())
