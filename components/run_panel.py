@@ -15,6 +15,7 @@ from typing import Any
 
 import streamlit as st
 
+from components.charts import placeholder_figure
 from components.downloads import ResultMeta
 from components.publish_dialog import publish_controls
 from components.results_panel import results_panel
@@ -121,6 +122,8 @@ def run_panel(model: Any, prefill: Mapping[str, Any] | None = None, show_results
     if st.session_state.get(f"{slug}.error"):
         st.error(st.session_state[f"{slug}.error"])
     kept = last_run(slug)
+    if show_results and not kept and not st.session_state.get(f"{slug}.error"):
+        st.plotly_chart(placeholder_figure(), key=f"{slug}.placeholder", width="stretch", config={"staticPlot": True, "displayModeBar": False}, theme=None)
     if kept and show_results:
         for warning in kept.get("warnings") or []:
             if warning not in (kept["result"].get("warnings") or []):

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from contracts.dsl import ModelMeta
 from tests.app.conftest import APP
-from tests.app.test_pages import EXPECTED_MOVE, YIELD_CURVE, no_failure, publish, run_model, texts, unescape
+from tests.app.test_pages import EXPECTED_MOVE, YIELD_CURVE, charts, no_failure, publish, run_model, texts, unescape
 
 
 def form_errors(at: AppTest) -> list[str]:
@@ -53,7 +53,7 @@ def test_a_blank_required_symbol_is_an_error_in_the_form_never_silently_spy(open
     at.text_input(key=f"{EXPECTED_MOVE}.symbol").input("   ")
     run_model(at, EXPECTED_MOVE)
     assert "Symbol is required." in form_errors(at)
-    assert not at.get("plotly_chart") and "auster.user" not in at.session_state, "nothing ran and nothing was spent"
+    assert not charts(at) and "auster.user" not in at.session_state, "nothing ran and nothing was spent"
 
 
 def test_end_before_start_and_a_window_longer_than_the_range_are_refused_in_the_form(open_page, svc):
@@ -76,7 +76,7 @@ def test_end_before_start_and_a_window_longer_than_the_range_are_refused_in_the_
     run_model(at, slug)
     assert form_errors(at) == [], "the error goes away once its cause is fixed"
     no_failure(at)
-    assert at.get("plotly_chart") and runs_of(svc, at) == 1
+    assert charts(at) and runs_of(svc, at) == 1
 
 
 def test_an_expiration_the_chain_does_not_list_is_refused_before_a_run(open_page, svc):
@@ -87,23 +87,31 @@ def test_an_expiration_the_chain_does_not_list_is_refused_before_a_run(open_page
     assert "auster.user" not in at.session_state
     at.text_input(key=f"{EXPECTED_MOVE}.expiration").input("2026-05-08")
     run_model(at, EXPECTED_MOVE)
-    assert form_errors(at) == [] and at.get("plotly_chart")
+    assert form_errors(at) == [] and charts(at)
 
 
 def test_a_failed_runs_error_replaces_the_previous_result(open_page):
     at = open_page("views/model.py", slug=YIELD_CURVE)
     run_model(at, YIELD_CURVE)
-    assert at.get("plotly_chart")
+    assert charts(at)
     at.date_input(key=f"{YIELD_CURVE}.start").set_value(date(1900, 1, 2))
     at.date_input(key=f"{YIELD_CURVE}.end").set_value(date(1900, 6, 1))
     run_model(at, YIELD_CURVE)
     assert [e.value for e in at.error if "no observations" in e.value], "the failure is explained"
-    assert not at.get("plotly_chart") and not at.metric, "the previous result is gone, not left under the error"
+    assert not charts(at) and not at.metric, "the previous result is gone, not left under the error"
     assert f"{YIELD_CURVE}.last_run" not in at.session_state
     at.date_input(key=f"{YIELD_CURVE}.start").set_value(date(2020, 1, 2))
     at.date_input(key=f"{YIELD_CURVE}.end").set_value(date(2021, 6, 1))
     run_model(at, YIELD_CURVE)
-    assert not at.error and at.get("plotly_chart"), "a fixed run clears the error"
+    assert not at.error and charts(at), "a fixed run clears the error"
+
+
+def test_an_empty_chart_frame_stands_where_the_result_will_be(open_page):
+    at = open_page("views/model.py", slug=YIELD_CURVE)
+    frames = [c for c in at.get("plotly_chart") if c not in charts(at)]
+    assert len(frames) == 1 and not charts(at), "before a run: the frame that loads the charting library early"
+    run_model(at, YIELD_CURVE)
+    assert len(at.get("plotly_chart")) == len(charts(at)) == 1, "after a run: only the result's chart"
 
 
 def test_the_model_pages_address_names_the_inputs_of_the_run_shown(open_page):
@@ -151,7 +159,7 @@ def test_the_daily_refusal_names_the_admin_page_and_promises_no_upgrade(open_pag
     message = at.error[0].value
     assert "Admin page" in message and "upgrade" not in message.lower()
     assert not any("upgrade" in b.label.lower() for b in at.button)
-    assert not at.get("plotly_chart")
+    assert not charts(at)
 
 
 def test_admins_change_a_users_tier_on_the_admin_page(svc):
@@ -181,7 +189,7 @@ def test_signing_out_clears_every_result_on_screen(svc):
     at.query_params["slug"] = YIELD_CURVE
     at.run()
     run_model(at, YIELD_CURVE)
-    assert at.get("plotly_chart")
+    assert charts(at)
     at.query_params.clear()
     at.switch_page("views/account.py").run()
     at.button(key="account.sign_out").click().run()
@@ -189,7 +197,7 @@ def test_signing_out_clears_every_result_on_screen(svc):
     at.query_params["slug"] = YIELD_CURVE
     at.switch_page("views/model.py").run()
     no_failure(at)
-    assert not at.get("plotly_chart") and not at.metric and not [b for b in at.button if b.label == "Publish this run"]
+    assert not charts(at) and not at.metric and not [b for b in at.button if b.label == "Publish this run"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -205,7 +213,7 @@ def test_econ_lab_dates_reach_back_to_the_first_observation(open_page):
     assert start.min == date(1962, 1, 2), "the earliest observation of DGS10"
     at.sidebar.date_input(key="econ.start").set_value(date(1970, 1, 2)).run()
     no_failure(at)
-    assert at.get("plotly_chart")[0].proto.spec.count("1970-01-02") >= 1
+    assert charts(at)[0].proto.spec.count("1970-01-02") >= 1
 
 
 def test_econ_lab_units_transforms_per_series_as_fred_offers_them(open_page):
@@ -214,7 +222,7 @@ def test_econ_lab_units_transforms_per_series_as_fred_offers_them(open_page):
     no_failure(at)
     import json
 
-    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    spec = json.loads(charts(at)[0].proto.spec)
     cpi = next(t for t in spec["data"] if t["name"].startswith("CPIAUCSL"))
     assert "Percent change from a year ago" in cpi["name"]
     assert 8.5 < max(v for v in cpi["y"] if v is not None) < 9.5, "CPI peaked near 9% y/y in 2022"
@@ -227,7 +235,7 @@ def test_econ_lab_reports_one_unknown_series_on_its_own_and_keeps_the_chart(open
     assert any("NOPE" in w.value and "not available" in w.value for w in at.warning), "the link says what it left out"
     at.sidebar.multiselect(key="econ.series").set_value(["UNRATE", "ZZZZ"]).run()
     assert any("ZZZZ" in e.value for e in at.error)
-    assert at.get("plotly_chart"), "the known series is still drawn"
+    assert charts(at), "the known series is still drawn"
 
 
 def test_econ_lab_copy_link_holds_the_context(open_page):

@@ -24,10 +24,12 @@ pytestmark = pytest.mark.browser
 XSS_TITLE = "Spread <img src=x onerror=alert(1)> <script>alert('t')</script>"
 XSS_DESCRIPTION = "Looks harmless. <script>alert('d')</script><img src=x onerror=alert(2)> **not bold**"
 TIMEOUT_MS = 60_000  # a slow, shared 2-core CI machine: waits end as soon as the condition holds
-# Plotly charts drawn and visible (charts in a hidden tab do not count).
-VISIBLE_CHARTS = "[...document.querySelectorAll('.js-plotly-plot')].filter(e => e.querySelector('.main-svg') && e.checkVisibility()).length"
+# Plotly charts drawn and visible (charts in a hidden tab do not count, nor the empty frame that stands
+# where a result's chart will be: its layout's meta is "placeholder").
+VISIBLE_CHARTS = ("[...document.querySelectorAll('.js-plotly-plot')].filter(e => e.querySelector('.main-svg') && e.checkVisibility()"
+                  " && !(e._fullLayout && e._fullLayout.meta === 'placeholder')).length")
 # Title and axis titles of every visible chart, as Plotly itself laid them out (the graph div's _fullLayout).
-CHART_TITLES = """[...document.querySelectorAll('.js-plotly-plot')].filter(e => e._fullLayout && e.checkVisibility()).map(e => ({
+CHART_TITLES = """[...document.querySelectorAll('.js-plotly-plot')].filter(e => e._fullLayout && e._fullLayout.meta !== 'placeholder' && e.checkVisibility()).map(e => ({
     title: (e._fullLayout.title || {}).text || '',
     x: ((e._fullLayout.xaxis || {}).title || {}).text || '',
     y: ((e._fullLayout.yaxis || {}).title || {}).text || '',
