@@ -10,6 +10,7 @@ away as soon as the form is run with the field fixed.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -42,6 +43,7 @@ def _run(slug: str, name: str, inputs: dict[str, Any]) -> None:
     user = require_user("run models")
     if user is None:
         return
+    st.session_state.pop(QUOTA_KEY, None)  # the count changes with this run
     with st.status(f"Running {name}…", expanded=False) as status:
         try:
             outcome = get_services().runs.run_model(user, slug, inputs)
@@ -86,16 +88,26 @@ def _check(slug: str, schema: Any) -> dict[str, str]:
         return {}  # the run itself will say what is wrong with the data
 
 
+QUOTA_KEY = "auster.quota"
+QUOTA_TTL_S = 60.0  # an admin's tier change shows within a minute; the session's own runs show at once
+
+
 def quota_text(user: Any) -> str:
-    """``7 of 10 runs left today`` for a signed-in user (or a guest); what a visitor will get otherwise."""
+    """``7 of 10 runs left today`` for a signed-in user (or a guest); what a visitor will get otherwise.
+    Kept for a minute per session (and dropped after each run), so a widget change costs no store call."""
     if user is None:
         return f"Running starts a guest session with {daily_limit('free')} runs a day."
+    kept = st.session_state.get(QUOTA_KEY)
+    if kept and kept[0] == user.id and time.monotonic() - kept[1] < QUOTA_TTL_S:
+        return kept[2]
     try:
         remaining = get_services().runs.remaining_today(user)
+        limit = get_services().auth.refresh(user).daily_limit
     except AusterError:
         return ""
-    runs = "run" if user.daily_limit == 1 else "runs"
-    return f"{remaining} of {user.daily_limit} {runs} left today (they reset at 00:00 UTC; a repeated run from the cache is free)."
+    text = f"{remaining} of {limit} {'run' if limit == 1 else 'runs'} left today (they reset at 00:00 UTC; a repeated run from the cache is free)."
+    st.session_state[QUOTA_KEY] = (user.id, time.monotonic(), text)
+    return text
 
 
 def run_panel(model: Any, prefill: Mapping[str, Any] | None = None, show_results: bool = True, publish: bool = True) -> dict[str, Any] | None:
