@@ -18,6 +18,7 @@ CHAIN_COLUMNS = ["type", "strike", "bid", "ask", "mid", "last", "volume", "open_
 st.title("Derivatives Lab")
 
 offered = symbols()
+from_link = "deriv.symbol" not in st.session_state  # the first render of this page in the session: the link speaks
 notes = [seed_widget("deriv.symbol", "symbol", lambda text: text.strip().upper(), allowed=offered, what="symbol", fallback=offered[0] if offered else "the default")]
 with st.sidebar:
     st.subheader("Lab context")
@@ -28,7 +29,7 @@ with st.sidebar:
     except AusterError as exc:
         st.error(str(exc))
         st.stop()
-    wanted = parse_date(st.query_params.get("expiration", "")) if f"deriv.expiration.{symbol}" not in st.session_state else None
+    wanted = parse_date(st.query_params.get("expiration", "")) if from_link and f"deriv.expiration.{symbol}" not in st.session_state else None
     seed_widget(f"deriv.expiration.{symbol}", "expiration", parse_date, allowed=choices)
     if wanted is not None and wanted not in choices and choices:
         notes.append(unlisted_sentence(symbol, wanted, choices) + f" Showing {choices[0].isoformat()}.")

@@ -302,3 +302,10 @@ def test_registry_filters_live_in_the_address(fresh_store):
     at.selectbox(key="difficulty").set_value("advanced").run()
     query = {k: (v[0] if isinstance(v, list) else v) for k, v in at.query_params.items()}
     assert query.get("difficulty") == "advanced" and query.get("lab") == "derivatives" and query.get("q") == "vol"
+
+
+def test_switching_symbol_in_the_lab_is_no_bad_link(open_page):
+    at = open_page("views/derivatives_lab.py", symbol="SPY", expiration="2026-05-08")
+    at.sidebar.selectbox(key="deriv.symbol").set_value("AAPL").run()
+    no_failure(at)
+    assert not at.warning, "an expiration SPY lists and AAPL does not is no fault of a link"
