@@ -147,9 +147,9 @@ def results_panel(result: dict[str, Any], key: str, filename: str = "result", me
         st.info("This run produced no outputs to show; the model declares no series, tables or metrics.")
     provenance = result.get("provenance") or []
     st.caption(f"{data_mode_text(provenance)} Runtime {float(result.get('runtime_ms') or 0):,.0f} ms.")
-    with st.expander("Step trace and data provenance"):
-        st.dataframe(trace_frame(result.get("trace") or []), hide_index=True, width="stretch", key=f"{key}.trace")
+    with st.expander("Step trace and data provenance"):  # static tables: no data-grid script to load for a results page
+        st.table(trace_frame(result.get("trace") or []).style.format({"Milliseconds": "{:,.1f}", "Rows": "{:,.0f}"}), hide_index=True)
         if provenance:
-            st.dataframe(provenance_frame(provenance), hide_index=True, width="stretch", key=f"{key}.provenance")
+            st.table(provenance_frame(provenance), hide_index=True)
     with st.expander("Downloads"):
         _downloads(result, key, filename, meta)
