@@ -134,7 +134,8 @@ def run_panel(model: Any, prefill: Mapping[str, Any] | None = None, show_results
     if st.session_state.get(f"{slug}.error"):
         st.error(st.session_state[f"{slug}.error"])
     kept = last_run(slug)
-    if show_results and not kept and not st.session_state.get(f"{slug}.error"):
+    draws_charts = bool(((model.latest.dsl if model.latest else {}) or {}).get("outputs", {}).get("series"))
+    if show_results and draws_charts and not kept and not st.session_state.get(f"{slug}.error"):
         st.plotly_chart(placeholder_figure(), key=f"{slug}.placeholder", width="stretch", config={"staticPlot": True, "displayModeBar": False}, theme=None)
     if kept and show_results:
         for warning in kept.get("warnings") or []:

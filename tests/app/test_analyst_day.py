@@ -309,3 +309,8 @@ def test_switching_symbol_in_the_lab_is_no_bad_link(open_page):
     at.sidebar.selectbox(key="deriv.symbol").set_value("AAPL").run()
     no_failure(at)
     assert not at.warning, "an expiration SPY lists and AAPL does not is no fault of a link"
+
+
+def test_no_chart_frame_for_a_model_without_charts(open_page):
+    at = open_page("views/model.py", slug="put-call-ratio")
+    assert not at.get("plotly_chart"), "the put/call ratio shows tables only"
