@@ -141,6 +141,20 @@ def context_from_result(result: Mapping[str, Any], name: str = "") -> ChartConte
     return ChartContext(name=name, subject=subject, as_of=as_of, values=values)
 
 
+TITLE_SEPARATOR = " · "
+SUBTITLE_OPEN, SUBTITLE_CLOSE = "<br><span style='font-size:12px;color:#555'>", "</span>"
+TITLE_ONE_LINE = 60  # characters; a longer title puts what is shown on its own line, the rest under it
+
+
+def title_markup(title: str) -> str:
+    """A chart title for Plotly: every part escaped (labels are authors' text); a long one on two lines so
+    it is not cut on a narrow screen (what is shown, then symbol or series, period and as-of, smaller)."""
+    parts = title.split(TITLE_SEPARATOR)
+    if len(title) <= TITLE_ONE_LINE or len(parts) == 1:
+        return plotly_text(title)
+    return plotly_text(parts[0]) + SUBTITLE_OPEN + plotly_text(TITLE_SEPARATOR.join(parts[1:])) + SUBTITLE_CLOSE
+
+
 def chart_title(what: str, context: ChartContext | None = None, period: str = "") -> str:
     """``what · subject · period · as of date`` with the parts that are known."""
     parts = [what] if what else []
@@ -150,7 +164,7 @@ def chart_title(what: str, context: ChartContext | None = None, period: str = ""
         parts.append(period)
     if context and context.as_of:
         parts.append(f"as of {context.as_of}")
-    return " · ".join(parts)
+    return TITLE_SEPARATOR.join(parts)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -513,7 +527,7 @@ def series_figure(entries: list[dict[str, Any]], title: str = "", context: Chart
     strike_axis = (entries[0].get("x_column") == "strike" or x_title(entries).startswith("Strike")) if entries else False
     if strike_axis:
         marks += [m for m in strike_marks(context.values, x_values) if m.label not in {k.label for k in marks}]
-    layout: dict[str, Any] = {"title": {"text": plotly_text(title)}, "barmode": "group"}
+    layout: dict[str, Any] = {"title": {"text": title_markup(title)}, "barmode": "group"}
     layout["yaxis"] = _y_axis(left or right, marks, "y")
     if right:
         layout["yaxis2"] = {**_y_axis(right, marks, "y2"), "overlaying": "y", "side": "right", "showgrid": False, "tickmode": "auto"}
@@ -541,7 +555,7 @@ def heatmap_figure(entries: list[dict[str, Any]], title: str = "") -> go.Figure:
     )
     title_x = x_title(entries)
     figure.update_layout(
-        title={"text": plotly_text(title)}, yaxis={"autorange": "reversed", "title": {"text": plotly_text(title_x)}}, xaxis={"title": {"text": plotly_text(title_x)}},
+        title={"text": title_markup(title)}, yaxis={"autorange": "reversed", "title": {"text": plotly_text(title_x)}}, xaxis={"title": {"text": plotly_text(title_x)}},
         showlegend=False,
     )
     return _tidy(figure).update_layout(hovermode="closest")
@@ -551,7 +565,7 @@ def _tidy(figure: go.Figure) -> go.Figure:
     titled = bool(figure.layout.title.text)
     figure.update_layout(
         template="plotly_white",
-        margin={"l": 60, "r": 60, "t": 60 if titled else 30, "b": 110 if figure.layout.showlegend else 50},
+        margin={"l": 60, "r": 60, "t": (75 if "<br>" in (figure.layout.title.text or "") else 55) if titled else 30, "b": 110 if figure.layout.showlegend else 50},
         legend={"orientation": "h", "yanchor": "top", "y": -0.2, "xanchor": "left", "x": 0},
         title={"font": {"size": 15}, "x": 0, "xanchor": "left"},
         hovermode="x unified",

@@ -9,6 +9,8 @@ import pytest
 
 from components.charts import (
     DISPLAY_POINTS,
+    SUBTITLE_CLOSE,
+    SUBTITLE_OPEN,
     WEBGL_POINTS,
     ChartContext,
     context_from_result,
@@ -131,7 +133,8 @@ def test_author_written_labels_reach_plotly_as_text_not_markup() -> None:
         figure = chart.figure
         texts = [t.name or "" for t in figure.data] + [str(v) for t in figure.data for v in (getattr(t, "y", None) or []) if isinstance(v, str)]
         texts += [str(v) for t in figure.data for v in (getattr(t, "x", None) or []) if isinstance(v, str)]
-        texts.append(figure.layout.title.text or "")
+        title = figure.layout.title.text or ""
+        texts.append(title.replace(SUBTITLE_OPEN, "", 1).replace(SUBTITLE_CLOSE, "", 1) if title.count(SUBTITLE_OPEN) == 1 else title)
         assert not any("<" in text or ">" in text for text in texts), texts
     assert charts[0].figure.data[0].name == "Spread &lt;a href='https://evil.example'&gt;click&lt;/a&gt; &lt;b&gt;&amp;&lt;/b&gt;"
 
@@ -270,3 +273,11 @@ def test_long_series_are_thinned_for_display_keeping_extremes_and_drawn_with_web
     assert isinstance(area, go.Scatter), "WebGL fills draw wrongly: areas stay SVG"
     gappy = [None if i % 1000 == 5 else 1.0 for i in range(n)]
     assert None in thin(x, gappy)[1], "a gap stays a gap"
+
+
+def test_a_long_title_breaks_after_what_is_shown_so_a_narrow_screen_keeps_it():
+    context = ChartContext(subject="DGS10, DGS2", as_of="2026-08-20")
+    fig = figures_for([dict(entry("spread"), label="10y - 2y <pp>")], context)[0].figure
+    assert fig.layout.title.text == "10y - 2y &lt;pp&gt;" + SUBTITLE_OPEN + "DGS10, DGS2 · 2026-01-02 to 2026-01-06 · as of 2026-08-20" + SUBTITLE_CLOSE
+    short = series_figure([entry("a")], "Short title")
+    assert short.layout.title.text == "Short title"
