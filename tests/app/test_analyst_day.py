@@ -314,3 +314,17 @@ def test_switching_symbol_in_the_lab_is_no_bad_link(open_page):
 def test_no_chart_frame_for_a_model_without_charts(open_page):
     at = open_page("views/model.py", slug="put-call-ratio")
     assert not at.get("plotly_chart"), "the put/call ratio shows tables only"
+
+
+def test_a_results_figures_are_built_once_per_run_not_on_every_rerun(open_page, monkeypatch):
+    import components.results_panel as panel
+
+    built: list[int] = []
+    original = panel.figures_for
+    monkeypatch.setattr(panel, "figures_for", lambda *args, **kwargs: built.append(1) or original(*args, **kwargs))
+    at = open_page("views/model.py", slug=YIELD_CURVE)
+    at.date_input(key=f"{YIELD_CURVE}.start").set_value(date(2011, 3, 1))  # inputs no other test runs: a fresh run id
+    run_model(at, YIELD_CURVE)
+    for i in range(3):
+        at.selectbox(key=f"{YIELD_CURVE}.result.download.pick").set_value(i).run()
+    assert charts(at) and len(built) == 1
