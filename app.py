@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.session import get_services
+from components.session import current_user, get_services
 from components.sidebar import sidebar
 from contracts.errors import AusterError
 
@@ -29,6 +29,17 @@ PAGES = {
 }
 
 
+ADMIN_PAGE = st.Page("views/admin.py", title="Admin", icon=":material/admin_panel_settings:", url_path="admin")
+
+
+def pages() -> dict[str, list[st.Page]]:
+    """The navigation; the Admin page exists only for administrators (for anyone else /admin is not found)."""
+    user = current_user()
+    if user is not None and getattr(user, "is_admin", False):
+        return {**PAGES, "You": [*PAGES["You"], ADMIN_PAGE]}
+    return PAGES
+
+
 def run() -> None:
     st.set_page_config(page_title="Auster Models", page_icon=":material/ssid_chart:", layout="wide")
     try:
@@ -36,7 +47,7 @@ def run() -> None:
     except AusterError as exc:
         st.error(str(exc), icon=":material/database:")
         st.stop()
-    page = st.navigation(PAGES)
+    page = st.navigation(pages())
     sidebar()
     page.run()
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import streamlit as st
 
+from components.downloads import ResultMeta
 from components.model_card import MODEL_PAGE
 from components.publish_dialog import artifact_url
 from components.results_panel import data_mode_text, results_panel
@@ -48,6 +49,9 @@ def artifact_view(artifact: Any) -> None:
     inputs = content.inputs
     if inputs:
         st.markdown("**Inputs**  \n" + "  \n".join(f"{escape(k)}: `{str(v).replace('`', '')}`" for k, v in inputs.items()))
-    st.page_link(MODEL_PAGE, label="Run this model yourself with the same inputs", query_params=rerun_query(content), icon=":material/play_arrow:")
-    st.code(artifact_url(artifact.slug), language=None)
-    results_panel(result, key=f"artifact.{artifact.slug}", filename=artifact.slug)
+    with st.container(horizontal=True, gap="small"):
+        st.page_link(MODEL_PAGE, label="Run this model yourself with the same inputs", query_params=rerun_query(content), icon=":material/play_arrow:")
+        with st.popover("Copy link", icon=":material/link:"):  # opened on demand: the code block's script loads only then
+            st.code(artifact_url(artifact.slug), language=None)
+    meta = ResultMeta(slug=content.model.slug, name=model_name, version=version, run_id=content.run.id)
+    results_panel(result, key=f"artifact.{artifact.slug}", filename=artifact.slug, meta=meta, cache_key=f"artifact:{artifact.slug}")

@@ -18,14 +18,20 @@ from services.labs import LabSeries
 
 @st.cache_data(ttl=900, show_spinner=False)
 def fred_catalogue() -> pd.DataFrame:
-    """Series the data source can search (id, title, units, frequency)."""
+    """Series the data source can search (id, title, units, frequency, observation_start)."""
     return get_services().labs.catalogue()
 
 
+@st.cache_data(ttl=86_400, show_spinner=False)
+def first_observation(series_id: str) -> date | None:
+    """The first observation's date of a series outside the catalogue (typed in with live data)."""
+    return get_services().labs.first_observation(series_id)
+
+
 @st.cache_data(ttl=900, show_spinner="Fetching series…")
-def lab_series(series_ids: tuple[str, ...], start: date, end: date) -> LabSeries:
-    """Each chosen FRED series on its own dates, its provenance, and a sentence per series that failed."""
-    return get_services().labs.series(series_ids, start, end)
+def lab_series(series_ids: tuple[str, ...], start: date, end: date, units: tuple[tuple[str, str], ...] = ()) -> LabSeries:
+    """Each chosen FRED series on its own dates and in its chosen units, its provenance, and a sentence per series that failed."""
+    return get_services().labs.series(series_ids, start, end, dict(units))
 
 
 @st.cache_data(ttl=300, show_spinner=False)
@@ -35,7 +41,8 @@ def expirations(symbol: str) -> list[date]:
 
 @st.cache_data(ttl=300, show_spinner="Fetching the option chain…")
 def option_chain(symbol: str, expiration: date | None) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
-    return get_services().labs.chain(symbol, expiration)
+    """One expiration's chain with greeks on every contract (the vendor's, else the engine's) and its provenance."""
+    return get_services().labs.chain_with_greeks(symbol, expiration)
 
 
 @st.cache_data(ttl=900, show_spinner=False)

@@ -32,9 +32,9 @@ def action_bar(model: Any) -> None:
             saved = svc.social.is_saved(user, slug)
         except AusterError:
             saved = False
-    left, middle, _ = st.columns([1, 1, 4])
-    with left:
-        if st.button("Saved ✓" if saved else "Save", key=f"{slug}.save", icon=":material/bookmark:", width="stretch"):
+    bar = st.container(horizontal=True, gap="small")  # buttons as wide as their labels, at any screen width
+    with bar:
+        if st.button("Saved ✓" if saved else "Save", key=f"{slug}.save", icon=":material/bookmark:", width="content"):
             acting = require_user("save models")
             if acting is not None:
                 try:
@@ -43,8 +43,8 @@ def action_bar(model: Any) -> None:
                 except AusterError as exc:
                     st.session_state[f"{slug}.flash"] = ("error", str(exc))
                 st.rerun()
-    with middle:
-        if st.button("Fork", key=f"{slug}.fork", icon=":material/fork_right:", width="stretch", help="Copy this model into your workspace as a private model."):
+    with bar:
+        if st.button("Fork", key=f"{slug}.fork", icon=":material/fork_right:", width="content", help="Copy this model into your workspace as a private model."):
             acting = require_user("fork models")
             if acting is not None:
                 try:

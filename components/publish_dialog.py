@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
 
+from components.links import page_url
 from components.session import get_services, require_user
 from components.text import escape
 from contracts.errors import AusterError
@@ -14,20 +14,8 @@ from contracts.errors import AusterError
 VISIBILITY_LABELS = {"public": "Public: listed in the gallery", "unlisted": "Unlisted: only people with the link"}
 
 
-def app_base_url() -> str:
-    """The app's address as the browser sees it (``st.context.url``), for links people can share."""
-    url = getattr(st.context, "url", None) or ""
-    base_path = (st.get_option("server.baseUrlPath") or "").strip("/")
-    parts = urlsplit(url)
-    if parts.scheme and parts.netloc:
-        root = f"{parts.scheme}://{parts.netloc}"
-    else:
-        root = f"http://localhost:{st.get_option('server.port') or 8501}"
-    return f"{root}/{base_path}" if base_path else root
-
-
 def artifact_url(slug: str) -> str:
-    return f"{app_base_url()}/artifact?{urlencode({'slug': slug})}"
+    return page_url("artifact", {"slug": slug})
 
 
 def show_artifact_link(slug: str, title: str) -> None:
@@ -98,3 +86,18 @@ def published_notice(slug: str, run_id: str | None) -> dict[str, Any] | None:
     """The artifact published from this run in this session, if any."""
     published = st.session_state.get(f"{slug}.published")
     return published if published and published.get("run_id") == run_id else None
+
+
+def publish_controls(slug: str, run_id: str | None, default_title: str) -> None:
+    """Under a run's results (model page and the labs' Models tabs): "Publish this run", or the link once published."""
+    if not run_id:
+        st.caption("This run could not be saved, so it cannot be published.")
+        return
+    published = published_notice(slug, run_id)
+    if published:
+        close_publish_dialog(slug)
+        show_artifact_link(published["slug"], published["title"])
+        return
+    if st.button("Publish this run", icon=":material/publish:", key=f"{slug}.publish", type="primary"):
+        open_publish_dialog(slug)
+    publish_dialog(run_id, slug, default_title)

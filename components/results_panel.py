@@ -2,11 +2,14 @@
 
 Works from the stored shape only (``RunResult.to_json()``), so a fresh run, an old run from the
 workspace and a published artifact render the same way without re-running anything.
+
+Speed: a result never changes once stored, so its figures are built once per run (``st.cache_resource``
+keyed by the run id or artifact slug) and every later rerun only sends them; the panel is a fragment,
+so its own widgets (the download picker) rerun the panel alone, not the page.
 """
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Callable
 from functools import partial
@@ -15,44 +18,13 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from components.charts import figures_for, is_date_axis
+from components.charts import Chart, context_from_result, figures_for
+from components.downloads import ResultMeta, series_csv, table_csv
+from components.tables import MAX_ROWS_SHOWN, styler_formats, table_view
 from components.text import escape
 
-
-def _cell_text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, float):
-        return f"{value:,.6g}"
-    return str(value)
-
-
-def table_frame(table: dict[str, Any]) -> pd.DataFrame:
-    """A stored table as a DataFrame with its columns in order; a column mixing text and numbers becomes text."""
-    columns = list(table.get("columns") or [])
-    frame = pd.DataFrame(table.get("rows") or [], columns=columns or None)
-    for column in frame.columns:
-        kinds = {type(v) for v in frame[column] if v is not None}
-        if len(kinds - {int, float}) and len(kinds) > 1:
-            frame[column] = [_cell_text(v) for v in frame[column]]
-    return frame
-
-
-def series_frame(entry: dict[str, Any]) -> pd.DataFrame:
-    """A stored series entry as a two-column DataFrame (date or x, then its values)."""
-    x = entry.get("x") or []
-    x_name = "date" if is_date_axis(x) else "x"
-    y_name = str(entry.get("column") or entry.get("id") or "value")
-    return pd.DataFrame({x_name: x, y_name: entry.get("y") or []})
-
-
-def csv_bytes(frame: pd.DataFrame) -> bytes:
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False)
-    return buffer.getvalue().encode("utf-8")
-
-
 PROVIDER_NAMES = {"fred": "FRED", "polygon": "Polygon/Massive", "sample": "the bundled sample"}
+CHART_CONFIG = {"displaylogo": False, "responsive": True}
 
 
 def data_mode_text(provenance: list[dict[str, Any]]) -> str:
@@ -73,18 +45,45 @@ def data_mode_text(provenance: list[dict[str, Any]]) -> str:
 def provenance_frame(provenance: list[dict[str, Any]]) -> pd.DataFrame:
     rows = [
         {
-            "provider": p.get("provider"),
-            "dataset": p.get("dataset"),
-            "symbol or series": p.get("symbol"),
-            "as of": p.get("as_of"),
-            "live": "live" if p.get("live") else "sample",
-            "cache hit": bool(p.get("cache_hit")),
-            "vendor": (p.get("detail") or {}).get("vendor", ""),
-            "warning": p.get("warning") or "",
+            "Provider": p.get("provider"),
+            "Dataset": p.get("dataset"),
+            "Symbol or series": p.get("symbol"),
+            "As of": str(p.get("as_of") or "")[:19].replace("T", " "),
+            "Live": "live" if p.get("live") else "sample",
+            "Cache hit": "yes" if p.get("cache_hit") else "no",
+            "Vendor": (p.get("detail") or {}).get("vendor", ""),
+            "Warning": p.get("warning") or "",
         }
         for p in provenance
     ]
     return pd.DataFrame(rows)
+
+
+def trace_frame(trace: list[dict[str, Any]]) -> pd.DataFrame:
+    frame = pd.DataFrame(trace or [], columns=["step", "operation", "ms", "rows", "output"])
+    return frame.rename(columns={"step": "Step", "operation": "Operation", "ms": "Milliseconds", "rows": "Rows", "output": "Output"})
+
+
+def result_json(result: dict[str, Any]) -> bytes:
+    """The whole stored result as strict, indented JSON."""
+    return json.dumps(result, indent=2, allow_nan=False, default=str).encode("utf-8")
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def _cached_charts(cache_key: str, _result: dict[str, Any], name: str) -> list[Chart]:
+    """Figures of a stored result, built once per run id (or artifact slug): results never change."""
+    return _build_charts(_result, name)
+
+
+def _build_charts(result: dict[str, Any], name: str) -> list[Chart]:
+    return figures_for((result.get("outputs") or {}).get("series") or [], context_from_result(result, name))
+
+
+def result_charts(result: dict[str, Any], meta: ResultMeta, cache_key: str | None = None) -> list[Chart]:
+    """The result's figures, from the per-run cache when the result has a stable id."""
+    if cache_key:
+        return _cached_charts(cache_key, result, meta.name)
+    return _build_charts(result, meta.name)
 
 
 def _metrics(metrics: list[dict[str, Any]]) -> None:
@@ -96,62 +95,61 @@ def _metrics(metrics: list[dict[str, Any]]) -> None:
             st.metric(escape(metric.get("label") or metric.get("id")), metric.get("text") or "n/a")
 
 
-def _downloads(result: dict[str, Any], key: str, filename: str) -> None:
-    """CSV per table and per series, and the whole result as JSON; each file is built only when clicked."""
+def show_table(table: dict[str, Any]) -> None:
+    """A stored table with readable labels, formatted numbers and blank empty cells."""
+    view = table_view(table)
+    height: int | str = "content" if len(view.frame) <= 15 else 420
+    st.table(view.frame.style.format(styler_formats(view), na_rep=""), hide_index=True, height=height)
+    if view.rows > len(view.frame):
+        st.caption(f"The first {MAX_ROWS_SHOWN:,} of {view.rows:,} rows; the CSV download has them all.")
+
+
+def _download_items(result: dict[str, Any], meta: ResultMeta) -> list[tuple[str, str, Callable[[], bytes], str]]:
+    """``(label, file suffix, builder, mime)`` for each table, each series and the whole result."""
     outputs = result.get("outputs") or {}
-    items: list[tuple[str, Callable[[], bytes], str, str]] = []
+    items: list[tuple[str, str, Callable[[], bytes], str]] = []
     for table in outputs.get("tables") or []:
-        items.append((f"{table.get('id')}.csv", partial(_table_csv, table), "text/csv", f"Table: {table.get('label') or table.get('id')}"))
+        items.append((f"Table: {table.get('label') or table.get('id')} (CSV)", f"{table.get('id')}.csv", partial(table_csv, result, meta, table), "text/csv"))
     for entry in outputs.get("series") or []:
-        items.append((f"{entry.get('id')}.csv", partial(_series_csv, entry), "text/csv", f"Series: {entry.get('label') or entry.get('id')}"))
-    items.append(("result.json", partial(result_json, result), "application/json", "The whole result (JSON)"))
-    st.caption("Download the chart as PNG with the camera button in the chart's toolbar.")
-    columns = st.columns(3)
-    for i, (name, data, mime, label) in enumerate(items):
-        with columns[i % 3]:
-            st.download_button(
-                escape(label), data=data, file_name=f"{filename}-{name}", mime=mime, key=f"{key}.download.{i}", on_click="ignore", width="stretch"
-            )
+        items.append((f"Series: {entry.get('label') or entry.get('id')} (CSV)", f"{entry.get('id')}.csv", partial(series_csv, result, meta, entry), "text/csv"))
+    items.append(("The whole result (JSON)", "result.json", partial(result_json, result), "application/json"))
+    return items
 
 
-def _table_csv(table: dict[str, Any]) -> bytes:
-    return csv_bytes(table_frame(table))
+def _downloads(result: dict[str, Any], key: str, filename: str, meta: ResultMeta) -> None:
+    """Pick a file, then download it (built only when clicked): every table and series as CSV with its
+    metadata, and the whole result as JSON."""
+    items = _download_items(result, meta)
+    labels = [item[0] for item in items]
+    with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):  # the button keeps its label at any width
+        chosen = st.selectbox("File", range(len(items)), format_func=lambda i: labels[i], key=f"{key}.download.pick", width="stretch")
+        _, suffix, data, mime = items[chosen or 0]
+        st.download_button("Download", data=data, file_name=f"{filename}-{suffix}", mime=mime, key=f"{key}.download", on_click="ignore", icon=":material/download:", width="content")
+    st.caption("CSV files start with lines beginning with # that say which model, inputs, units and data they come from; charts download as PNG from the camera button in their toolbar.")
 
 
-def _series_csv(entry: dict[str, Any]) -> bytes:
-    return csv_bytes(series_frame(entry))
-
-
-def result_json(result: dict[str, Any]) -> bytes:
-    """The whole stored result as strict, indented JSON."""
-    return json.dumps(result, indent=2, allow_nan=False, default=str).encode("utf-8")
-
-
-def results_panel(result: dict[str, Any], key: str, filename: str = "result") -> None:
+@st.fragment
+def results_panel(result: dict[str, Any], key: str, filename: str = "result", meta: ResultMeta | None = None, cache_key: str | None = None) -> None:
     """Render a stored run result; ``key`` namespaces widgets so two results can share a page."""
+    meta = meta or ResultMeta()
     outputs = result.get("outputs") or {}
     for warning in result.get("warnings") or []:
         st.warning(str(warning))
     _metrics(outputs.get("metrics") or [])
-    charts = figures_for(outputs.get("series") or [])
+    charts = result_charts(result, meta, cache_key)
     for chart in charts:
-        st.plotly_chart(
-            chart.figure,
-            key=f"{key}.{chart.key}",
-            width="stretch",
-            config={"displaylogo": False, "toImageButtonOptions": {"format": "png", "filename": f"{filename}-{chart.key}", "scale": 2}},
-        )
+        config = {**CHART_CONFIG, "toImageButtonOptions": {"format": "png", "filename": f"{filename}-{chart.key}", "scale": 2}}
+        st.plotly_chart(chart.figure, key=f"{key}.{chart.key}", width="stretch", config=config, theme=None)
     for table in outputs.get("tables") or []:
         st.markdown(f"**{escape(table.get('label') or table.get('id'))}**")
-        st.dataframe(table_frame(table), hide_index=True, width="stretch", key=f"{key}.table.{table.get('id')}")
+        show_table(table)
     if not charts and not outputs.get("tables") and not outputs.get("metrics"):
         st.info("This run produced no outputs to show; the model declares no series, tables or metrics.")
     provenance = result.get("provenance") or []
     st.caption(f"{data_mode_text(provenance)} Runtime {float(result.get('runtime_ms') or 0):,.0f} ms.")
-    with st.expander("Step trace and data provenance"):
-        trace = pd.DataFrame(result.get("trace") or [], columns=["step", "operation", "ms", "rows", "output"])
-        st.dataframe(trace, hide_index=True, width="stretch", key=f"{key}.trace")
+    with st.expander("Step trace and data provenance"):  # static tables: no data-grid script to load for a results page
+        st.table(trace_frame(result.get("trace") or []).style.format({"Milliseconds": "{:,.1f}", "Rows": "{:,.0f}"}), hide_index=True)
         if provenance:
-            st.dataframe(provenance_frame(provenance), hide_index=True, width="stretch", key=f"{key}.provenance")
+            st.table(provenance_frame(provenance), hide_index=True)
     with st.expander("Downloads"):
-        _downloads(result, key, filename)
+        _downloads(result, key, filename, meta)

@@ -14,7 +14,8 @@ from typing import Any
 import streamlit as st
 
 from contracts.dsl import InputField, InputSchema
-from contracts.inputs import coerce
+from contracts.errors import InputInvalid
+from contracts.inputs import coerce, resolve_inputs
 
 # Query parameters that carry run inputs across pages and shared links (DESIGN.md section 2).
 CANONICAL_PARAMS = ("symbol", "expiration", "spot_price", "start", "end", "series_id", "series_ids")
@@ -83,13 +84,27 @@ def widget_value(field: InputField, raw: Any, today: date) -> Any:
 
 
 def form_value(field: InputField, value: Any) -> Any:
-    """A widget's value as a run input (dates as ISO text, blanks as missing)."""
+    """A widget's value as a run input: dates as ISO text, text trimmed (a blank stays blank, so a required
+    field left empty is reported instead of quietly taking its default)."""
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, str):
-        text = value.strip()
-        return text or None
+        return value.strip()
     return value
+
+
+def form_values(slug: str, schema: InputSchema) -> dict[str, Any]:
+    """The form's current values as run inputs (read from the widgets' session state)."""
+    return {f.name: form_value(f, st.session_state.get(f"{slug}.{f.name}")) for f in schema.fields}
+
+
+def check_inputs(schema: InputSchema, values: Mapping[str, Any], today: date | None = None) -> tuple[dict[str, Any], dict[str, str]]:
+    """``(canonical inputs, per-field sentences)``: the schema's own checks (types, bounds, required, a date
+    after another, a long enough span), run in the form before anything is spent."""
+    try:
+        return resolve_inputs(schema, dict(values), today), {}
+    except InputInvalid as exc:
+        return {}, dict(exc.fields)
 
 
 def _label(field: InputField) -> str:
@@ -124,15 +139,25 @@ def _widget(field: InputField, key: str) -> None:
         bounds = {k: float(v) for k, v in (("min_value", field.min), ("max_value", field.max)) if v is not None}
         st.number_input(label, key=key, help=help_text, format="%.8g", **bounds)
     else:
-        placeholder = {"expiration": "nearest", "symbol": "SPY", "series_id": "DGS10"}.get(kind)
+        placeholder = {"expiration": "nearest", "symbol": "a ticker, e.g. SPY", "series_id": "a FRED id, e.g. DGS10"}.get(kind)
         st.text_input(label, key=key, help=help_text, placeholder=placeholder)
+
+
+def _signature(prefill: Mapping[str, Any]) -> str:
+    return repr(sorted((k, str(v)) for k, v in prefill.items()))
+
+
+def remember_prefill(slug: str, prefill: Mapping[str, Any]) -> None:
+    """Record ``prefill`` as already in the form (the page wrote the form's own values to its address),
+    so the next rerun does not push it over what the user typed since."""
+    st.session_state[f"{slug}.__prefill"] = _signature(prefill)
 
 
 def seed_state(slug: str, schema: InputSchema, prefill: Mapping[str, Any], today: date | None = None) -> dict[str, str]:
     """Put defaults and prefill into the form's session state once per distinct prefill; return prefill problems."""
     today = today or date.today()
     marker = f"{slug}.__prefill"
-    signature = repr(sorted((k, str(v)) for k, v in prefill.items()))
+    signature = _signature(prefill)
     fresh = st.session_state.get(marker) != signature
     problems: dict[str, str] = {}
     for field in schema.fields:
@@ -159,10 +184,13 @@ def run_form(
     errors: Mapping[str, str] | None = None,
     submit_label: str = "Run model",
     disabled: bool = False,
+    seed: bool = True,
 ) -> dict[str, Any] | None:
-    """Render the form; return the raw inputs when it is submitted, else ``None``."""
+    """Render the form; return the raw inputs when it is submitted, else ``None``. With ``seed=False`` the
+    caller has already put defaults and prefill into the form's state (``seed_state``) and passes the
+    prefill problems among ``errors``."""
     parsed = parse_schema(schema)
-    problems = seed_state(slug, parsed, prefill or {})
+    problems = seed_state(slug, parsed, prefill or {}) if seed else {}
     messages = {**problems, **dict(errors or {})}
     with st.form(key=f"{slug}.form", border=True):
         columns = st.columns(2) if len(parsed.fields) > 1 else [st.container()]
@@ -179,4 +207,4 @@ def run_form(
         submitted = st.form_submit_button(submit_label, type="primary", disabled=disabled, key=f"{slug}.run")
     if not submitted:
         return None
-    return {f.name: form_value(f, st.session_state.get(f"{slug}.{f.name}")) for f in parsed.fields}
+    return form_values(slug, parsed)

@@ -1,20 +1,30 @@
-"""The run flow on a page: the form, the run with progress, errors as sentences, and the results.
+"""The run flow on a page: the form, checks before anything is spent, the run with progress, errors as
+sentences, the quota, and the results with publishing.
 
 The last result of each model is kept in ``st.session_state[f"{slug}.last_run"]`` so that it stays on
-screen while the user saves, rates or publishes it.
+screen while the user saves, rates or publishes it. A run that fails removes it: its error takes the
+result's place. Inputs are checked before a run (the schema's own rules, and an expiration the chain
+does not list), so a refused input costs no run and starts no guest session; a field's error goes
+away as soon as the form is run with the field fixed.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
 import streamlit as st
 
+from components.charts import placeholder_figure
+from components.downloads import ResultMeta
+from components.publish_dialog import publish_controls
 from components.results_panel import results_panel
-from components.run_form import run_form
-from components.session import get_services, require_user
+from components.run_form import check_inputs, form_values, parse_schema, run_form, seed_state
+from components.session import current_user, get_services, require_user
+from components.sidebar import refresh_identity
 from contracts.errors import AusterError, InputInvalid, RateLimitExceeded, RunFailed
+from contracts.rules import daily_limit
 
 
 def last_run(slug: str) -> dict[str, Any] | None:
@@ -22,12 +32,18 @@ def last_run(slug: str) -> dict[str, Any] | None:
     return st.session_state.get(f"{slug}.last_run")
 
 
+def _failed(slug: str, message: str) -> None:
+    """A failed or refused run: its sentence replaces the previous result on screen."""
+    st.session_state[f"{slug}.error"] = message
+    st.session_state.pop(f"{slug}.last_run", None)
+
+
 def _run(slug: str, name: str, inputs: dict[str, Any]) -> None:
     """Run the model and keep the outcome (or the per-field errors) in session state."""
-    st.session_state.pop(f"{slug}.errors", None)
     user = require_user("run models")
     if user is None:
         return
+    st.session_state.pop(QUOTA_KEY, None)  # the count changes with this run
     with st.status(f"Running {name}…", expanded=False) as status:
         try:
             outcome = get_services().runs.run_model(user, slug, inputs)
@@ -37,15 +53,15 @@ def _run(slug: str, name: str, inputs: dict[str, Any]) -> None:
             return
         except RateLimitExceeded as exc:
             status.update(label="Run limit reached.", state="error")
-            st.session_state[f"{slug}.error"] = str(exc)
+            _failed(slug, str(exc))
             return
         except RunFailed as exc:
             status.update(label="The run failed.", state="error")
-            st.session_state[f"{slug}.error"] = str(exc)
+            _failed(slug, str(exc))
             return
         except AusterError as exc:
             status.update(label="The run could not start.", state="error")
-            st.session_state[f"{slug}.error"] = str(exc)
+            _failed(slug, str(exc))
             return
         result = outcome.result.to_json()
         label = f"Done in {float(result.get('runtime_ms') or 0):,.0f} ms" + (" (from cache)" if outcome.cached else "")
@@ -56,26 +72,77 @@ def _run(slug: str, name: str, inputs: dict[str, Any]) -> None:
         "result": result,
         "cached": bool(outcome.cached),
         "inputs": result.get("inputs") or inputs,
+        "version": outcome.version,
         "warnings": list(getattr(outcome, "warnings", []) or []),
     }
 
 
-def run_panel(model: Any, prefill: Mapping[str, Any] | None = None, show_results: bool = True) -> dict[str, Any] | None:
-    """Form, run and results for ``model``; returns the last run kept for it (if any)."""
+def _check(slug: str, schema: Any) -> dict[str, str]:
+    """The form's values against the schema and the data (a listed expiration); per-field sentences."""
+    canonical, errors = check_inputs(schema, form_values(slug, schema))
+    if errors:
+        return errors
+    try:
+        return get_services().labs.listed_expiration_problems(schema, canonical)
+    except AusterError:
+        return {}  # the run itself will say what is wrong with the data
+
+
+QUOTA_KEY = "auster.quota"
+QUOTA_TTL_S = 60.0  # an admin's tier change shows within a minute; the session's own runs show at once
+
+
+def quota_text(user: Any) -> str:
+    """``7 of 10 runs left today`` for a signed-in user (or a guest); what a visitor will get otherwise.
+    Kept for a minute per session (and dropped after each run), so a widget change costs no store call."""
+    if user is None:
+        return f"Running starts a guest session with {daily_limit('free')} runs a day."
+    kept = st.session_state.get(QUOTA_KEY)
+    if kept and kept[0] == user.id and time.monotonic() - kept[1] < QUOTA_TTL_S:
+        return kept[2]
+    try:
+        remaining = get_services().runs.remaining_today(user)
+        limit = get_services().auth.refresh(user).daily_limit
+    except AusterError:
+        return ""
+    text = f"{remaining} of {limit} {'run' if limit == 1 else 'runs'} left today (they reset at 00:00 UTC; a repeated run from the cache is free)."
+    st.session_state[QUOTA_KEY] = (user.id, time.monotonic(), text)
+    return text
+
+
+def run_panel(model: Any, prefill: Mapping[str, Any] | None = None, show_results: bool = True, publish: bool = True) -> dict[str, Any] | None:
+    """Form, checks, run, quota and results for ``model``; returns the last run kept for it (if any)."""
     slug = model.slug
-    schema = model.latest.input_schema if model.latest else {"fields": []}
-    submitted = run_form(slug, schema, prefill, errors=st.session_state.get(f"{slug}.errors"))
-    if submitted is not None:
+    schema = parse_schema(model.latest.input_schema if model.latest else None)
+    problems = seed_state(slug, schema, prefill or {})
+    pressed = bool(st.session_state.get(f"{slug}.run"))
+    if pressed:
+        st.session_state[f"{slug}.errors"] = _check(slug, schema)
+    errors = st.session_state.get(f"{slug}.errors") or {}
+    submitted = run_form(slug, schema, prefill, errors={**problems, **errors}, seed=False)
+    if submitted is not None and not errors:
         st.session_state.pop(f"{slug}.error", None)
+        was_anonymous = current_user() is None
         _run(slug, model.name, submitted)
+        if was_anonymous and current_user() is not None:
+            refresh_identity()  # the run started a guest session: the sidebar says so now
         if st.session_state.get(f"{slug}.errors"):
-            st.rerun()  # show the messages under their fields
+            st.rerun()  # the run flow refused a field the form could not check: show it under the field
+    quota = quota_text(current_user())
+    if quota:
+        st.caption(quota)
     if st.session_state.get(f"{slug}.error"):
         st.error(st.session_state[f"{slug}.error"])
     kept = last_run(slug)
+    draws_charts = bool(((model.latest.dsl if model.latest else {}) or {}).get("outputs", {}).get("series"))
+    if show_results and draws_charts and not kept and not st.session_state.get(f"{slug}.error"):
+        st.plotly_chart(placeholder_figure(), key=f"{slug}.placeholder", width="stretch", config={"staticPlot": True, "displayModeBar": False}, theme=None)
     if kept and show_results:
         for warning in kept.get("warnings") or []:
             if warning not in (kept["result"].get("warnings") or []):
                 st.warning(str(warning))
-        results_panel(kept["result"], key=f"{slug}.result", filename=slug)
+        meta = ResultMeta(slug=slug, name=model.name, version=kept.get("version") or (model.latest.version if model.latest else None), run_id=kept.get("run_id"))
+        results_panel(kept["result"], key=f"{slug}.result", filename=slug, meta=meta, cache_key=kept.get("run_id"))
+        if publish:
+            publish_controls(slug, kept.get("run_id"), model.name)
     return kept

@@ -15,17 +15,41 @@ def data_mode_badge() -> tuple[bool, str]:
     return mode.live, mode.sentence
 
 
-def sidebar() -> None:
-    """Identity and data-mode badge."""
+SLOT_KEY = "auster.identity_slot"
+
+
+def identity() -> None:
+    """Who is signed in."""
     user = current_user()
+    if user is None:
+        st.markdown("**Not signed in**: browsing only.")
+        st.page_link("views/account.py", label="Sign in or sign up", icon=":material/login:")
+    else:
+        tier = getattr(user, "tier", "free")
+        role = " · admin" if getattr(user, "is_admin", False) else ""
+        st.markdown(f"Signed in as **{escape(display_name(user))}**")
+        st.caption(f"{tier} tier{role}")
+
+
+def data_badge() -> None:
+    """Whether data is live or the sample snapshot, and its as-of date."""
+    live, sentence = data_mode_badge()
+    (st.success if live else st.info)(sentence, icon=":material/cloud_done:" if live else ":material/inventory_2:")
+
+
+def sidebar() -> None:
+    """Identity and data-mode badge, in that order; the identity sits in a slot the page can redraw."""
+    slot = st.sidebar.empty()
+    with slot.container():
+        identity()
+    st.session_state[SLOT_KEY] = slot  # this run's slot (a page that starts a guest session redraws it)
     with st.sidebar:
-        if user is None:
-            st.markdown("**Not signed in**: browsing only.")
-            st.page_link("views/account.py", label="Sign in or sign up", icon=":material/login:")
-        else:
-            tier = getattr(user, "tier", "free")
-            role = " · admin" if getattr(user, "is_admin", False) else ""
-            st.markdown(f"Signed in as **{escape(display_name(user))}**")
-            st.caption(f"{tier} tier{role}")
-        live, sentence = data_mode_badge()
-        (st.success if live else st.info)(sentence, icon=":material/cloud_done:" if live else ":material/inventory_2:")
+        data_badge()
+
+
+def refresh_identity() -> None:
+    """Redraw who is signed in, after the page changed it during this run (a run started a guest session)."""
+    slot = st.session_state.get(SLOT_KEY)
+    if slot is not None:
+        with slot.container():
+            identity()

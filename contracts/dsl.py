@@ -80,6 +80,43 @@ class Step(_Strict):
         return inputs
 
 
+def _number_format(value: str | None) -> str | None:
+    """A Python format spec such as ".2f", ".1%" or ",.0f" (d3, which Plotly uses, reads the same ones),
+    with its width and precision bounded by the grammar ``FORMAT_SPEC``."""
+    if value is not None:
+        if not FORMAT_SPEC.match(value):
+            raise ValueError(f"'{value[:20]}' is not a number format such as '.2f', '.1%' or ',.0f' (width and precision at most 99)")
+        try:
+            format(1.5, value)
+        except ValueError as exc:
+            raise ValueError(f"'{value}' is not a number format such as '.2f' or '.1%'") from exc
+    return value
+
+
+class Reference(_Strict):
+    """A reference mark on a chart: a line at ``value`` (or at a metric's value), or a shaded range to ``to``.
+
+    ``axis="y"`` draws a horizontal line (the Sahm rule's 0.5, zero); ``axis="x"`` a vertical one (spot on a
+    strike axis, a date on a time axis). ``metric`` names one of the model's ``outputs.metrics`` whose value
+    places the mark (spot, a gamma flip level), so marks that depend on the data need no constant.
+    """
+
+    axis: Literal["x", "y"] = "y"
+    value: float | str | None = None  # a number, or an ISO date on a time axis
+    metric: str | None = None
+    to: float | str | None = None  # with ``to`` or ``to_metric``: a shaded range from the first value to this one
+    to_metric: str | None = None
+    label: str = Field(min_length=1, max_length=80)
+
+    @model_validator(mode="after")
+    def _one_place(self) -> Reference:
+        if (self.value is None) == (self.metric is None):
+            raise ValueError("give a reference mark exactly one of 'value' and 'metric'")
+        if self.to is not None and self.to_metric is not None:
+            raise ValueError("give a reference range's end as 'to' or 'to_metric', not both")
+        return self
+
+
 class SeriesOutput(_Strict):
     """A chart series: the value of step ``source`` (a series, or columns of a frame).
 
@@ -101,6 +138,15 @@ class SeriesOutput(_Strict):
     y: str | list[str] | None = Field(None, max_length=32)  # frame column(s) to plot (default: every numeric column)
     axis: Literal["left", "right"] = "left"
     shade: bool = False
+    unit: str | None = Field(None, max_length=40)  # the y axis's unit as a reader says it: "%", "pp", "$", "claims"
+    format: str | None = Field(None, max_length=20)  # number format of the values, e.g. ".1%" for a volatility stored as 0.124
+    x_title: str | None = Field(None, max_length=60)  # the x axis's title when the column name does not say it
+    reference: list[Reference] = Field(default_factory=list, max_length=12)
+
+    @field_validator("format")
+    @classmethod
+    def _format_spec(cls, value: str | None) -> str | None:
+        return _number_format(value)
 
     @property
     def y_columns(self) -> list[str] | None:
@@ -110,12 +156,24 @@ class SeriesOutput(_Strict):
 
 
 class TableOutput(_Strict):
-    """A table: a frame's columns, a record's fields (``metric, value``) or a series (``date, value``)."""
+    """A table: a frame's columns, a record's fields (``metric, value``) or a series (``date, value``).
+
+    ``formats`` maps a column (or, for a record, a field) to a number format such as ``".1%"``; the app
+    otherwise formats by the column's name (``iv`` as a percent, ``*_pct`` with a % sign).
+    """
 
     id: str = Field(pattern=STEP_ID_PATTERN)
     source: str = Field(max_length=64)
     columns: list[str] | None = Field(None, max_length=64)
     label: str | None = Field(None, max_length=200)
+    formats: dict[str, str] = Field(default_factory=dict, max_length=64)
+
+    @field_validator("formats")
+    @classmethod
+    def _formats(cls, value: dict[str, str]) -> dict[str, str]:
+        for spec in value.values():
+            _number_format(spec)
+        return value
 
 
 class MetricOutput(_Strict):
@@ -130,14 +188,7 @@ class MetricOutput(_Strict):
     @field_validator("format")
     @classmethod
     def _format_spec(cls, value: str | None) -> str | None:
-        if value is not None:
-            if not FORMAT_SPEC.match(value):
-                raise ValueError(f"'{value[:20]}' is not a number format such as '.2f', '.1%' or ',.0f' (width and precision at most 99)")
-            try:
-                format(1.5, value)
-            except ValueError as exc:
-                raise ValueError(f"'{value}' is not a number format such as '.2f' or '.1%'") from exc
-        return value
+        return _number_format(value)
 
 
 class Outputs(_Strict):
@@ -154,8 +205,32 @@ class ModelDSL(_Strict):
     outputs: Outputs = Field(default_factory=Outputs)
 
 
+SpanUnit = Literal["days", "trading_days", "weeks", "months", "years"]
+DAYS_PER_UNIT: dict[str, float] = {"days": 1.0, "trading_days": 365.25 / 252, "weeks": 7.0, "months": 365.25 / 12, "years": 365.25}
+
+
+class MinSpan(_Strict):
+    """How far a date must lie after the one it follows: a fixed length, or the length held by another input."""
+
+    value: int | None = Field(None, ge=1)
+    field: str | None = None  # an integer input holding the length (a rolling window)
+    unit: SpanUnit = "days"
+
+    @model_validator(mode="after")
+    def _one_length(self) -> MinSpan:
+        if (self.value is None) == (self.field is None):
+            raise ValueError("give a minimum span exactly one of 'value' and 'field'")
+        return self
+
+
 class InputField(_Strict):
-    """One run input, rendered as a form widget."""
+    """One run input, rendered as a form widget.
+
+    Constraints the form checks before a run (and ``contracts.inputs`` on every run): ``required`` (a
+    blank value is an error, never the default), ``min``/``max`` for numbers, ``after`` (a date that
+    must be later than another date input) and ``min_span`` (with ``after``: how far apart the two
+    dates must be, e.g. at least the rolling window).
+    """
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
     type: FieldType
@@ -166,6 +241,8 @@ class InputField(_Strict):
     options: list[Any] | None = Field(None, max_length=500)
     min: float | None = None
     max: float | None = None
+    after: str | None = None
+    min_span: MinSpan | None = None
 
     @field_validator("default", "options")
     @classmethod

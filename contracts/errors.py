@@ -236,7 +236,7 @@ class RateLimitExceeded(ServiceError):
         self.resets_at = resets_at
         self.tier = tier
         if kind == "daily":
-            extra = " Upgrade to paid for 100 runs a day." if tier == "free" else ""
+            extra = " An administrator can move your account to the paid tier (100 runs a day) on the Admin page." if tier == "free" else ""
             text = f"You have used your {limit} {tier} runs today; they reset at 00:00 UTC.{extra}"
         else:
             text = f"You can run the same model at most {limit} times a minute; try again at {resets_at:%H:%M:%S} UTC."

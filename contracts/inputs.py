@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from contracts.dsl import InputField, InputSchema, resolve_relative_date
+from contracts.dsl import DAYS_PER_UNIT, InputField, InputSchema, resolve_relative_date
 from contracts.errors import InputInvalid
 
 
@@ -88,8 +88,48 @@ def coerce(field: InputField, value: Any, today: date) -> Any:
     return result
 
 
+def _blank(value: Any) -> bool:
+    return isinstance(value, str) and value.strip() == ""
+
+
+def _name(field: InputField) -> str:
+    return field.label or field.name
+
+
+UNIT_WORDS = {"days": "days", "trading_days": "trading days", "weeks": "weeks", "months": "months", "years": "years"}
+
+
+def _span_problem(field: InputField, schema: InputSchema, resolved: dict[str, Any]) -> str | None:
+    """The sentence for a date that is not after its ``after`` date, or not far enough after it; None when it is."""
+    if field.after is None or resolved.get(field.name) is None or resolved.get(field.after) is None:
+        return None
+    earlier_field = schema.field(field.after)
+    earlier = (_name(earlier_field) if earlier_field else field.after).lower()
+    first, last = date.fromisoformat(str(resolved[field.after])), date.fromisoformat(str(resolved[field.name]))
+    if last <= first:
+        return f"{_name(field)} ({last.isoformat()}) must be after the {earlier} ({first.isoformat()})."
+    span = field.min_span
+    if span is None:
+        return None
+    length = span.value if span.value is not None else resolved.get(span.field or "")
+    if not isinstance(length, (int, float)) or isinstance(length, bool) or length <= 0:
+        return None
+    needed_days = math.floor(length * DAYS_PER_UNIT[span.unit])
+    days = (last - first).days
+    if days >= needed_days:
+        return None
+    what = f"the window of {length:,g} {UNIT_WORDS[span.unit]}" if span.field else f"the {length:,g} {UNIT_WORDS[span.unit]} this model needs"
+    way_out = f"pick an earlier {earlier} or a shorter window" if span.field else f"pick an earlier {earlier}"
+    return f"From the {earlier} to the {_name(field).lower()} is {days:,} days, shorter than {what} (about {needed_days:,} days); {way_out}."
+
+
 def resolve_inputs(schema: InputSchema, raw: dict[str, Any], today: date | None = None) -> dict[str, Any]:
-    """Return every declared input with its value; raise ``InputInvalid`` naming each bad field."""
+    """Return every declared input with its value; raise ``InputInvalid`` naming each bad field.
+
+    A missing input takes its default; an input given blank takes its default too, unless the field is
+    ``required`` (a blank required symbol is an error, never silently the default symbol). Then the
+    cross-field constraints (``after``, ``min_span``) are checked on the values.
+    """
     today = today or date.today()
     errors: dict[str, str] = {}
     resolved: dict[str, Any] = {}
@@ -99,17 +139,26 @@ def resolve_inputs(schema: InputSchema, raw: dict[str, Any], today: date | None 
             errors[name] = f"this model has no input '{name}' (its inputs: {known})."
     for field in schema.fields:
         value = raw.get(field.name)
-        if value is None or (isinstance(value, str) and value.strip() == "" and field.type != "expiration"):
+        if field.required and field.name in raw and (value is None or _blank(value)):
+            errors[field.name] = f"{_name(field)} is required."
+            resolved[field.name] = None
+            continue
+        if value is None or (_blank(value) and field.type != "expiration"):
             value = field.default_value(today)
         if value is None:
             if field.required:
-                errors[field.name] = f"{field.label or field.name} is required."
+                errors[field.name] = f"{_name(field)} is required."
             resolved[field.name] = None
             continue
         try:
             resolved[field.name] = coerce(field, value, today)
         except ValueError as exc:
-            errors[field.name] = f"{field.label or field.name}: {exc}."
+            errors[field.name] = f"{_name(field)}: {exc}."
+    for field in schema.fields:
+        if field.name not in errors:
+            problem = _span_problem(field, schema, resolved)
+            if problem:
+                errors[field.name] = problem
     if errors:
         raise InputInvalid(errors)
     return resolved

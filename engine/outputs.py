@@ -121,9 +121,23 @@ def shade_spans(value: pd.Series) -> list[list[str]]:
     return [[json_value(dates[a]), json_value(after[b])] for a, b in zip(starts, ends, strict=True)]
 
 
+def _display(spec: SeriesOutput) -> dict[str, Any]:
+    """The display options an author declared (unit, format, x title, reference marks), passed to the app as written."""
+    shown: dict[str, Any] = {}
+    if spec.unit is not None:
+        shown["unit"] = spec.unit
+    if spec.format is not None:
+        shown["format"] = spec.format
+    if spec.x_title is not None:
+        shown["x_title"] = spec.x_title
+    if spec.reference:
+        shown["reference"] = [mark.model_dump(exclude_none=True) for mark in spec.reference]
+    return shown
+
+
 def series_entries(spec: SeriesOutput, value: Any) -> list[dict[str, Any]]:
     """Chart entries for one ``outputs.series`` item."""
-    base = {"id": spec.id, "label": spec.label, "color": spec.color, "chart": spec.chart, "axis": spec.axis}
+    base = {"id": spec.id, "label": spec.label, "color": spec.color, "chart": spec.chart, "axis": spec.axis, **_display(spec)}
     if isinstance(value, pd.Series):
         entry = {**base, "x": _axis_values(value.index), "y": _numbers(value.to_numpy())}
         if spec.shade:
@@ -150,6 +164,7 @@ def series_entries(spec: SeriesOutput, value: Any) -> list[dict[str, Any]]:
             "id": f"{spec.id}.{column}" if several else spec.id,
             "label": f"{spec.label} ({column})" if several else spec.label,
             "column": str(column),
+            **({"x_column": str(spec.x)} if spec.x is not None else {}),
             "color": spec.color if not several else None,
             "x": x_values,
             "y": _numbers(frame[column].to_numpy()),
@@ -177,7 +192,10 @@ def table_entry(spec: TableOutput, value: Any, source_label: str) -> dict[str, A
         raise OperationError(f"table '{spec.id}' asks for column {', '.join(map(repr, missing))}, which the data does not have (columns: {', '.join(map(str, frame.columns))})")
     cells = [column_values(frame[col]) for col in columns] if len(set(columns)) == len(columns) else [[json_value(v) for v in frame[columns].iloc[:, i]] for i in range(len(columns))]
     rows = [dict(zip(columns, row, strict=True)) for row in zip(*cells, strict=True)] if cells else [{} for _ in range(len(frame))]
-    return {"id": spec.id, "label": spec.label or spec.id, "columns": columns, "rows": rows}
+    entry = {"id": spec.id, "label": spec.label or spec.id, "columns": columns, "rows": rows}
+    if spec.formats:
+        entry["formats"] = dict(spec.formats)
+    return entry
 
 
 def metric_entry(spec: MetricOutput, value: Any) -> dict[str, Any]:

@@ -274,6 +274,30 @@ def rule_outputs(ctx: Context) -> Iterator[Problem]:
                 yield Problem("E_OUTPUT_SOURCE", (*base, "source"), f"no step has the id '{item.source}'", _did_you_mean(item.source, step_ids))
                 continue
             yield from _check_output(ctx, kind, item, base)
+    yield from _check_references(outputs)
+
+
+def _check_references(outputs: Outputs) -> Iterator[Problem]:
+    """A reference mark that follows a metric names one of the model's metrics; a date mark is a date."""
+    metric_ids = [m.id for m in outputs.metrics]
+    for index, item in enumerate(outputs.series):
+        for number, mark in enumerate(item.reference):
+            base: Path = ("outputs", "series", index, "reference", number)
+            for attr in ("metric", "to_metric"):
+                name = getattr(mark, attr)
+                if name is not None and name not in metric_ids:
+                    hint = _did_you_mean(name, metric_ids) or (f"metrics: {', '.join(metric_ids)}" if metric_ids else "declare the value under outputs.metrics first")
+                    yield Problem("E_OUTPUT_SOURCE", (*base, attr), f"no metric has the id '{name}'", hint)
+            for attr in ("value", "to"):
+                value = getattr(mark, attr)
+                if isinstance(value, str):
+                    if mark.axis == "y":
+                        yield Problem("E_BAD_PARAM", (*base, attr), f"a horizontal reference mark needs a number, not '{value}'")
+                        continue
+                    try:
+                        date.fromisoformat(value[:10])
+                    except ValueError:
+                        yield Problem("E_BAD_PARAM", (*base, attr), f"'{value}' is neither a number nor an ISO date", "e.g. 0.5 or 2020-03-01")
 
 
 def _check_output(ctx: Context, kind: str, item: Any, base: Path) -> Iterator[Problem]:
@@ -332,7 +356,31 @@ def parse_input_schema(raw: Any) -> tuple[InputSchema, list[Problem]]:
         seen.add(item.name)
         if item.type == "enum" and not item.options:
             problems.append(Problem("E_INPUT_SCHEMA", ("input_schema", "fields", index, "options"), f"enum input '{item.name}' needs a list of options"))
+        problems.extend(_constraint_problems(schema, index, item))
     return schema, problems
+
+
+def _constraint_problems(schema: InputSchema, index: int, item: Any) -> Iterator[Problem]:
+    """``after`` names another date input; ``min_span`` comes with ``after`` and names an integer input if any."""
+    base: Path = ("input_schema", "fields", index)
+    dates = [f.name for f in schema.fields if f.type == "date" and f.name != item.name]
+    if item.after is not None:
+        if item.type != "date":
+            yield Problem("E_INPUT_SCHEMA", (*base, "after"), f"'after' applies to date inputs, and '{item.name}' is a {item.type}")
+        elif item.after not in dates:
+            hint = _did_you_mean(item.after, dates) or (f"date inputs: {', '.join(dates)}" if dates else "declare the earlier date input first")
+            yield Problem("E_INPUT_SCHEMA", (*base, "after"), f"input '{item.name}' must follow '{item.after}', which is not another date input", hint)
+    if item.min_span is not None:
+        if item.after is None:
+            yield Problem("E_INPUT_SCHEMA", (*base, "min_span"), f"input '{item.name}' has a minimum span but no 'after' date to measure it from")
+        if item.min_span.field is not None:
+            length = schema.field(item.min_span.field)
+            if length is None or length.type != "integer":
+                integers = [f.name for f in schema.fields if f.type == "integer"]
+                yield Problem(
+                    "E_INPUT_SCHEMA", (*base, "min_span", "field"), f"the minimum span of '{item.name}' reads '{item.min_span.field}', which is not an integer input",
+                    _did_you_mean(item.min_span.field, integers) or (f"integer inputs: {', '.join(integers)}" if integers else "declare the window as an integer input"),
+                )
 
 
 def validate(doc: Any, input_schema: Any = None, limits: Limits | None = None, today: date | None = None) -> list[Problem]:

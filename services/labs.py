@@ -7,15 +7,18 @@ labs say where each number came from, as model runs do.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from contracts.errors import DataError
+from contracts.dsl import InputSchema
+from contracts.errors import AusterError, DataError
 from engine.data import DataAccess
+from engine.executor import run_values
 from gateways.sample import CHAIN_FILES
 from gateways.sample import as_of_date as sample_as_of_date
 from services.config import Settings
@@ -23,6 +26,26 @@ from services.data import describe_data
 
 # Symbols offered in the Derivatives Lab when live data is configured (any ticker may be typed).
 LIVE_SYMBOLS = ("SPY", "QQQ", "IWM", "AAPL", "MSFT", "NVDA", "AMZN", "TSLA")
+# The transforms FRED's own graph offers for one series (FRED's ``units`` codes), and how each reads.
+SERIES_UNITS: dict[str, str] = {
+    "lin": "Level",
+    "chg": "Change",
+    "pch": "Percent change",
+    "pc1": "Percent change from a year ago (YoY)",
+    "log": "Natural log",
+}
+GREEK_NAMES = ("delta", "gamma", "theta", "vega")
+# The engine's own options maths over one chain: BSM greeks at the vendor's volatility where it has one.
+_GREEKS_DSL: dict[str, Any] = {
+    "version": "1.0",
+    "steps": [
+        {"id": "chain", "operation": "fetch_options_chain", "params": {"symbol": "$symbol", "expiration": "$expiration"}},
+        {"id": "vendor_iv", "operation": "greeks", "inputs": ["chain"], "params": {"use_vendor_iv": True}},
+        {"id": "mid_iv", "operation": "greeks", "inputs": ["chain"]},
+    ],
+    "outputs": {"tables": [{"id": "greeks", "source": "vendor_iv"}]},
+}
+_GREEKS_INPUTS: dict[str, Any] = {"fields": [{"name": "symbol", "type": "symbol", "required": True}, {"name": "expiration", "type": "expiration"}]}
 
 
 @dataclass(frozen=True)
@@ -61,18 +84,38 @@ class LabsService:
         return DataMode(True, providers, f"Live data ({parts}).{rest}")
 
     def catalogue(self) -> pd.DataFrame:
-        """Series the macro provider can search: id, title, units, frequency."""
-        return self._data().macro.search("", 200).value
+        """Series the macro provider can search: id, title, units, frequency and the first observation's date."""
+        frame = self._data().macro.search("", 200).value.copy()
+        if "observation_start" not in frame.columns:
+            frame["observation_start"] = [self.first_observation(sid) for sid in frame["id"]]
+        frame["observation_start"] = [_as_date(v) for v in frame["observation_start"]]
+        return frame
 
-    def series(self, series_ids: Iterable[str], start: date, end: date) -> LabSeries:
-        """Each series on its own dates (``{id: {"x": [...], "y": [...]}}``) with the provenance of each fetch."""
+    def first_observation(self, series_id: str) -> date | None:
+        """The date of a series' first observation (``None`` when the provider does not know the series)."""
+        try:
+            return _as_date(self._data().series_info(series_id).get("observation_start"))
+        except DataError:
+            return None
+
+    def series(self, series_ids: Iterable[str], start: date, end: date, units: Mapping[str, str] | None = None) -> LabSeries:
+        """Each series on its own dates (``{id: {"x": [...], "y": [...]}}``) in its chosen FRED ``units``
+        (``lin`` level, ``chg`` change, ``pch`` percent change, ``pc1`` year over year, ``log``), with
+        the provenance of each fetch; a series that fails is reported on its own."""
         out = LabSeries()
         for sid in series_ids:
             data = self._data()
+            code = (units or {}).get(sid) or "lin"
+            if code not in SERIES_UNITS:
+                out.errors[sid] = f"{sid}: the transform '{code}' is not one of {', '.join(SERIES_UNITS)}."
+                continue
             try:
-                values = data.series(sid, start, end)
+                values = data.series(sid, start, end, units=None if code == "lin" else code).dropna()
             except DataError as exc:
                 out.errors[sid] = str(exc)
+                continue
+            if values.empty:
+                out.errors[sid] = f"{sid} has no observations between {start} and {end} once transformed; pick a wider range."
                 continue
             out.values[sid] = {"x": [d.isoformat() for d in values.index.date], "y": [float(v) for v in values.to_numpy()]}
             out.provenance.extend(p.to_json() for p in data.provenance)
@@ -92,6 +135,75 @@ class LabsService:
         data = self._data()
         chain = data.options_chain(symbol, expiration)
         return chain, [p.to_json() for p in data.provenance]
+
+    def chain_with_greeks(self, symbol: str, expiration: date | None) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+        """The chain with delta, gamma, theta and vega on every contract that has a volatility: the
+        vendor's where it gives them, else the engine's Black-Scholes-Merton greeks (``greeks``
+        operation) at the vendor's implied volatility, or at the one solved from the mid when the vendor
+        has none. ``greeks_source`` says which (``vendor``, ``engine`` or empty); ``iv`` is filled the same way."""
+        chain, provenance = self.chain(symbol, expiration)
+        data = self._data()
+        inputs = {"symbol": symbol, "expiration": expiration.isoformat() if expiration else None}
+        values = run_values(_GREEKS_DSL, inputs, data, input_schema=_GREEKS_INPUTS)
+        return merge_greeks(chain, values["vendor_iv"], values["mid_iv"]), provenance
+
+    def listed_expiration_problems(self, schema: InputSchema, inputs: Mapping[str, Any]) -> dict[str, str]:
+        """Per field, a sentence for an expiration the symbol's chain does not list (or a symbol with no chain)."""
+        problems: dict[str, str] = {}
+        symbol_field = next((f for f in schema.fields if f.type == "symbol"), None)
+        symbol = str(inputs.get(symbol_field.name) or "").strip().upper() if symbol_field else ""
+        for field_ in schema.fields:
+            wanted = inputs.get(field_.name)
+            if field_.type != "expiration" or wanted in (None, "") or not symbol or symbol_field is None:
+                continue
+            try:
+                listed = self.expirations(symbol)
+            except AusterError as exc:
+                problems[symbol_field.name] = str(exc)
+                continue
+            day = _as_date(wanted)
+            if day is not None and day not in listed:
+                problems[field_.name] = unlisted_sentence(symbol, day, listed)
+        return problems
+
+
+def _as_date(value: Any) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return pd.Timestamp(str(value)).date()
+    except (ValueError, TypeError):
+        return None
+
+
+def unlisted_sentence(symbol: str, day: date, listed: list[date]) -> str:
+    """``SPY has no options expiring 2026-05-16; the nearest listed are 2026-05-15 and 2026-05-18.``"""
+    nearest = sorted(listed, key=lambda d: abs((d - day).days))[:2]
+    choice = " and ".join(d.isoformat() for d in sorted(nearest))
+    return f"{symbol} has no options expiring {day.isoformat()}; the nearest listed " + ("is " if len(nearest) == 1 else "are ") + f"{choice}."
+
+
+def merge_greeks(chain: pd.DataFrame, at_vendor_iv: pd.DataFrame, at_mid_iv: pd.DataFrame) -> pd.DataFrame:
+    """Vendor greeks where present, else the engine's (at the vendor's volatility, else at the mid's)."""
+    out = chain.reset_index(drop=True).copy()
+    vendor_iv = pd.to_numeric(out.get("iv"), errors="coerce") if "iv" in out else pd.Series(np.nan, index=out.index)
+    mid_iv = at_mid_iv["bs_iv"].to_numpy(dtype=float)
+    has_vendor = np.ones(len(out), dtype=bool)
+    for name in GREEK_NAMES:
+        has_vendor &= pd.to_numeric(out[name], errors="coerce").notna().to_numpy() if name in out else np.zeros(len(out), dtype=bool)
+    engine_values = {}
+    for name in GREEK_NAMES:
+        vendor_vol = at_vendor_iv[f"bs_{name}"].to_numpy(dtype=float)
+        engine_values[name] = np.where(np.isfinite(vendor_vol), vendor_vol, at_mid_iv[f"bs_{name}"].to_numpy(dtype=float))
+    computed = ~has_vendor & np.isfinite(engine_values["delta"])
+    for name in GREEK_NAMES:
+        current = pd.to_numeric(out[name], errors="coerce").to_numpy(dtype=float) if name in out else np.full(len(out), np.nan)
+        out[name] = np.where(computed, engine_values[name], current)
+    out["iv"] = np.where(vendor_iv.notna().to_numpy(), vendor_iv.to_numpy(dtype=float), mid_iv)
+    out["greeks_source"] = np.where(has_vendor, "vendor", np.where(computed, "engine", ""))
+    return out
 
 
 def sample_as_of() -> str:

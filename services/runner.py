@@ -20,6 +20,7 @@ import contextlib
 import importlib
 import logging
 import multiprocessing
+import multiprocessing.spawn
 import os
 import queue
 import resource
@@ -42,6 +43,27 @@ log = logging.getLogger(__name__)
 BOOT_MODULE = "services.worker_boot"
 GRACE_MS = 1000  # the engine stops itself between steps at the budget; the runner kills this much later
 START_TIMEOUT_S = 60.0
+WORKER_NAME = "auster-model-worker"
+_preparation_data = multiprocessing.spawn.get_preparation_data
+
+
+def _without_main(name: str) -> dict[str, Any]:
+    """What a new process is told to prepare; a model worker is not told to import the parent's main script.
+
+    Inside ``streamlit run`` the main module is the app script while a page runs, so every worker
+    imported app.py on start: it drew the whole app in bare mode, opened the store and tried to start
+    a pool of its own ("An attempt has been made to start a new process before the current process has
+    finished its bootstrapping phase"), which made the first run wait seconds. Workers need only
+    ``services.runner`` (their target) and the preloaded engine.
+    """
+    data = _preparation_data(name)
+    if name == WORKER_NAME:
+        data.pop("init_main_from_path", None)
+        data.pop("init_main_from_name", None)
+    return data
+
+
+multiprocessing.spawn.get_preparation_data = _without_main
 POLL_S = 0.05
 # Numerical libraries start one thread per core by default; a worker runs one model at a time.
 SINGLE_THREADED = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -191,7 +213,7 @@ class _Worker:
 
     def __init__(self, ctx: Any, memory_mb: int, preload: tuple[str, ...]):
         parent, child = ctx.Pipe()
-        self.process = ctx.Process(target=_worker_main, args=(child, memory_mb, preload), daemon=True, name="auster-model-worker")
+        self.process = ctx.Process(target=_worker_main, args=(child, memory_mb, preload), daemon=True, name=WORKER_NAME)
         self.process.start()
         child.close()
         self.conn = parent

@@ -1,10 +1,8 @@
 """/account : sign in, sign up or continue as a guest; tier and today's remaining runs."""
 
-import contextlib
-
 import streamlit as st
 
-from components.session import current_user, display_name, get_services, set_user
+from components.session import current_user, display_name, get_services, set_user, sign_out
 from components.text import escape
 from contracts.errors import AusterError
 
@@ -25,10 +23,10 @@ if user is not None:
     right.metric("Runs left today", "n/a" if remaining is None else f"{remaining} of {user.daily_limit}")
     if user.is_guest:
         st.info("You are a guest: sign up below to keep your work under an account.")
-    if st.button("Sign out", key="account.sign_out"):
-        with contextlib.suppress(AusterError):  # signing out locally is enough: the session is dropped below
-            svc.auth.sign_out(user)
-        set_user(None)
+    elif not user.is_admin:
+        st.caption("Tiers are changed by an administrator, on the Admin page.")
+    if st.button("Sign out", key="account.sign_out", help="Also clears every result shown in this browser tab."):
+        sign_out()
         st.rerun()
     if not user.is_guest:
         st.stop()

@@ -1,47 +1,96 @@
-"""/econ-lab : FRED series over a date range, and the econ models prefilled from that context."""
+"""/econ-lab : FRED series over a date range (each in its own transform), and the econ models prefilled from that context."""
 
 from datetime import date, timedelta
 
 import streamlit as st
 
-from components.charts import context_figure
-from components.lab_data import fred_catalogue, lab_series
-from components.lab_url import parse_date, seed_widget, sync_query
+from components.charts import ChartContext, chart_title, context_figure
+from components.lab_data import first_observation, fred_catalogue, lab_series
+from components.lab_url import parse_date, parse_list, parse_units, seed_widget, sync_query, units_text
+from components.links import page_url
 from components.models_tab import models_tab
-from components.results_panel import data_mode_text
+from components.results_panel import CHART_CONFIG, data_mode_text
+from services.labs import SERIES_UNITS
 
 st.title("Econ Lab")
 
 catalogue = fred_catalogue()
 titles = dict(zip(catalogue["id"], catalogue["title"], strict=True))
-units = dict(zip(catalogue["id"], catalogue["units"], strict=True))
-seed_widget("econ.start", "start", parse_date)
-seed_widget("econ.end", "end", parse_date)
-seed_widget("econ.series", "series_ids", lambda text: [s.strip().upper() for s in text.split(",") if s.strip()], allowed=titles)
+native_units = dict(zip(catalogue["id"], catalogue["units"], strict=True))
+starts = {sid: start for sid, start in zip(catalogue["id"], catalogue["observation_start"], strict=True) if start}
+today = date.today()
+notes = [seed_widget("econ.series", "series_ids", parse_list, allowed=titles, what="FRED series")]
+st.session_state.setdefault("econ.series", ["DGS10", "DGS2"])
+
+
+def _units_label(sid: str, code: str) -> str:
+    native = native_units.get(sid, "")
+    return {
+        "lin": native,
+        "chg": f"Change, {native}" if native else "Change",
+        "pch": "Percent change",
+        "pc1": "Percent change from a year ago",
+        "log": f"Natural log of {native}" if native else "Natural log",
+    }.get(code, native)
+
+
 with st.sidebar:
     st.subheader("Lab context")
-    start = st.date_input("Start", value=date.today() - timedelta(days=365 * 10), key="econ.start", format="YYYY-MM-DD")
-    end = st.date_input("End", value=date.today(), key="econ.end", format="YYYY-MM-DD")
     series = st.multiselect(
-        "FRED series", list(titles), default=["DGS10", "DGS2"], key="econ.series", format_func=lambda s: f"{s}: {titles.get(s, s)}",
+        "FRED series", list(titles), key="econ.series", format_func=lambda s: f"{s}: {titles.get(s, s)}",
         accept_new_options=True, help="Type to search; with FRED_API_KEY set any FRED id can be typed in.",
     )
-context = {"start": start, "end": end, "series": [s.strip().upper() for s in series]}
-sync_query(start=start, end=end, series_ids=context["series"])
+    chosen = list(dict.fromkeys(s.strip().upper() for s in series))
+    known_starts = [starts.get(sid) or first_observation(sid) for sid in chosen]
+    earliest = min([d for d in known_starts if d] or list(starts.values()) or [date(1900, 1, 1)])
+    notes.append(seed_widget("econ.start", "start", parse_date, what="date", fallback="the last ten years"))
+    notes.append(seed_widget("econ.end", "end", parse_date, what="date", fallback="today"))
+    st.session_state.setdefault("econ.start", max(earliest, today - timedelta(days=365 * 10)))
+    st.session_state.setdefault("econ.end", today)
+    if st.session_state["econ.start"] < earliest:  # the widget refuses dates before its minimum
+        notes.append(f"The chosen series start on {earliest.isoformat()}, so the start date is {earliest.isoformat()}.")
+        st.session_state["econ.start"] = earliest
+    st.session_state["econ.end"] = min(max(st.session_state["econ.end"], earliest), today)
+    start = st.date_input("Start", key="econ.start", min_value=earliest, max_value=today, format="YYYY-MM-DD",
+                          help=f"Any date from {earliest.isoformat()}, the first observation of the chosen series.")
+    end = st.date_input("End", key="econ.end", min_value=earliest, max_value=today, format="YYYY-MM-DD")
+    linked_units = parse_units(st.query_params.get("units", ""))
+    units: dict[str, str] = {}
+    if chosen:
+        with st.expander("Transforms", expanded=any(code != "lin" for code in linked_units.values())):
+            for sid in chosen:
+                key = f"econ.units.{sid}"
+                if key not in st.session_state:
+                    st.session_state[key] = linked_units.get(sid, "lin") if linked_units.get(sid, "lin") in SERIES_UNITS else "lin"
+                units[sid] = st.selectbox(sid, list(SERIES_UNITS), format_func=SERIES_UNITS.get, key=key, help="As FRED's own graph offers them.")
+    query = {"start": start, "end": end, "series_ids": chosen, "units": units_text(units)}
+    sync_query(**query)
+    with st.popover("Copy link", icon=":material/link:", width="stretch"):
+        st.caption("This address opens the lab on these series, dates and transforms.")
+        st.code(page_url("econ-lab", {k: v.isoformat() if isinstance(v, date) else ",".join(v) if isinstance(v, list) else v for k, v in query.items()}), language=None)
+
+for note in notes:
+    if note:
+        st.warning(note)
+context = {"start": start, "end": end, "series": chosen}
 
 chart_tab, models = st.tabs(["Chart", "Models"])
 with chart_tab:
-    if not series:
+    if not chosen:
         st.info("Pick one or more FRED series in the sidebar.")
     elif start >= end:
         st.error("The start date must be before the end date.")
     else:
-        fetched = lab_series(tuple(context["series"]), start, end)
-        for message in fetched.errors.values():
-            st.error(message)
+        fetched = lab_series(tuple(chosen), start, end, tuple(sorted(units.items())))
+        for sid, message in fetched.errors.items():
+            st.error(message if sid in message else f"{sid}: {message}")
         if fetched.values:
-            st.plotly_chart(context_figure(fetched.values, units), key="econ.chart")
-            kinds = {units.get(sid, "") for sid in fetched.values}
+            labels = {sid: _units_label(sid, units.get(sid, "lin")) for sid in fetched.values}
+            as_of = max((str(p.get("as_of") or "")[:10] for p in fetched.provenance), default="")
+            chart_context = ChartContext(subject=", ".join(fetched.values), as_of=as_of)
+            title = chart_title("FRED series", chart_context, f"{start.isoformat()} to {end.isoformat()}")
+            st.plotly_chart(context_figure(fetched.values, labels, title, chart_context), key="econ.chart", width="stretch", config=CHART_CONFIG, theme=None)
+            kinds = set(labels.values())
             if len(kinds) > 2:
                 st.caption(f"These series come in {len(kinds)} different units; all but the first series' share the right axis. Pick fewer for a clearer chart.")
             st.caption(data_mode_text(fetched.provenance))

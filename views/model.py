@@ -2,10 +2,10 @@
 
 import streamlit as st
 
+from components.lab_url import run_query
 from components.model_actions import action_bar, reviews_tab, versions_tab
 from components.model_card import facts_line, tags_line
-from components.publish_dialog import close_publish_dialog, open_publish_dialog, publish_dialog, published_notice, show_artifact_link
-from components.run_form import parse_schema, prefill_from_query
+from components.run_form import parse_schema, prefill_from_query, remember_prefill
 from components.run_panel import run_panel
 from components.session import current_user, get_services
 from components.text import escape
@@ -39,17 +39,11 @@ action_bar(model)
 
 run_tab, reviews, versions, source = st.tabs(["Run", "Ratings and reviews", "Versions", "DSL source"])
 with run_tab:
-    prefill = prefill_from_query(st.query_params.to_dict(), parse_schema(model.latest.input_schema if model.latest else None))
-    kept = run_panel(model, prefill)
+    schema = parse_schema(model.latest.input_schema if model.latest else None)
+    kept = run_panel(model, prefill_from_query(st.query_params.to_dict(), schema))
     if kept:
-        published = published_notice(slug, kept["run_id"])
-        if published:
-            close_publish_dialog(slug)
-            show_artifact_link(published["slug"], published["title"])
-        else:
-            if st.button("Publish this run", icon=":material/publish:", key=f"{slug}.publish", type="primary"):
-                open_publish_dialog(slug)
-            publish_dialog(kept["run_id"], slug, model.name)
+        run_query(slug, kept["inputs"])  # the address names the inputs of the run shown, so it can be shared
+        remember_prefill(slug, prefill_from_query(st.query_params.to_dict(), schema))
 with reviews:
     reviews_tab(model)
 with versions:

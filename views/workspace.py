@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from components.artifact_view import artifact_card
+from components.downloads import ResultMeta
 from components.model_card import card_grid
 from components.results_panel import results_panel
 from components.session import current_user, get_services
@@ -37,17 +38,20 @@ try:
             st.info("Your runs appear here after you run a model.")
         else:
             rows = [
-                {"when": r.created_at.strftime("%Y-%m-%d %H:%M:%S"), "model": r.model_slug, "status": r.status, "ms": r.runtime_ms,
-                 "cached": r.cached, "inputs": ", ".join(f"{k}={v}" for k, v in (r.inputs or {}).items()), "error": r.error_message or ""}
+                {"When (UTC)": r.created_at.strftime("%Y-%m-%d %H:%M:%S"), "Model": r.model_slug or "", "Status": r.status,
+                 "Runtime (ms)": None if r.runtime_ms is None else round(r.runtime_ms), "From cache": "yes" if r.cached else "no",
+                 "Inputs": ", ".join(f"{k}={'' if v is None else v}" for k, v in (r.inputs or {}).items()), "Error": r.error_message or ""}
                 for r in records
             ]
-            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+            st.table(pd.DataFrame(rows).style.format({"Runtime (ms)": lambda v: "" if v is None or v != v else f"{v:,.0f}"}), hide_index=True,
+                     height="content" if len(rows) <= 12 else 420)
             labels = {r.id: f"{r.created_at:%Y-%m-%d %H:%M:%S} · {r.model_slug} · {r.status}" for r in records}
             chosen = st.selectbox("Open a run's results", list(labels), format_func=labels.get, index=None, key="workspace.run")
             if chosen:
                 record = svc.runs.get_run(user, chosen)
                 if record.outputs:
-                    results_panel(record.outputs, key=f"run.{record.id}", filename=f"{record.model_slug}-run")
+                    meta = ResultMeta(slug=record.model_slug or "", name=record.model_slug or "", run_id=record.id)
+                    results_panel(record.outputs, key=f"run.{record.id}", filename=f"{record.model_slug}-run", meta=meta, cache_key=f"run:{record.id}")
                 else:
                     st.error(record.error_message or "This run produced no results.")
     with artifacts:

@@ -46,9 +46,9 @@ def wait_healthy(base: str, process: subprocess.Popen, timeout: float = 60) -> N
     raise TimeoutError(f"streamlit did not answer on {base} within {timeout:.0f} s")
 
 
-def start_app(db_path: Path, log_path: Path) -> tuple[str, subprocess.Popen]:
-    """``streamlit run app.py`` on 127.0.0.1 and a free port; returns its base URL and process."""
-    port = free_port()
+def start_app(db_path: Path, log_path: Path, port: int | None = None) -> tuple[str, subprocess.Popen]:
+    """``streamlit run app.py`` on 127.0.0.1 and ``port`` (a free one by default); returns its base URL and process."""
+    port = port or free_port()
     base = f"http://127.0.0.1:{port}"
     command = [
         sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),

@@ -2,8 +2,10 @@
 
 Sign up, search the registry, open a model, run it, see the chart, publish, open the artifact URL in a
 new anonymous browser context and see the same numbers; open both labs and run a prefilled model from
-each; script payloads in a model description and an artifact title render as text. Screenshots of
-every step go to test-output/e2e/.
+each (three models in all, every chart titled with axis titles read from the Plotly figure itself);
+script payloads in a model description and an artifact title render as text; signing out leaves no
+previous result on screen; at 800 px wide every button keeps its label. Screenshots of every step go
+to test-output/e2e/.
 """
 
 from __future__ import annotations
@@ -22,8 +24,21 @@ pytestmark = pytest.mark.browser
 XSS_TITLE = "Spread <img src=x onerror=alert(1)> <script>alert('t')</script>"
 XSS_DESCRIPTION = "Looks harmless. <script>alert('d')</script><img src=x onerror=alert(2)> **not bold**"
 TIMEOUT_MS = 60_000  # a slow, shared 2-core CI machine: waits end as soon as the condition holds
-# Plotly charts drawn and visible (charts in a hidden tab do not count).
-VISIBLE_CHARTS = "[...document.querySelectorAll('.js-plotly-plot')].filter(e => e.querySelector('.main-svg') && e.checkVisibility()).length"
+# Plotly charts drawn and visible (charts in a hidden tab do not count, nor the empty frame that stands
+# where a result's chart will be: its layout's meta is "placeholder").
+VISIBLE_CHARTS = ("[...document.querySelectorAll('.js-plotly-plot')].filter(e => e.querySelector('.main-svg') && e.checkVisibility()"
+                  " && !(e._fullLayout && e._fullLayout.meta === 'placeholder')).length")
+# Title and axis titles of every visible chart, as Plotly itself laid them out (the graph div's _fullLayout).
+CHART_TITLES = """[...document.querySelectorAll('.js-plotly-plot')].filter(e => e._fullLayout && e._fullLayout.meta !== 'placeholder' && e.checkVisibility()).map(e => ({
+    title: (e._fullLayout.title || {}).text || '',
+    x: ((e._fullLayout.xaxis || {}).title || {}).text || '',
+    y: ((e._fullLayout.yaxis || {}).title || {}).text || '',
+    y2: e._fullLayout.yaxis2 ? (((e._fullLayout.yaxis2 || {}).title || {}).text || '') : null,
+}))"""
+# Visible buttons whose label is cut (an element inside wider than the room it has).
+CUT_BUTTONS = """[...document.querySelectorAll('button')].filter(b => b.checkVisibility() && b.innerText.trim()).filter(
+    b => [b, ...b.querySelectorAll('*')].some(el => el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflow !== 'visible')
+).map(b => b.innerText.trim())"""
 
 
 def arrange_hostile_model(db_path: Path) -> None:
@@ -88,6 +103,15 @@ class Journey:
     def metrics(self) -> list[str]:
         return [t.strip() for t in self.page.locator("[data-testid='stMetricValue']").all_inner_texts()]
 
+    def assert_charts_explain_themselves(self) -> list[dict[str, Any]]:
+        """Every visible chart has a title and axis titles (and a right-axis title when it has a right axis)."""
+        charts = self.page.evaluate(CHART_TITLES)
+        assert charts, "a chart is on screen"
+        for chart in charts:
+            assert chart["title"] and chart["x"] and chart["y"], chart
+            assert chart["y2"] is None or chart["y2"], chart
+        return charts
+
     def run_and_wait_for_chart(self, form: Any = None) -> float:
         """Press Run (in ``form`` if given) and wait for this run's status and a drawn chart; return the seconds that took."""
         done = self.page.locator("[data-testid='stExpander']").filter(has_text="Done in")
@@ -131,7 +155,7 @@ def journey(me: Journey, browser: Any, shots: Path) -> None:
     form.get_by_label("Password", exact=True).fill("a long passphrase")
     form.get_by_role("button", name="Create account").click()
     page.get_by_text("Runs left today").wait_for()
-    assert page.locator("[data-testid='stSidebar']").get_by_text("Ada Analyst").is_visible()
+    page.locator("[data-testid='stSidebar']").get_by_text("Ada Analyst").wait_for()  # the identity is drawn after the page
     me.shot("signed-up")
 
     # Search the registry and open a model.
@@ -148,11 +172,14 @@ def journey(me: Journey, browser: Any, shots: Path) -> None:
     link.click()
     page.get_by_role("heading", name="Yield curve: 10-year minus 2-year").wait_for()
 
-    # Run it and see the chart.
+    # Run it and see the chart: titled with the series and the as-of date, axes titled.
     me.run_and_wait_for_chart()
     numbers = me.metrics()
     assert numbers and all(n != "n/a" for n in numbers)
-    assert page.locator(".js-plotly-plot").count() >= 1
+    charts = me.assert_charts_explain_themselves()
+    assert "DGS10, DGS2" in charts[0]["title"] and "as of 20" in charts[0]["title"] and charts[0]["x"] == "Date"
+    page.get_by_text("runs left today").first.wait_for()
+    assert "slug=yield-curve-10y-2y" in page.url and "start=" in page.url, "the address names the inputs of the run shown"
     me.shot("model-run")
 
     # Publish (the title carries a script payload) and read the URL to share.
@@ -174,7 +201,7 @@ def journey(me: Journey, browser: Any, shots: Path) -> None:
     colleague.page.get_by_role("heading", name=XSS_TITLE).wait_for()
     colleague.page.locator(".js-plotly-plot").first.wait_for()
     assert colleague.metrics() == numbers
-    assert colleague.page.locator("[data-testid='stSidebar']").get_by_text("Not signed in").is_visible()
+    colleague.page.locator("[data-testid='stSidebar']").get_by_text("Not signed in").wait_for()
     assert colleague.page.locator("img[src='x']").count() == 0
     colleague.shot("artifact-anonymous")
     anonymous.close()
@@ -184,9 +211,11 @@ def journey(me: Journey, browser: Any, shots: Path) -> None:
     me.nav("Econ Lab")
     page.locator(".js-plotly-plot").first.wait_for()
     me.shot("econ-lab-chart")
+    me.assert_charts_explain_themselves()
     page.get_by_role("tab", name="Models").click()
     page.get_by_text("Prefilled from the lab context").wait_for()
     me.run_and_wait_for_chart()
+    me.assert_charts_explain_themselves()
     me.shot("econ-lab-model")
 
     # Derivatives Lab: symbol and expiration prefill the expected-move model.
@@ -207,6 +236,11 @@ def journey(me: Journey, browser: Any, shots: Path) -> None:
     assert "symbol = SPY" in prefilled.inner_text()
     me.run_and_wait_for_chart(form)
     assert any("%" in n or n.replace(",", "").replace(".", "").isdigit() for n in me.metrics())
+    charts = me.assert_charts_explain_themselves()
+    smile = next(c for c in charts if "Strike" in c["x"])
+    assert "(%)" in smile["y"] and "SPY" in smile["title"], "implied volatility in percent, the symbol named"
+    shapes = page.evaluate("[...document.querySelectorAll('.js-plotly-plot')].filter(e => e.checkVisibility()).flatMap(e => (e._fullLayout.annotations || []).map(a => a.text))")
+    assert any(t.startswith("Spot ") for t in shapes) and any(t.startswith("Expected move ") for t in shapes), shapes
     me.shot("derivatives-lab-model")
 
     # A script payload in a model description is shown as text.
@@ -220,4 +254,48 @@ def journey(me: Journey, browser: Any, shots: Path) -> None:
     assert page.locator("img[src='x']").count() == 0
     me.shot("xss-description")
 
+    # Sign out: no previous result stays on screen, on this page or on the pages that showed one.
+    me.nav("Account")
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("tab", name="Sign in").wait_for()
+    me.settle()
+    page.locator("[data-testid='stSidebar']").get_by_text("Not signed in").wait_for()
+    page.goto(f"{base_url}/model?slug=yield-curve-10y-2y")
+    page.get_by_role("button", name="Run model").wait_for()
+    me.settle()
+    me.nav("Derivatives Lab")
+    page.get_by_role("tab", name="Models").click()
+    me.settle()
+    for gone in ("Done in", "Publish this run", "runs left today"):
+        assert page.get_by_text(gone).count() == 0, gone
+    assert page.get_by_text("Expected move ($)").count() == 0 and page.get_by_text("Latest spread (pp)").count() == 0, "no model metric"
+    me.shot("signed-out")
+
     assert me.alerts == [] and colleague.alerts == [], "no script ran"
+
+
+def test_every_button_keeps_its_label_at_800_px(browser, base_url, shots):
+    context = browser.new_context(viewport={"width": 800, "height": 1000})
+    narrow = Journey(context.new_page(), shots, "3")
+    page = narrow.page
+    try:
+        page.goto(f"{base_url}/model?slug=expected-move")
+        page.get_by_role("button", name="Run model").wait_for()
+        narrow.settle()
+        narrow.run_and_wait_for_chart()
+        page.get_by_role("button", name="Publish this run").wait_for()
+        page.get_by_text("Downloads").click()
+        page.get_by_role("button", name="Download", exact=True).wait_for()
+        assert page.evaluate(CUT_BUTTONS) == [], "model page"
+        narrow.shot("model-800")
+        for path, heading in (("account", "Account"), ("econ-lab", "Econ Lab"), ("derivatives-lab", "Derivatives Lab"), ("", "Model registry"), ("workspace", "Workspace")):
+            page.goto(f"{base_url}/{path}")
+            page.get_by_role("heading", name=heading).first.wait_for()
+            narrow.settle()
+            assert page.evaluate(CUT_BUTTONS) == [], path
+            narrow.shot(f"{path or 'registry'}-800")
+    except Exception:
+        narrow.shot("failure")
+        raise
+    finally:
+        context.close()

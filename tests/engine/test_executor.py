@@ -110,3 +110,20 @@ def test_a_frame_series_output_gives_one_entry_per_column(sample_data):
     assert [s["id"] for s in result.outputs["series"]] == ["hl.high", "hl.low"]
     first = result.outputs["series"][0]
     assert first["x"][0] == "2026-05-01" and len(first["x"]) == len(first["y"]) == 6
+
+
+def test_display_options_pass_through_to_the_stored_series(sample_data):
+    from engine.executor import execute
+
+    doc = {
+        "version": "1.0",
+        "steps": [{"id": "u", "operation": "fetch_series", "params": {"series_id": "UNRATE", "start": "2020-01-01", "end": "2020-12-31"}}],
+        "outputs": {"series": [{"id": "u", "source": "u", "label": "Unemployment", "unit": "%", "format": ".1f", "x_title": "Month",
+                                "reference": [{"value": 5, "label": "five"}, {"axis": "x", "value": "2020-04-01", "to": "2020-06-01", "label": "lockdown"}]}],
+                    "tables": [{"id": "t", "source": "u", "formats": {"value": ".1f"}}]},
+    }
+    result = execute(doc, {}, sample_data).to_json()
+    entry = result["outputs"]["series"][0]
+    assert entry["unit"] == "%" and entry["format"] == ".1f" and entry["x_title"] == "Month"
+    assert entry["reference"] == [{"axis": "y", "value": 5.0, "label": "five"}, {"axis": "x", "value": "2020-04-01", "to": "2020-06-01", "label": "lockdown"}]
+    assert result["outputs"]["tables"][0]["formats"] == {"value": ".1f"}

@@ -152,3 +152,45 @@ def test_a_broken_input_schema_is_reported():
 
 def test_non_object_documents_are_one_clear_problem():
     assert [str(p) for p in validate([1, 2], SCHEMA)] == ["E_SCHEMA at $: a model must be a JSON object, not list"]
+
+
+def test_reference_marks_and_formats_are_checked():
+    marked = doc()
+    marked["outputs"]["series"][0]["reference"] = [
+        {"value": 0, "label": "zero"},
+        {"axis": "x", "value": "2020-03-01", "label": "March 2020"},
+        {"axis": "x", "metric": "latets", "label": "latest"},
+        {"value": "soon", "label": "bad"},
+    ]
+    marked["outputs"]["metrics"] = [{"id": "latest", "source": "latest", "field": "latest", "label": "Latest"}]
+    problems = validate(marked, SCHEMA)
+    assert [(p.code, p.path) for p in problems] == [
+        ("E_OUTPUT_SOURCE", "$.outputs.series[0].reference[2].metric"),
+        ("E_BAD_PARAM", "$.outputs.series[0].reference[3].value"),
+    ]
+    assert "did you mean 'latest'?" in problems[0].hint
+    marked["outputs"]["series"][0]["format"] = ".1q"
+    assert "E_SCHEMA" in codes(validate(marked, SCHEMA))
+
+
+def test_a_reference_mark_needs_exactly_one_place():
+    marked = doc()
+    marked["outputs"]["series"][0]["reference"] = [{"label": "nowhere"}]
+    assert "exactly one of 'value' and 'metric'" in validate(marked, SCHEMA)[0].message
+
+
+def test_input_constraints_must_name_fields_that_exist():
+    schema = {"fields": [
+        {"name": "start", "type": "date"},
+        {"name": "end", "type": "date", "after": "strat", "min_span": {"field": "windw", "unit": "trading_days"}},
+        {"name": "window", "type": "integer"},
+        {"name": "symbol", "type": "symbol", "after": "start"},
+        {"name": "other", "type": "date", "min_span": {"value": 30}},
+    ]}
+    problems = [(p.path, p.message) for p in validate(SPREAD, schema)]
+    assert problems == [
+        ("$.input_schema.fields[1].after", "input 'end' must follow 'strat', which is not another date input"),
+        ("$.input_schema.fields[1].min_span.field", "the minimum span of 'end' reads 'windw', which is not an integer input"),
+        ("$.input_schema.fields[3].after", "'after' applies to date inputs, and 'symbol' is a symbol"),
+        ("$.input_schema.fields[4].min_span", "input 'other' has a minimum span but no 'after' date to measure it from"),
+    ]

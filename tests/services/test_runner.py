@@ -155,3 +155,24 @@ def test_through_the_run_flow_a_killed_run_is_recorded_as_failed_and_others_go_o
     recorded = svc.runs.get_run(hostile, failures[0].run_id)
     assert recorded.status == "error" and "was stopped" in (recorded.error_message or "")
     svc.close()
+
+
+def test_a_worker_never_imports_the_parents_main_script(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inside ``streamlit run`` the main module is the app script while a page runs: workers started then
+    imported app.py (drawing the app and starting a pool of their own), so the first run waited seconds."""
+    import sys
+    import types
+
+    marker = tmp_path / "imported"
+    script = tmp_path / "app_script.py"
+    script.write_text(f"open({str(marker)!r}, 'w').close()\n")
+    fake_main = types.ModuleType("__main__")
+    fake_main.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", fake_main)
+    runner = ProcessPoolRunner(workers=1, memory_mb=256, preload=PRELOAD)
+    try:
+        runner.warm()
+        assert runner.run(SPREAD)["outputs"]["series"]
+    finally:
+        runner.close()
+    assert not marker.exists(), "the worker imported the parent's main script"

@@ -1,0 +1,31 @@
+"""/admin : administrators change a user's tier (daily runs) and role. Only listed in the navigation for admins."""
+
+import streamlit as st
+
+from components.session import current_user, get_services
+from components.text import escape
+from contracts.errors import AusterError
+from contracts.rules import ROLES, TIERS, daily_limit
+
+st.title("Admin")
+admin = current_user()
+if admin is None or not admin.is_admin:
+    st.info("This page is for administrators.")
+    st.stop()
+
+st.caption("Change an account's tier (how many runs a day it may start) or its role. Changes apply from the account's next run.")
+with st.form("admin.profile_form"):
+    email = st.text_input("Account email", key="admin.email", placeholder="name@example.com")
+    left, right = st.columns(2)
+    tier = left.selectbox("Tier", TIERS, format_func=lambda t: f"{t} ({daily_limit(t)} runs a day)", key="admin.tier")
+    role = right.selectbox("Role", ROLES, key="admin.role")
+    submitted = st.form_submit_button("Save", type="primary")
+if submitted:
+    svc = get_services()
+    try:
+        svc.auth.set_tier(admin, email.strip(), tier)
+        user = svc.auth.set_role(admin, email.strip(), role)
+    except AusterError as exc:
+        st.error(str(exc))
+    else:
+        st.success(f"{escape(user.email or email)} is now on the {user.tier} tier ({user.daily_limit} runs a day), role {user.role}.")
