@@ -118,6 +118,8 @@ class InputField(_Strict):
     options: list[Any] | None = None
     min: float | None = None
     max: float | None = None
+    # A date that must come after the date input of this name ("end" after "start"); the form says so under the field.
+    after: str | None = None
 
     def default_value(self, today: date) -> Any:
         """The default with relative dates (``today-5y``) resolved against ``today``."""

@@ -110,6 +110,13 @@ def resolve_inputs(schema: InputSchema, raw: dict[str, Any], today: date | None 
             resolved[field.name] = coerce(field, value, today)
         except ValueError as exc:
             errors[field.name] = f"{field.label or field.name}: {exc}."
+    for field in schema.fields:
+        earlier = schema.field(field.after) if field.after else None
+        if earlier is None or field.name in errors or earlier.name in errors:
+            continue
+        value, before = resolved.get(field.name), resolved.get(earlier.name)
+        if isinstance(value, str) and isinstance(before, str) and value <= before:
+            errors[field.name] = f"{field.label or field.name} must be after {earlier.label or earlier.name} ({before})."
     if errors:
         raise InputInvalid(errors)
     return resolved

@@ -323,6 +323,12 @@ def parse_input_schema(raw: Any) -> tuple[InputSchema, list[Problem]]:
         seen.add(item.name)
         if item.type == "enum" and not item.options:
             problems.append(Problem("E_INPUT_SCHEMA", ("input_schema", "fields", index, "options"), f"enum input '{item.name}' needs a list of options"))
+        if item.after is not None:
+            earlier = schema.field(item.after)
+            if item.type != "date" or earlier is None or earlier.type != "date" or earlier.name == item.name:
+                dates = [f.name for f in schema.fields if f.type == "date" and f.name != item.name]
+                problems.append(Problem("E_INPUT_SCHEMA", ("input_schema", "fields", index, "after"), f"input '{item.name}' can only come after another date input",
+                                        f"date inputs: {', '.join(dates)}" if dates else "declare a date input to compare with"))
     return schema, problems
 
 
