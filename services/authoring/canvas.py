@@ -45,7 +45,7 @@ def canvas(dsl: Any, types: dict[str, str], located: list[Located]) -> tuple[lis
         seen.add(step_id)
         operation = step.get("operation") if isinstance(step.get("operation"), str) else ""
         column, row = placed[step_id]
-        errors = tuple(dict.fromkeys(f"{item.field}: {item.text}" if item.field else item.text for item in problems.get(step_id, [])))
+        errors = tuple(dict.fromkeys(_short(item) for item in problems.get(step_id, [])))
         nodes.append(Node(step_id, operation, family_of(operation), types.get(step_id), column, row, errors))
     edges = []
     for source, target, position in graph.edges(dsl):
@@ -54,3 +54,10 @@ def canvas(dsl: Any, types: dict[str, str], located: list[Located]) -> tuple[lis
         slot = slot_for(op, position) if op else None
         edges.append(Edge(source, target, position, slot.name if slot else str(position + 1)))
     return nodes, edges
+
+
+def _short(item: Located) -> str:
+    """A problem as a node shows it: the field (without ``params.``) and the message, without the hint."""
+    field = item.field.removeprefix("params.")
+    text = f"{field}: {item.problem.message}" if field else item.problem.message
+    return text if len(text) <= 80 else text[:79] + "…"

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from datetime import date
 from typing import Any, Literal
 
-from contracts.dsl import STEP_ID_PATTERN
+from contracts.dsl import RELATIVE_DATE, STEP_ID_PATTERN
 from contracts.errors import EditRefused
 from engine.registry import REGISTRY, ValueType, load_all, slot_for
 from engine.validator import static_types
@@ -257,6 +258,26 @@ def set_input(draft: Draft, target: str, position: int, source: str | None) -> D
     return connect(draft, source, target, min(position, len(inputs)))
 
 
+def input_slots(draft: Draft, step_id: str) -> list[tuple[int, str, str, str | None]]:
+    """``(position, slot name, accepted types, current source)`` for the step editor: every fixed slot,
+    and for a variadic one each filled place plus one more."""
+    load_all()
+    found = graph.find(draft.dsl, step_id)
+    op = REGISTRY.get(found[1].get("operation", "")) if found else None
+    if op is None:
+        return []
+    current = graph.inputs_of(found[1])
+    rows = []
+    for position, slot in enumerate(op.inputs):
+        kinds = " or ".join(sorted(t.value for t in slot.types))
+        if slot.variadic:
+            for extra in range(position, max(len(current) + 1, op.min_inputs)):
+                rows.append((extra, f"{slot.name} {extra - position + 1}", kinds, current[extra] if extra < len(current) else None))
+            break
+        rows.append((position, slot.name + ("" if not slot.optional else " (optional)"), kinds, current[position] if position < len(current) else None))
+    return rows
+
+
 def input_candidates(draft: Draft, target: str, position: int) -> list[str]:
     """The steps that may fill input ``position`` of ``target``: not downstream of it, and of a type that fits."""
     load_all()
@@ -362,6 +383,28 @@ def move_output(draft: Draft, kind: str, index: int, delta: int) -> Draft:
 # ----------------------------------------------------------------------------------------------
 
 
+def _check_default(item: dict[str, Any]) -> None:
+    """A date input's default must be a date or a relative date (today, today-5y, today-6m, today-2w, today-30d)."""
+    default = item.get("default")
+    if item.get("type") != "date" or default is None:
+        return
+    text = str(default).strip()
+    if RELATIVE_DATE.match(text):
+        return
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        raise EditRefused(f"'{text}' is not a date: use YYYY-MM-DD, or today, today-5y, today-6m, today-2w, today-30d.") from None
+
+
+def columns_of(draft: Draft, step_id: str) -> list[str] | None:
+    """The columns a step's table has, when its operation declares them (for the output mapper's x and y)."""
+    load_all()
+    found = graph.find(draft.dsl, step_id)
+    op = REGISTRY.get(found[1].get("operation", "")) if found else None
+    return list(op.columns) if op is not None and op.columns else None
+
+
 def add_field(draft: Draft, name: str, type_: str = "string", **extra: Any) -> Draft:
     """Declare a run input (a form field); ``extra`` may set label, default, required, options, help, min, max, after."""
     schema = draft.copy_schema() if isinstance(draft.input_schema, dict) else {"fields": []}
@@ -375,6 +418,7 @@ def add_field(draft: Draft, name: str, type_: str = "string", **extra: Any) -> D
     item = {"name": name, "type": type_}
     for key, value in extra.items():
         _set_or_drop(item, key, value)
+    _check_default(item)
     fields.append(item)
     return draft.with_schema(schema)
 
@@ -402,6 +446,7 @@ def update_field(draft: Draft, index: int, changes: dict[str, Any]) -> Draft:
             item["name"] = new_name
         else:
             _set_or_drop(item, key, value)
+    _check_default(item)
     return result.with_schema(schema)
 
 

@@ -98,6 +98,27 @@ class PreviewService:
         """Whether live data is configured (otherwise previews use the sample)."""
         return self._data_mode != "sample" and bool(self._data.fred_api_key or self._data.polygon_api_key)
 
+    def preview_outputs(self, user: User | None, draft: Draft, live: bool = False) -> Preview:
+        """Run the whole draft (for the output mapper's chart preview); the same limits as a step preview."""
+        user = require_user(user, "preview the outputs")
+        problems = validate(draft.dsl, draft.input_schema)
+        if problems:
+            raise ValidationFailed(problems)
+        return self._run(user, draft.dsl, draft.input_schema, live, step_id="", kind="outputs")
+
+    def _run(self, user: User, doc: dict[str, Any], input_schema: Any, live: bool, step_id: str, kind: str) -> Preview:
+        mode = self._data_mode if live and self.live_available else "sample"
+        job = RunJob(doc, input_schema, {}, self._limits, mode, self._data, None)
+        self.limiter.acquire(user.id)
+        try:
+            result = self._runner.run(job)
+        finally:
+            self.limiter.release(user.id)
+        trace = result.get("trace") or []
+        step_ms = next((t.get("ms") for t in trace if t.get("step") == step_id), None)
+        return Preview(step_id, kind, result.get("outputs") or {}, float(result.get("runtime_ms") or 0.0), step_ms,
+                       "live" if mode != "sample" else "sample", trace, result.get("provenance") or [], result.get("warnings") or [])
+
     def preview(self, user: User | None, draft: Draft, step_id: str, live: bool = False) -> Preview:
         """Run ``draft`` up to ``step_id`` with the inputs' defaults; raise with a sentence when it cannot."""
         user = require_user(user, "preview a step")
@@ -109,15 +130,4 @@ class PreviewService:
         problems = validate(doc, draft.input_schema)
         if problems or kind is None:
             raise ValidationFailed(problems or [])
-        mode = self._data_mode if live and self.live_available else "sample"
-        job = RunJob(doc, draft.input_schema, {}, self._limits, mode, self._data, None)
-        self.limiter.acquire(user.id)
-        try:
-            result = self._runner.run(job)
-        finally:
-            self.limiter.release(user.id)
-        trace = result.get("trace") or []
-        step_ms = next((t.get("ms") for t in trace if t.get("step") == step_id), None)
-        return Preview(step_id, kind.value, result.get("outputs") or {}, float(result.get("runtime_ms") or 0.0), step_ms,
-                       "live" if mode != "sample" else "sample", trace, result.get("provenance") or [], result.get("warnings") or [])
-
+        return self._run(user, doc, draft.input_schema, live, step_id, kind.value)
