@@ -82,8 +82,11 @@ def canvas_view(session: BuilderSession, checked: Checked) -> None:
     if not nodes:
         st.info("The canvas is empty: add a step from the palette in the sidebar (or in the Steps list).", icon=":material/add_circle:")
         return
+    # The component fits its view only when it first draws, so it is drawn afresh (a new key) when the
+    # layout's extent changes; otherwise a step placed in a new column could sit outside the view.
+    extent = (max(n.column for n in nodes), max(n.row for n in nodes))
     returned = streamlit_flow(
-        "builder.canvas", memo["state"], height=460, fit_view=True, show_controls=True, show_minimap=False, allow_new_edges=True,
+        f"builder.canvas.{extent[0]}x{extent[1]}", memo["state"], height=460, fit_view=True, show_controls=True, show_minimap=False, allow_new_edges=True,
         get_node_on_click=True, get_edge_on_click=False, enable_edge_menu=True, enable_node_menu=False, enable_pane_menu=False,
         hide_watermark=True, layout=ManualLayout(), min_zoom=0.2,
     )

@@ -53,7 +53,7 @@ def builder_page() -> None:
     _heading(svc, user, session)
     checked = session.check()
     _toolbar(session, checked)
-    show_notice()
+    show_notice(session)
     with st.sidebar:
         palette_panel(session)
     main, side = st.columns([3, 2], gap="medium")
@@ -86,10 +86,8 @@ def _heading(svc: Any, user: Any, session: BuilderSession) -> None:
     if session.resumed and session.revision == 0:
         left, right = st.columns([4, 1], vertical_alignment="center")
         left.info("Your autosaved draft is back, as you left it.", icon=":material/restore:")
-        if right.button("Discard it", key="builder.discard", icon=":material/delete_sweep:", help="Start again from the model (or from nothing)."):
-            svc.builder.discard(user, session.key)
-            forget_session(user, session.key)
-            st.rerun()
+        right.button("Discard it", key="builder.discard", icon=":material/delete_sweep:", help="Start again from the model (or from nothing).",
+                     on_click=_discard, args=(svc, user, session.key))
     others = [d for d in svc.builder.drafts(user) if d.key != session.key]
     if others:
         with st.expander(f"Your other drafts ({len(others)})"):
@@ -100,14 +98,15 @@ def _heading(svc: Any, user: Any, session: BuilderSession) -> None:
                 st.page_link(BUILDER_PAGE, label=f"{name} · saved {record.updated_at:%Y-%m-%d %H:%M} UTC", query_params=params)
 
 
+def _discard(svc: Any, user: Any, key: str) -> None:
+    svc.builder.discard(user, key)
+    forget_session(user, key)
+
+
 def _toolbar(session: BuilderSession, checked: Checked) -> None:
     undo, redo, status, save = st.columns([1, 1, 3, 1.4], vertical_alignment="center")
-    if undo.button("Undo", key="builder.undo", icon=":material/undo:", disabled=not session.history.can_undo, width="stretch"):
-        session.undo()
-        st.rerun()
-    if redo.button("Redo", key="builder.redo", icon=":material/redo:", disabled=not session.history.can_redo, width="stretch"):
-        session.redo()
-        st.rerun()
+    undo.button("Undo", key="builder.undo", icon=":material/undo:", disabled=not session.history.can_undo, width="stretch", on_click=session.undo)
+    redo.button("Redo", key="builder.redo", icon=":material/redo:", disabled=not session.history.can_redo, width="stretch", on_click=session.redo)
     count = checked.count
     if count:
         status.error(f"{count} error{'s' if count != 1 else ''}: fix {'them' if count != 1 else 'it'} to save (each is shown on its step and field).", icon=":material/error:")

@@ -9,6 +9,7 @@ from typing import Any
 import streamlit as st
 
 from components.builder.state import BUILDER_PAGE, act, forget_session
+from components.session import get_services
 from components.text import escape
 from contracts.errors import AusterError, ConflictError, InputInvalid, ValidationFailed
 from contracts.rules import DIFFICULTIES, LAB_SCOPES
@@ -29,6 +30,12 @@ def _meta(session: BuilderSession, name: str, key: str) -> None:
     if name == "tags":
         value = [t.strip() for t in str(value).split(",") if t.strip()]
     act(session, E.set_meta, **{name: value})
+    if name == "slug":
+        st.session_state["builder.save.slug_typed"] = True
+    elif name == "name" and not st.session_state.get("builder.save.slug_typed"):  # the address follows the name until typed
+        slug = get_services().builder.suggest_slug(str(value))
+        st.session_state["builder.save.slug"] = slug
+        act(session, E.set_meta, slug=slug)
 
 
 def _use_slug(session: BuilderSession, slug: str) -> None:

@@ -40,15 +40,21 @@ def act(session: BuilderSession, edit: Any, *args: Any, **kwargs: Any) -> Any:
     try:
         return session.apply(edit, *args, **kwargs)
     except AusterError as exc:
-        st.session_state[NOTICE] = str(exc)
+        say(session, str(exc))
         return None
 
 
-def say(message: str) -> None:
-    st.session_state[NOTICE] = message
+def say(session: BuilderSession, message: str) -> None:
+    """A sentence shown at the top of the page until the draft next changes."""
+    st.session_state[NOTICE] = (session.key, session.revision, message)
 
 
-def show_notice() -> None:
-    message = st.session_state.pop(NOTICE, None)
-    if message:
-        st.warning(message, icon=":material/block:")
+def show_notice(session: BuilderSession) -> None:
+    kept = st.session_state.get(NOTICE)
+    if not kept:
+        return
+    key, revision, message = kept
+    if (key, revision) != (session.key, session.revision):
+        st.session_state.pop(NOTICE, None)
+        return
+    st.warning(message, icon=":material/block:")

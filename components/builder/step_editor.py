@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from components.builder.state import act, wkey
+from components.builder.state import act, say, wkey
 from components.charts import series_figure
 from components.text import escape
 from contracts.errors import AusterError, ValidationFailed
@@ -50,7 +50,7 @@ def _set_value(session: BuilderSession, step_id: str, spec: ParamSpec, key: str)
     try:
         value = spec.coerce(raw)
     except (TypeError, ValueError) as exc:
-        st.session_state["builder.notice"] = f"{spec.title}: {exc}"
+        say(session, f"{spec.title}: {exc}")
         return
     if value is None or (spec.kind == "string" and value == ""):
         act(session, E.unset_param, step_id, spec.name)
