@@ -44,7 +44,8 @@ def node_markdown(node: Node) -> str:
     return "  \n".join(lines)
 
 
-def flow_nodes(nodes: list[Node], selected: str | None) -> list[StreamlitFlowNode]:
+def flow_nodes(nodes: list[Node]) -> list[StreamlitFlowNode]:
+    """React Flow nodes (the canvas marks the clicked one itself; a red border marks errors)."""
     built = []
     for node in nodes:
         style = {
@@ -52,12 +53,12 @@ def flow_nodes(nodes: list[Node], selected: str | None) -> list[StreamlitFlowNod
             "width": f"{NODE_PX}px",
             "fontSize": "12px",
             "textAlign": "left",
-            "border": "3px solid #dc2626" if node.errors else ("3px solid #111827" if node.id == selected else "1px solid #6b7280"),
+            "border": "3px solid #dc2626" if node.errors else "1px solid #6b7280",
             "borderRadius": "6px",
         }
         built.append(StreamlitFlowNode(
             node.id, (node.column * COLUMN_PX, node.row * ROW_PX), {"content": node_markdown(node)}, "default", "right", "left",
-            selectable=True, connectable=True, draggable=True, selected=node.id == selected, style=style,
+            selectable=True, connectable=True, draggable=True, style=style,
         ))
     return built
 
@@ -75,10 +76,12 @@ def canvas_view(session: BuilderSession, checked: Checked) -> None:
     """Draw the canvas and turn what the user did on it into edits."""
     nodes, edges = canvas(session.draft.dsl, checked.types, list(checked.located))
     memo = st.session_state.setdefault(FLOW, {"sig": None, "state": None, "seen": 0})
-    signature = (session.key, session.revision, session.selected, memo.get("force", 0))
+    # Redrawn only when what it shows changes: each redraw makes the component send its state back (one more
+    # rerun), so an edit that leaves every node's text as it was (a window of 60 instead of 20) does not redraw it.
+    signature = (session.key, tuple(nodes), tuple(edges), memo.get("force", 0))
     if memo["sig"] != signature:
         stamp = max(int(time.time() * 1000), memo["seen"] + 1)  # newer than anything the canvas sent, whatever the clocks say
-        memo.update(sig=signature, state=StreamlitFlowState(flow_nodes(nodes, session.selected), flow_edges(edges), timestamp=stamp))
+        memo.update(sig=signature, state=StreamlitFlowState(flow_nodes(nodes), flow_edges(edges), timestamp=stamp))
     if not nodes:
         st.info("The canvas is empty: add a step from the palette in the sidebar (or in the Steps list).", icon=":material/add_circle:")
         return
@@ -116,7 +119,6 @@ def _apply(session: BuilderSession, memo: dict[str, Any], edges: list[Edge], ret
             changed = True
     selected = returned.selected_id
     if selected and selected in {n.id for n in returned.nodes} and selected != session.selected:
-        session.select(selected)
-        changed = True
+        session.select(selected)  # the editor and the list are drawn after the canvas: no second run needed
     if changed:
         st.rerun()

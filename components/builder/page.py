@@ -49,11 +49,12 @@ def builder_page() -> None:
     except AusterError as exc:
         st.error(str(exc))
         st.stop()
-    saved_panel(svc, user)
-    _heading(svc, user, session)
     checked = session.check()
-    _toolbar(session, checked)
-    show_notice(session)
+    with st.container():  # one block above the tabs whatever it holds, so the tabs keep their place from run to run
+        saved_panel(svc, user)
+        _heading(svc, user, session)
+        _toolbar(session, checked)
+        show_notice(session)
     with st.sidebar:
         palette_panel(session)
     main, side = st.columns([3, 2], gap="medium")

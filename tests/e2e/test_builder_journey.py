@@ -90,16 +90,31 @@ class Builder(Journey):
         raise AssertionError(f"the edge {source} -> {target} was neither drawn nor refused")
 
     def select(self, step: str) -> None:
-        self.canvas.locator(f".react-flow__node[data-id='{step}']").click()
-        self.page.get_by_role("heading", name=f"Step {step}").wait_for()
+        """Click a node; again if the click landed while the canvas was redrawing."""
+        heading = self.page.get_by_role("heading", name=f"Step {step}")
+        for _ in range(3):
+            self.settle()
+            self.canvas.locator(f".react-flow__node[data-id='{step}']").click()
+            try:
+                heading.wait_for(timeout=8_000)
+                break
+            except Exception:
+                continue
+        heading.wait_for()
         self.settle()
 
-    def type_into(self, label: str, value: str) -> None:
-        field = self.page.get_by_label(label, exact=True)
-        field.fill(value)
-        field.press("Enter")
-        self.settle()
-        self.page.wait_for_timeout(500)
+    def type_into(self, label: str, value: str, *, check: Any = None) -> None:
+        """Type into an editor field and press Enter; ``check()`` says when the change is in (typed again if not)."""
+        for _ in range(3):
+            self.settle()
+            field = self.page.get_by_label(label, exact=True)
+            field.fill(value)
+            field.press("Enter")
+            self.settle()
+            self.page.wait_for_timeout(500)
+            if check is None or check():
+                return
+        raise AssertionError(f"{label} = {value} was not taken")
 
 
 def sign_in(me: Builder, base_url: str, *, new: bool) -> None:
@@ -159,15 +174,18 @@ def journey(me: Builder, browser: Any, base_url: str) -> None:
 
     # Parameters in the step editor: the 10-year series and a 5-year (1,260 trading days) window.
     me.select("series")
-    me.type_into("Series Id *", "DGS10")
+    me.type_into("Series Id *", "DGS10", check=lambda: "error" not in me.canvas.locator(".react-flow__node[data-id='series']").inner_text())
     me.select("zscore")
-    me.type_into("Window", "1260")
+    me.type_into("Window", "1260", check=lambda: page.get_by_label("Window", exact=True).input_value() == "1260")
     # One output: the z-score as a chart series.
+    me.settle()
     page.get_by_role("tab", name="Outputs").click()
     form = page.locator("[data-testid='stForm']").filter(has_text="Show a step")
     form.locator("[data-testid='stSelectbox']").nth(1).click()
     page.get_by_role("option", name="zscore (series)").click()
     form.get_by_role("button", name="Add output").click()
+    me.settle()
+    page.wait_for_timeout(1000)
     me.settle()
     page.get_by_role("tab", name="Canvas").click()
 
@@ -180,7 +198,7 @@ def journey(me: Builder, browser: Any, base_url: str) -> None:
     assert page.locator("[data-testid='stAlert']").filter(has_text="Field required").count() >= 1
     me.shot("04-missing-parameter-on-its-node-and-field")
 
-    me.type_into("Series Id *", "DGS3MO")
+    me.type_into("Series Id *", "DGS3MO", check=lambda: page.get_by_text("No errors: ready to save.").is_visible())
     page.get_by_text("No errors: ready to save.").wait_for()
     assert "error" not in me.canvas.locator(".react-flow__node[data-id='series_2']").inner_text()
     me.shot("05-fixed")
