@@ -7,6 +7,7 @@ from typing import Any
 
 import streamlit as st
 
+from components.builder.links import start_from_link
 from components.model_card import MODEL_PAGE, facts_line
 from components.run_form import context_query, parse_schema, prefill_from_context
 from components.run_panel import run_panel
@@ -43,6 +44,7 @@ def models_tab(lab_scope: str, context: Mapping[str, Any], key: str) -> None:
     if prefill:
         st.caption("Prefilled from the lab context: " + escape(", ".join(f"{k} = {v}" for k, v in prefill.items())))  # a typed symbol is user text
     st.page_link(MODEL_PAGE, label="Open the model page", query_params={"slug": slug, **{k: str(v) for k, v in prefill.items()}}, icon=":material/open_in_new:")
+    start_from_link(slug)
     run_panel(model, prefill)
     with st.expander(f"All {len(models)} models in this lab"):
         for item in models:

@@ -243,6 +243,18 @@ class RateLimitExceeded(ServiceError):
         super().__init__(text)
 
 
+class PreviewLimitExceeded(ServiceError):
+    """Too many builder previews in a short time (they have their own limit, apart from the run quota)."""
+
+    code = "E_PREVIEW_LIMIT"
+
+
+class EditRefused(ServiceError):
+    """A builder edit that cannot be made as asked (an edge whose types do not fit, a taken step id...)."""
+
+    code = "E_EDIT_REFUSED"
+
+
 class RunFailed(ServiceError):
     """The model ran and failed; the run is recorded with its error (``run_id`` may be None if not)."""
 

@@ -55,6 +55,13 @@ Public API (``user`` is a ``User`` or ``None`` for an anonymous visitor who only
     (1-5, one per user per model, rating again replaces it);
     ``ratings(slug, user=None) -> RatingSummary`` (average, count, reviews, mine).
 
+``svc.builder`` (``services.authoring.service.BuilderService``)
+    ``open(user, slug=None, start_from=None) -> BuilderSession`` (the autosaved draft, else the model or an
+    empty one); ``autosave(user, session)``; ``discard(user, key)``; ``drafts(user)``; ``check_slug(slug)``;
+    ``save(user, session, changelog) -> Saved`` (a private model, or a version of one's own);
+    ``preview.preview(user, draft, step_id, live=False) -> Preview`` (not recorded, own rate limit).
+    Every edit is a function of ``services.authoring.edits`` applied with ``session.apply(edit, ...)``.
+
 Records (frozen dataclasses, ``contracts.records``): ``User, ModelSummary, Model, ModelVersion,
 RunRecord, Artifact, Rating, RatingSummary``; ``RunOutcome`` in ``services.runs``.
 

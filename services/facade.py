@@ -10,6 +10,8 @@ from pathlib import Path
 
 from engine.data import DataAccess
 from services.auth import AuthService
+from services.authoring.preview import PreviewService
+from services.authoring.service import BuilderService
 from services.coalesce import Coalescer, CrossProcessLocks, FileLocks, RedisLocks
 from services.config import Settings
 from services.data import data_access, reference_date
@@ -62,6 +64,7 @@ class Services:
     publishing: PublishingService
     social: SocialService
     labs: LabsService
+    builder: BuilderService
 
     def close(self) -> None:
         self.store.close()
@@ -99,14 +102,17 @@ def build(
         coalescer=Coalescer(_locks(settings)),
         reference_date=(data.reference_date() if data is not None else reference_date(settings)),
     )
+    models = ModelsService(store, registry)
+    preview = PreviewService(runner, settings.limits, settings.data_mode if data is None else "sample", settings.data)
     return Services(
         settings=settings,
         store=store,
         auth=AuthService(store),
         registry=registry,
-        models=ModelsService(store, registry),
+        models=models,
         runs=runs,
         publishing=PublishingService(store),
         social=SocialService(store, registry),
         labs=LabsService(settings, fresh_data),
+        builder=BuilderService(store, registry, models, preview, today=runs.reference_date),
     )

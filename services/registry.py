@@ -107,7 +107,7 @@ class ModelsService:
         self._store = store
         self._registry = registry
 
-    def create(self, user: User | None, meta: ModelMeta | dict[str, Any], visibility: str = "private") -> Model:
+    def create(self, user: User | None, meta: ModelMeta | dict[str, Any], visibility: str = "private", changelog: str = "First version") -> Model:
         user = require_user(user, "create a model")
         if isinstance(meta, dict):
             meta = _parse_meta(meta)
@@ -115,7 +115,7 @@ class ModelsService:
         _check_dsl(meta.dsl, meta.input_schema)
         if not meta.output_schema:
             meta = meta.model_copy(update={"output_schema": output_schema_for(ModelDSL.model_validate(meta.dsl))})
-        model = self._store.models.create_model(user, meta, visibility)
+        model = self._store.models.create_model(user, meta, visibility, changelog.strip()[:2000] or "First version")
         self._registry.invalidate()
         return model
 

@@ -1,7 +1,7 @@
 """What the services need from persistence, whatever the backend: one protocol per aggregate.
 
 A backend object (``Store``) exposes each aggregate as an attribute (``store.users``,
-``store.models``, ``store.runs``, ``store.artifacts``, ``store.social``), so a feature touches one
+``store.models``, ``store.runs``, ``store.artifacts``, ``store.social``, ``store.drafts``), so a feature touches one
 module per backend. Every method that reads or writes on someone's behalf takes the ``viewer`` (a
 ``User`` or ``None`` for an anonymous visitor). The sqlite backend enforces visibility in its
 queries; the Supabase backend sends the request with that user's JWT so row-level security enforces
@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
+from contracts.drafts import DraftRecord
 from contracts.dsl import ModelMeta
 from contracts.records import Artifact, Model, ModelQuery, ModelSummary, ModelVersion, Rating, RatingSummary, RunRecord, User
 from store.common import STALE_AFTER_S
@@ -39,7 +40,8 @@ class ModelsStore(Protocol):
     def list_models(self, viewer: User | None, query: ModelQuery) -> list[ModelSummary]: ...
     def get_model(self, slug: str, viewer: User | None) -> Model | None: ...
     def list_versions(self, slug: str, viewer: User | None) -> list[ModelVersion]: ...
-    def create_model(self, owner: User | None, meta: ModelMeta, visibility: str = "private") -> Model: ...
+    def create_model(self, owner: User | None, meta: ModelMeta, visibility: str = "private", changelog: str = "First version") -> Model: ...
+    def slug_taken(self, slug: str) -> bool: ...
     def add_version(
         self, viewer: User, model_id: str, dsl: dict[str, Any], input_schema: dict[str, Any], output_schema: dict[str, Any], changelog: str, status: str = "published"
     ) -> ModelVersion: ...
@@ -98,6 +100,16 @@ class SocialStore(Protocol):
 
 
 @runtime_checkable
+class DraftsStore(Protocol):
+    """The builder's autosaved drafts: each one visible and writable by its owner only."""
+
+    def save_draft(self, viewer: User, key: str, document: dict[str, Any]) -> DraftRecord: ...
+    def get_draft(self, viewer: User, key: str) -> DraftRecord | None: ...
+    def list_drafts(self, viewer: User) -> list[DraftRecord]: ...
+    def delete_draft(self, viewer: User, key: str) -> None: ...
+
+
+@runtime_checkable
 class Store(Protocol):
     """A backend: its kind ("sqlite" or "supabase"), one object per aggregate, and ``close``."""
 
@@ -107,8 +119,9 @@ class Store(Protocol):
     runs: RunsStore
     artifacts: ArtifactsStore
     social: SocialStore
+    drafts: DraftsStore
 
     def close(self) -> None: ...
 
 
-AGGREGATES: dict[str, type] = {"users": UsersStore, "models": ModelsStore, "runs": RunsStore, "artifacts": ArtifactsStore, "social": SocialStore}
+AGGREGATES: dict[str, type] = {"users": UsersStore, "models": ModelsStore, "runs": RunsStore, "artifacts": ArtifactsStore, "social": SocialStore, "drafts": DraftsStore}

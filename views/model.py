@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from components.builder.links import model_builder_actions
 from components.lab_url import run_query
 from components.model_actions import action_bar, reviews_tab, versions_tab
 from components.model_card import facts_line, tags_line
@@ -36,6 +37,7 @@ if model.tags:
     st.markdown(tags_line(model.tags))
 st.caption(facts_line(model.summary) + (f" · version {model.latest.version}" if model.latest else ""))
 action_bar(model)
+model_builder_actions(model)
 
 run_tab, reviews, versions, source = st.tabs(["Run", "Ratings and reviews", "Versions", "DSL source"])
 with run_tab:

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from components.builder.links import new_model_link
 from components.filters import registry_filters
 from components.model_card import card_grid
 from components.session import current_user, get_services
@@ -9,6 +10,7 @@ from contracts.errors import AusterError
 
 st.title("Model registry")
 st.caption("Analytical models over economic, market and options data. Open one to run it, publish its results or fork it.")
+new_model_link("registry")
 
 
 @st.fragment

@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from components.artifact_view import artifact_card
+from components.builder.links import new_model_link
 from components.downloads import ResultMeta
 from components.model_card import card_grid
 from components.results_panel import results_panel
@@ -21,6 +22,7 @@ svc = get_services()
 mine, saved, runs, artifacts = st.tabs(["My models", "Saved", "Runs", "Artifacts"])
 try:
     with mine:
+        new_model_link("workspace")
         models = svc.models.list_mine(user)
         if models:
             card_grid(models, key="mine")

@@ -164,12 +164,16 @@ class SqliteModels:
         conn.execute("UPDATE models SET current_version_id = ? WHERE id = ?", (version_id, model_id))
         return model_id
 
-    def create_model(self, owner: User | None, meta: ModelMeta, visibility: str = "private") -> Model:
+    def create_model(self, owner: User | None, meta: ModelMeta, visibility: str = "private", changelog: str = "First version") -> Model:
         with self._db.tx() as conn:
-            self._insert_model(conn, owner.id if owner else None, meta, visibility, None, "First version")
+            self._insert_model(conn, owner.id if owner else None, meta, visibility, None, changelog)
         model = self.get_model(meta.slug, owner)
         assert model is not None
         return model
+
+    def slug_taken(self, slug: str) -> bool:
+        """Whether any model, visible to the asker or not, already has this slug (the builder checks before saving)."""
+        return self._db.one("SELECT 1 FROM models WHERE slug = ?", (slug,)) is not None
 
     def _own_model(self, viewer: User, model_id: str) -> sqlite3.Row:
         """The viewer's own model, or ``PermissionDenied`` (the same for another's model, visible or not, and for no model)."""

@@ -312,5 +312,25 @@ MIGRATIONS.append(
     )
 )
 
+# The builder's drafts (issue 12), one per owner and key, autosaved on every edit. Numbered 20 so that
+# migrations 4 to 9, written meanwhile on other branches, keep their numbers; it depends on none of them.
+MIGRATIONS.append(
+    (
+        20,
+        """
+        CREATE TABLE model_drafts (
+            id          TEXT PRIMARY KEY,
+            owner_id    TEXT NOT NULL REFERENCES profiles (id) ON DELETE CASCADE,
+            draft_key   TEXT NOT NULL CHECK (length(draft_key) BETWEEN 1 AND 200),
+            document    TEXT NOT NULL,
+            created_at  TEXT NOT NULL,
+            updated_at  TEXT NOT NULL,
+            UNIQUE (owner_id, draft_key)
+        );
+        CREATE INDEX model_drafts_owner_updated_idx ON model_drafts (owner_id, updated_at DESC);
+        """,
+    )
+)
+
 # Tables that exist only in the embedded store (Supabase keeps these in its own ``auth`` schema).
 SQLITE_ONLY_TABLES = ("local_credentials", "schema_migrations", "local_settings")

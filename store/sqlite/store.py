@@ -11,6 +11,7 @@ from argon2 import PasswordHasher
 from store.common import now_utc
 from store.sqlite.artifacts import SqliteArtifacts
 from store.sqlite.db import Database
+from store.sqlite.drafts import SqliteDrafts
 from store.sqlite.models import SqliteModels
 from store.sqlite.runs import SqliteRuns
 from store.sqlite.social import SqliteSocial
@@ -18,7 +19,7 @@ from store.sqlite.users import SqliteUsers
 
 
 class SqliteStore:
-    """The embedded backend: ``users``, ``models``, ``runs``, ``artifacts`` and ``social`` share one ``Database``.
+    """The embedded backend: ``users``, ``models``, ``runs``, ``artifacts``, ``social`` and ``drafts`` share one ``Database``.
 
     Visibility rules mirror the RLS policies of supabase/migrations: public models are listable,
     unlisted ones readable by slug, private ones and drafts only by their owner; runs and saves only
@@ -42,6 +43,7 @@ class SqliteStore:
         self.runs = SqliteRuns(self.db)
         self.artifacts = SqliteArtifacts(self.db)
         self.social = SqliteSocial(self.db)
+        self.drafts = SqliteDrafts(self.db)
 
     def get_setting(self, key: str) -> str | None:
         """A value the store keeps for itself (the seeds' fingerprint), or None."""

@@ -143,12 +143,16 @@ class SupabaseModels:
             raise
         return model_id
 
-    def create_model(self, owner: User | None, meta: ModelMeta, visibility: str = "private") -> Model:
+    def create_model(self, owner: User | None, meta: ModelMeta, visibility: str = "private", changelog: str = "First version") -> Model:
         client = self._clients.for_viewer(owner) if owner else self._clients.admin()
-        self._insert_model(client, owner.id if owner else None, meta, visibility, "First version")
+        self._insert_model(client, owner.id if owner else None, meta, visibility, changelog)
         model = self.get_model(meta.slug, owner)
         assert model is not None
         return model
+
+    def slug_taken(self, slug: str) -> bool:
+        """Whether any model already has this slug (``model_slug_taken()`` answers yes or no, never which model)."""
+        return bool(execute(self._clients.for_viewer(None).rpc("model_slug_taken", {"p_slug": slug})).data)
 
     def add_version(
         self, viewer: User, model_id: str, dsl: dict[str, Any], input_schema: dict[str, Any], output_schema: dict[str, Any], changelog: str, status: str = "published"
