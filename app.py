@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.session import current_user, get_services
+from components.session import cookie_bridge, current_user, expire, get_services, session_notice
 from components.sidebar import sidebar
-from contracts.errors import AusterError
+from contracts.errors import AusterError, SessionExpired
 
 # url_path values are part of every shared link: never rename them.
 PAGES = {
@@ -50,7 +50,14 @@ def run() -> None:
         st.stop()
     page = st.navigation(pages())
     sidebar()
-    page.run()
+    session_notice()
+    cookie_bridge(before_page=True)
+    try:
+        page.run()
+    except SessionExpired as exc:  # a refresh was refused: sign out here cleanly, with the sentence
+        expire(str(exc))
+        st.rerun()
+    cookie_bridge(before_page=False)  # a session the page started (a guest made by Run) reaches the cookie in this run
 
 
 run()

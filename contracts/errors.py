@@ -207,6 +207,16 @@ class SessionExpired(AuthRequired):
         AuthError.__init__(self, message)
 
 
+class TooManyAttempts(AuthError):
+    """Sign-in or guest creation is throttled (by the app or by Supabase Auth); ``retry_after_s`` says how long to wait."""
+
+    code = "E_AUTH_THROTTLED"
+
+    def __init__(self, message: str, retry_after_s: float | None = None):
+        self.retry_after_s = retry_after_s
+        super().__init__(message)
+
+
 class PermissionDenied(ServiceError):
     """The user may not do this to this object."""
 
@@ -235,7 +245,9 @@ class RateLimitExceeded(ServiceError):
         self.limit = limit
         self.resets_at = resets_at
         self.tier = tier
-        if kind == "daily":
+        if kind == "daily" and tier == "guest":
+            text = f"You have used your {limit} guest runs today; sign up for a free account (Account page) to get more, or come back after 00:00 UTC."
+        elif kind == "daily":
             extra = " An administrator can move your account to the paid tier (100 runs a day) on the Admin page." if tier == "free" else ""
             text = f"You have used your {limit} {tier} runs today; they reset at 00:00 UTC.{extra}"
         else:
@@ -271,6 +283,15 @@ class StoreUnavailable(ServiceError):
     """The database cannot be reached or refused the request for a reason the user cannot fix."""
 
     code = "E_STORE"
+
+
+class AuthUnavailable(StoreUnavailable):
+    """The sign-in service (Supabase Auth, or the embedded store) cannot be reached or is overloaded: never a wrong password."""
+
+    code = "E_AUTH_UNAVAILABLE"
+
+    def __init__(self, message: str = "The sign-in service is unavailable right now; nothing is wrong with your email or password. Try again in a moment."):
+        super().__init__(message)
 
 
 def error_classes() -> list[type[AusterError]]:

@@ -29,7 +29,17 @@ class User:
 
     @property
     def daily_limit(self) -> int:
-        return daily_limit(self.tier)
+        return daily_limit(self.tier, self.is_guest)
+
+
+@dataclass(frozen=True)
+class IssuedSession:
+    """A session just started for a browser: ``token`` goes into its cookie once and is stored only hashed."""
+
+    id: str
+    user_id: str
+    token: str = field(repr=False)
+    expires_at: datetime
 
 
 @dataclass(frozen=True)

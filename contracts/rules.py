@@ -36,6 +36,8 @@ ARTIFACT_TYPES: tuple[str, ...] = get_args(ArtifactType)
 
 # Run quotas (DESIGN.md section 5). Cache hits count only against the per-minute limit.
 DAILY_RUNS: dict[str, int] = {"free": 10, "paid": 100}
+# A guest (an anonymous session, tier free) gets fewer runs than a free account: signing up is the way to more.
+GUEST_DAILY_RUNS = 3
 RUNS_PER_MINUTE_PER_MODEL = 3
 EXECUTION_CACHE_TTL_S = 3600
 # Failed runs do not use the daily quota; every run (failed or served from the cache) counts against
@@ -46,6 +48,13 @@ DAILY_QUOTA_STATUSES: tuple[str, ...] = ("pending", "success")
 UNLISTED_SLUG_RANDOM_BITS = 128
 
 
-def daily_limit(tier: str) -> int:
-    """Runs a user of ``tier`` may start per UTC day."""
+# Sessions (issue 11): a sign-in or a guest identity lasts this long in its browser's cookie, unless
+# revoked sooner (sign-out, a password change, "sign out everywhere").
+SESSION_TTL_S = 30 * 86400
+
+
+def daily_limit(tier: str, is_guest: bool = False) -> int:
+    """Runs a user of ``tier`` (a guest when ``is_guest``) may start per UTC day."""
+    if is_guest:
+        return GUEST_DAILY_RUNS
     return DAILY_RUNS.get(tier, DAILY_RUNS["free"])

@@ -68,6 +68,10 @@ class Settings:
     max_output_kb: int = Limits.max_output_kb
     runner: str = "process"  # "process": a supervised pool of worker processes; "inline": in this process
     runner_workers: int = 2
+    guests_per_address_hour: int = 5  # guest identities one client address may start per hour
+    guests_per_hour: int = 60  # guest identities the whole deployment may start per hour
+    trusted_proxies: int = 0  # reverse proxies in front of the app that append to X-Forwarded-For (0: use the connection's address)
+    hash_slots: int = 4  # concurrent argon2 hashes (64 MiB each) on the embedded store
 
     @property
     def backend(self) -> str:
@@ -139,6 +143,10 @@ class Settings:
             "max_output_kb": number("MODEL_MAX_OUTPUT_KB", Limits.max_output_kb, 1, 1_000_000),
             "runner": pick("AUSTER_RUNNER") or "process",
             "runner_workers": number("AUSTER_RUNNER_WORKERS", 2, 1, 64),
+            "guests_per_address_hour": number("AUSTER_GUESTS_PER_ADDRESS_HOUR", 5, 0, 100_000),
+            "guests_per_hour": number("AUSTER_GUESTS_PER_HOUR", 60, 0, 1_000_000),
+            "trusted_proxies": number("AUSTER_TRUSTED_PROXIES", 0, 0, 10),
+            "hash_slots": number("AUSTER_HASH_SLOTS", 4, 1, 64),
         }
         known = {f.name for f in fields(cls)}
         unknown = set(overrides) - known

@@ -22,6 +22,7 @@ from services.runner import InlineRunner, ProcessPoolRunner, Runner, shared_pool
 from services.runs import RunsService
 from services.seeds import sync_seeds
 from services.social import SocialService
+from services.throttle import Events, GuestCaps, MemoryEvents, RedisEvents, SignInThrottle
 from store import open_store
 from store.base import Store
 
@@ -51,6 +52,13 @@ def _locks(settings: Settings) -> CrossProcessLocks:
         return RedisLocks(settings.redis_url)
     base = Path(settings.db_path).parent if settings.backend == "sqlite" else Path(tempfile.gettempdir()) / "auster"
     return FileLocks(base / "run-locks")
+
+
+def _auth(settings: Settings, store: Store) -> AuthService:
+    """Identity with its limits counted in Redis when instances share one, else in this process."""
+    events: Events = RedisEvents(settings.redis_url) if settings.redis_url else MemoryEvents()
+    caps = GuestCaps(events, per_address=settings.guests_per_address_hour, total=settings.guests_per_hour)
+    return AuthService(store, throttle=SignInThrottle(events), guest_caps=caps)
 
 
 @dataclass
@@ -107,7 +115,7 @@ def build(
     return Services(
         settings=settings,
         store=store,
-        auth=AuthService(store),
+        auth=_auth(settings, store),
         registry=registry,
         models=models,
         runs=runs,

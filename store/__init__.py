@@ -16,7 +16,7 @@ def open_store(settings: Any) -> Store:
         return SupabaseStore(settings.supabase_url, settings.supabase_anon_key, service_role_key=settings.supabase_service_role_key)
     from store.sqlite import SqliteStore
 
-    return SqliteStore(settings.db_path)
+    return SqliteStore(settings.db_path, hash_slots=getattr(settings, "hash_slots", 4))
 
 
 __all__ = ["open_store"]

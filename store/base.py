@@ -17,7 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from contracts.drafts import DraftRecord
 from contracts.dsl import ModelMeta
-from contracts.records import Artifact, Model, ModelQuery, ModelSummary, ModelVersion, Rating, RatingSummary, RunRecord, User
+from contracts.records import Artifact, IssuedSession, Model, ModelQuery, ModelSummary, ModelVersion, Rating, RatingSummary, RunRecord, User
 from store.common import STALE_AFTER_S
 
 
@@ -28,9 +28,43 @@ class UsersStore(Protocol):
     def sign_up(self, email: str, password: str, display_name: str | None = None) -> User: ...
     def sign_in(self, email: str, password: str) -> User: ...
     def guest(self) -> User: ...
-    def sign_out(self, user: User) -> None: ...
+
+    def sign_out(self, user: User, everywhere: bool = False) -> None:
+        """End this session of the user (``everywhere``: every session of theirs, on every device)."""
+        ...
+
+    def change_password(self, user: User, current: str, new: str) -> None:
+        """Check ``current``, store ``new``; the user's other sessions end (the sessions store revokes the app's)."""
+        ...
+
     def refresh_user(self, user: User) -> User: ...
     def set_profile(self, email: str, *, tier: str | None = None, role: str | None = None) -> User: ...
+    def release(self, user: User) -> None:
+        """Free what this user's browser session held (Supabase: its client's HTTP connections); idempotent."""
+        ...
+
+
+@runtime_checkable
+class SessionsStore(Protocol):
+    """Sessions that outlast a browser tab: an opaque random token in the browser's cookie, stored only as its
+    SHA-256 with an expiry; revoked at sign-out, on a password change and by "sign out everywhere".
+
+    On Supabase a session keeps the user's GoTrue refresh token (sealed with a key derived from the
+    token, so the table alone opens nothing), rotated on each refresh; refreshes happen on demand only.
+    """
+
+    def start(self, user: User, ttl_s: float) -> IssuedSession: ...
+
+    def resume(self, token: str) -> User | None:
+        """The user of a live session (Supabase: with a fresh client, its refresh token rotated), else None."""
+        ...
+
+    def is_live(self, token: str) -> bool: ...
+    def end(self, token: str) -> None: ...
+
+    def end_all(self, user_id: str, keep_token: str | None = None) -> int:
+        """Revoke every session of the user (but ``keep_token``'s); return how many were live."""
+        ...
 
 
 @runtime_checkable
@@ -115,6 +149,7 @@ class Store(Protocol):
 
     kind: str
     users: UsersStore
+    sessions: SessionsStore
     models: ModelsStore
     runs: RunsStore
     artifacts: ArtifactsStore
@@ -124,4 +159,7 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
-AGGREGATES: dict[str, type] = {"users": UsersStore, "models": ModelsStore, "runs": RunsStore, "artifacts": ArtifactsStore, "social": SocialStore, "drafts": DraftsStore}
+AGGREGATES: dict[str, type] = {
+    "users": UsersStore, "sessions": SessionsStore, "models": ModelsStore, "runs": RunsStore, "artifacts": ArtifactsStore, "social": SocialStore,
+    "drafts": DraftsStore,
+}

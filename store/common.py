@@ -5,6 +5,7 @@ The Supabase backend must not import the sqlite backend (nor the other way round
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 import uuid
@@ -63,6 +64,16 @@ def squatter_slug(slug: str, model_id: str) -> str:
     return f"{slug[:70]}-{model_id.replace('-', '')[:8]}"
 
 
+def new_session_token() -> str:
+    """An opaque session token for a browser's cookie: 256 random bits."""
+    return secrets.token_urlsafe(32)
+
+
+def session_token_hash(token: str) -> str:
+    """What the store keeps of a session token: its SHA-256 (hex), never the token itself."""
+    return hashlib.sha256(b"auster-session-id:" + (token or "").encode()).hexdigest()
+
+
 def new_id() -> str:
     """A new random row id."""
     return str(uuid.uuid4())
@@ -79,6 +90,12 @@ def check_credentials(email: str, password: str) -> str:
     if fields:
         raise InputInvalid(fields)
     return email
+
+
+def check_new_password(password: str) -> None:
+    """``InputInvalid`` for a new password that is too short."""
+    if len(password or "") < MIN_PASSWORD:
+        raise InputInvalid({"new_password": f"Use a new password of at least {MIN_PASSWORD} characters."})
 
 
 def summarise_ratings(reviews: tuple[Rating, ...], viewer: User | None) -> RatingSummary:

@@ -83,19 +83,19 @@ class SqliteRuns:
             ).fetchone()
             if ok is None:
                 raise NotFoundError("That model does not exist or is private.")
-            profile = conn.execute("SELECT tier FROM profiles WHERE id = ?", (viewer.id,)).fetchone()
+            profile = conn.execute("SELECT tier, is_guest FROM profiles WHERE id = ?", (viewer.id,)).fetchone()
             if profile is None:
                 raise AuthError("Your session has ended; sign in again or continue as a guest.")
             conn.execute(
                 "UPDATE model_runs SET status = 'error', error_message = ?, finished_at = ? WHERE user_id = ? AND status = 'pending' AND created_at < ?",
                 (STALE_RUN_MESSAGE, ts(now), viewer.id, ts(now - timedelta(seconds=max(float(stale_after_s), 0.0)))),
             )
-            limit = daily_limit(profile["tier"])
+            limit = daily_limit(profile["tier"], bool(profile["is_guest"]))
             used = conn.execute(
                 f"SELECT COUNT(*) FROM model_runs WHERE user_id = ? AND cached = 0 AND {IN_DAILY_QUOTA} AND created_at >= ?", (viewer.id, ts(day_start(now)))
             ).fetchone()[0]
             if used >= limit:
-                raise RateLimitExceeded("daily", limit, day_start(now) + timedelta(days=1), profile["tier"])
+                raise RateLimitExceeded("daily", limit, day_start(now) + timedelta(days=1), "guest" if profile["is_guest"] else profile["tier"])
             check_minute_limit(conn, viewer, model_id, now, profile["tier"])
             conn.execute(
                 "INSERT INTO model_runs (id, model_id, model_version_id, user_id, inputs_json, inputs_hash, status, cached, created_at)"

@@ -312,6 +312,31 @@ MIGRATIONS.append(
     )
 )
 
+# Issue 11: sessions that outlast a browser tab. A session is an opaque random token in the browser's
+# cookie, stored only as its SHA-256, with an expiry; revoked at sign-out, on a password change and by
+# "sign out everywhere". The Supabase migration 20250101000010 makes the same table, where
+# ``refresh_token_sealed`` holds the GoTrue refresh token behind the session (always NULL here: the
+# embedded store has none) and ``generation`` counts its rotations.
+MIGRATIONS.append(
+    (
+        10,
+        """
+        CREATE TABLE sessions (
+            id            TEXT PRIMARY KEY,
+            user_id       TEXT NOT NULL REFERENCES profiles (id) ON DELETE CASCADE,
+            token_hash    TEXT NOT NULL UNIQUE CHECK (length(token_hash) = 64),
+            refresh_token_sealed  TEXT,
+            generation    INTEGER NOT NULL DEFAULT 0,
+            created_at    TEXT NOT NULL,
+            expires_at    TEXT NOT NULL,
+            last_used_at  TEXT,
+            revoked_at    TEXT
+        );
+        CREATE INDEX sessions_user_idx ON sessions (user_id) WHERE revoked_at IS NULL;
+        """,
+    )
+)
+
 # The builder's drafts (issue 12), one per owner and key, autosaved on every edit. Numbered 20 so that
 # migrations 4 to 9, written meanwhile on other branches, keep their numbers; it depends on none of them.
 MIGRATIONS.append(

@@ -14,12 +14,13 @@ from store.sqlite.db import Database
 from store.sqlite.drafts import SqliteDrafts
 from store.sqlite.models import SqliteModels
 from store.sqlite.runs import SqliteRuns
+from store.sqlite.sessions import SqliteSessions
 from store.sqlite.social import SqliteSocial
 from store.sqlite.users import SqliteUsers
 
 
 class SqliteStore:
-    """The embedded backend: ``users``, ``models``, ``runs``, ``artifacts``, ``social`` and ``drafts`` share one ``Database``.
+    """The embedded backend: ``users``, ``sessions``, ``models``, ``runs``, ``artifacts``, ``social`` and ``drafts`` share one ``Database``.
 
     Visibility rules mirror the RLS policies of supabase/migrations: public models are listable,
     unlisted ones readable by slug, private ones and drafts only by their owner; runs and saves only
@@ -35,10 +36,12 @@ class SqliteStore:
         password_hasher: PasswordHasher | None = None,
         clock: Callable[[], datetime] = now_utc,
         busy_timeout_s: float = 10.0,
+        hash_slots: int = 4,
     ):
         self.db = Database(path, clock=clock, busy_timeout_s=busy_timeout_s)
         self.path = self.db.path
-        self.users = SqliteUsers(self.db, password_hasher or PasswordHasher())
+        self.users = SqliteUsers(self.db, password_hasher or PasswordHasher(), hash_slots=hash_slots)
+        self.sessions = SqliteSessions(self.db)
         self.models = SqliteModels(self.db)
         self.runs = SqliteRuns(self.db)
         self.artifacts = SqliteArtifacts(self.db)

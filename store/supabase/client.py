@@ -8,11 +8,21 @@ usage, counting views. That client calls only fixed SQL functions with typed arg
 query shaped by user text), and the key never leaves the app process. Operator tasks (loading
 templates, changing a profile) use the same key (``Clients.admin``). PostgREST's silent GET retries
 are turned off (``postgrest_client_retry=False``) and every request has a timeout.
+
+No client keeps a refresh timer (``auto_refresh_token`` is off): a user's access token is refreshed
+on demand, when a request comes back with PostgREST's expired-JWT error (``PGRST303``, or ``PGRST301``
+from older PostgREST). ``execute`` then calls the refresher registered for that client's HTTP
+connection pool (``on_expired``: the sessions store's, which rotates the refresh token kept behind
+the browser's cookie, or the client's own refresh token) and sends the request once more with the
+new token; if the refresh fails, ``SessionExpired`` says so in a sentence. ``release`` closes a
+client's HTTP connections when its browser session ends.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
+import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -91,13 +101,64 @@ def raise_for(exc: Exception) -> None:
     raise exc
 
 
+# The refresher of each user's client, keyed by that client's own HTTP connection pool (weakly: a
+# client released or dropped with its browser session takes its entry with it).
+_REFRESHERS: weakref.WeakKeyDictionary[httpx.Client, Callable[[], str]] = weakref.WeakKeyDictionary()
+
+
+def on_expired(client: Any, refresher: Callable[[], str]) -> None:
+    """When a request of ``client`` meets an expired JWT, call ``refresher`` (it returns the new access token)."""
+    http = getattr(client.options, "httpx_client", None)
+    if http is not None:
+        _REFRESHERS[http] = refresher
+
+
+def _refresher_for(request: Any) -> Callable[[], str] | None:
+    config = getattr(request, "request", None)
+    session = getattr(config, "session", None)
+    return _REFRESHERS.get(session) if session is not None else None
+
+
+def _expired_jwt(exc: Exception) -> bool:
+    from postgrest.exceptions import APIError
+
+    return isinstance(exc, APIError) and exc.code in SESSION_EXPIRED_CODES
+
+
 def execute(request: Any) -> Any:
-    """Send a prepared PostgREST request; failures become typed store errors."""
+    """Send a prepared PostgREST request; failures become typed store errors.
+
+    An expired JWT is refreshed once through the client's refresher and the request sent again.
+    """
+    try:
+        return request.execute()
+    except Exception as exc:
+        refresh = _refresher_for(request) if _expired_jwt(exc) else None
+        if refresh is None:
+            raise_for(exc)
+            raise
+    request.request.headers["Authorization"] = f"Bearer {refresh()}"
     try:
         return request.execute()
     except Exception as exc:
         raise_for(exc)
         raise
+
+
+def release_client(client: Any) -> None:
+    """Stop what a user's client holds: any refresh timer, and its HTTP connections."""
+    if client is None:
+        return
+    auth = getattr(client, "auth", None)
+    timer = getattr(auth, "_refresh_token_timer", None)
+    if timer is not None:
+        with contextlib.suppress(Exception):
+            timer.cancel()
+    http = getattr(getattr(client, "options", None), "httpx_client", None)
+    if http is not None:
+        _REFRESHERS.pop(http, None)
+        with contextlib.suppress(Exception):
+            http.close()
 
 
 class Clients:
@@ -110,7 +171,7 @@ class Clients:
         *,
         service_role_key: str | None = None,
         http_client_factory: Callable[[], httpx.Client] | None = None,
-        auto_refresh_token: bool = True,
+        auto_refresh_token: bool = False,
     ):
         self.url = url.rstrip("/")
         self._anon_key = anon_key
@@ -151,6 +212,13 @@ class Clients:
             if self._anon_client is None:
                 self._anon_client = self.new()
             return self._anon_client
+
+    def close(self) -> None:
+        """Close the shared clients (the anonymous one and the server's)."""
+        with self._lock:
+            for client in (self._anon_client, self._admin_client):
+                release_client(client)
+            self._anon_client = self._admin_client = None
 
     def _service_client(self) -> Any:
         with self._lock:

@@ -12,6 +12,7 @@ from store.supabase.client import Clients
 from store.supabase.drafts import SupabaseDrafts
 from store.supabase.models import SupabaseModels
 from store.supabase.runs import SupabaseRuns
+from store.supabase.sessions import SupabaseSessions
 from store.supabase.social import SupabaseSocial
 from store.supabase.users import SupabaseUsers
 
@@ -28,13 +29,14 @@ class SupabaseStore:
         *,
         service_role_key: str | None = None,
         http_client_factory: Callable[[], httpx.Client] | None = None,
-        auto_refresh_token: bool = True,
+        auto_refresh_token: bool = False,
     ):
         self.clients = Clients(
             url, anon_key, service_role_key=service_role_key, http_client_factory=http_client_factory, auto_refresh_token=auto_refresh_token
         )
         self.url = self.clients.url
         self.users = SupabaseUsers(self.clients)
+        self.sessions = SupabaseSessions(self.clients, self.users)
         self.models = SupabaseModels(self.clients)
         self.runs = SupabaseRuns(self.clients)
         self.artifacts = SupabaseArtifacts(self.clients)
@@ -46,4 +48,4 @@ class SupabaseStore:
         return self.clients.new(key)
 
     def close(self) -> None:
-        return None
+        self.clients.close()

@@ -68,6 +68,9 @@ def test_postgres_checks_and_quota_functions_match_the_rules(postgres_dsn: str) 
             assert conn.execute("select public.daily_run_limit(%s)", (tier,)).fetchone()[0] == limit
         assert conn.execute("select public.daily_run_limit('unknown')").fetchone()[0] == rules.daily_limit("unknown")
         assert conn.execute("select public.runs_per_minute_limit()").fetchone()[0] == rules.RUNS_PER_MINUTE_PER_MODEL
+        for tier in rules.TIERS:  # a guest's quota, whatever its tier (issue 9)
+            assert conn.execute("select public.daily_run_limit(%s, true)", (tier,)).fetchone()[0] == rules.daily_limit(tier, True) == rules.GUEST_DAILY_RUNS
+            assert conn.execute("select public.daily_run_limit(%s, false)", (tier,)).fetchone()[0] == rules.daily_limit(tier)
         assert conn.execute("select extract(epoch from public.execution_cache_ttl())").fetchone()[0] == rules.EXECUTION_CACHE_TTL_S
 
 
@@ -86,6 +89,7 @@ def test_postgres_functions_spell_no_quota_of_their_own(postgres_dsn: str) -> No
             " and proname in ('reserve_run', 'find_cached_run', 'log_cached_run')"
         ).fetchall())
     assert "runs_per_minute_limit()" in bodies["reserve_run"] and ">= 3" not in bodies["reserve_run"]
+    assert "daily_run_limit(v_tier, v_is_guest)" in bodies["reserve_run"]  # the guest quota comes from the one function
     for name in ("find_cached_run", "log_cached_run"):
         assert "execution_cache_ttl()" in bodies[name] and "1 hour" not in bodies[name], name
 

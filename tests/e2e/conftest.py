@@ -47,11 +47,12 @@ def wait_healthy(base: str, process: subprocess.Popen, timeout: float = 60) -> N
 
 
 def start_app(db_path: Path, log_path: Path, port: int | None = None) -> tuple[str, subprocess.Popen]:
-    """``streamlit run app.py`` on 127.0.0.1 and ``port`` (a free one by default); returns its base URL and process."""
+    """``streamlit run serve.py`` (app.py with the session-cookie route) on 127.0.0.1 and ``port`` (a free one by default);
+    returns its base URL and process."""
     port = port or free_port()
     base = f"http://127.0.0.1:{port}"
     command = [
-        sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+        sys.executable, "-m", "streamlit", "run", str(ROOT / "serve.py"),
         "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", "--server.runOnSave", "false",
     ]

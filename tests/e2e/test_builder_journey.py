@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import start_app, stop_app
 from tests.e2e.test_journey import VISIBLE_CHARTS, Journey
@@ -107,7 +108,8 @@ class Builder(Journey):
         """Type into an editor field and press Enter; ``check()`` says when the change is in (typed again if not)."""
         for _ in range(3):
             self.settle()
-            field = self.page.get_by_label(label, exact=True)
+            # the live widget, not one left over from the previous rerun (Streamlit marks those data-stale)
+            field = self.page.locator("[data-testid='stElementContainer'][data-stale='false']").get_by_label(label, exact=True)
             field.fill(value)
             field.press("Enter")
             self.settle()
@@ -210,10 +212,11 @@ def journey(me: Builder, browser: Any, base_url: str) -> None:
     page.wait_for_function(f"({VISIBLE_CHARTS}) > 0")
     me.shot("06-preview")
 
-    # A reload ends the browser session; signed in again, the draft is back as it was.
+    # A reload starts a new browser session; the session cookie keeps Bea signed in and the draft is back as it was.
     page.reload()
-    sign_in(me, base_url, new=False)
-    me.nav("Model builder")  # within the app: a page load would start yet another browser session
+    page.get_by_text("Signed in as").first.wait_for()
+    me.settle()
+    me.nav("Model builder")
     page.get_by_text("Your autosaved draft is back").wait_for()
     me.wait_for("node", 4)
     assert me.edges() == 3 and page.get_by_text("No errors: ready to save.").is_visible()
@@ -225,9 +228,9 @@ def journey(me: Builder, browser: Any, base_url: str) -> None:
     dialog.get_by_label("Name", exact=True).fill(NAME)
     dialog.get_by_label("Name", exact=True).press("Tab")
     me.settle()
+    slug = "10y-minus-3m-spread-with-its-5-year-z-score"
+    expect(dialog.get_by_label("Address (slug)", exact=True)).to_have_value(slug, timeout=30_000)  # suggested from the name
     dialog.get_by_text("is free").wait_for()
-    slug = dialog.get_by_label("Address (slug)", exact=True).input_value()
-    assert slug == "10y-minus-3m-spread-with-its-5-year-z-score"
     dialog.get_by_label("What changed (one line)", exact=True).fill("First version: the 10y-3m spread and its 5-year z-score")
     me.shot("08-save-dialog")
     dialog.get_by_role("button", name="Save").click()

@@ -256,7 +256,7 @@ def journey(me: Journey, browser: Any, shots: Path) -> None:
 
     # Sign out: no previous result stays on screen, on this page or on the pages that showed one.
     me.nav("Account")
-    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign out", exact=True).click()
     page.get_by_role("tab", name="Sign in").wait_for()
     me.settle()
     page.locator("[data-testid='stSidebar']").get_by_text("Not signed in").wait_for()

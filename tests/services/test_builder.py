@@ -297,7 +297,7 @@ def test_preview_runs_the_draft_up_to_the_step_through_the_runner_unrecorded(svc
     assert [s["id"] for s in spy.jobs[0].dsl["steps"]] == ["dgs10", "dgs3mo", "spread", "z"]  # not 'stats', downstream
     record = svc.builder.preview.preview(user, session.draft, "stats")
     assert record.kind == "record" and {r["metric"] for r in record.outputs["tables"][0]["rows"]} >= {"latest", "mean"}
-    assert svc.store.runs.runs_today(user) == runs_before and svc.runs.remaining_today(user) == 10
+    assert svc.store.runs.runs_today(user) == runs_before and svc.runs.remaining_today(user) == user.daily_limit
 
 
 def test_preview_refuses_a_step_whose_upstream_is_invalid_but_not_for_errors_elsewhere(svc: Services) -> None:

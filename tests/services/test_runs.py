@@ -14,6 +14,13 @@ from tests.store.conftest import seed_meta
 SLUG = "spread-10y-2y"
 
 
+def member(svc: Services) -> object:
+    """A free account (guests have a smaller quota of their own: tests/services/test_identity.py)."""
+    import uuid
+
+    return svc.auth.sign_up(f"member-{uuid.uuid4().hex[:10]}@example.com", "password1")
+
+
 def test_a_run_is_recorded_with_its_outputs_and_counted(svc: Services) -> None:
     user = svc.auth.sign_up("ana@example.com", "password1")
     outcome = svc.runs.run_model(user, SLUG, {"start": "2024-01-01"})
@@ -28,11 +35,11 @@ def test_a_run_is_recorded_with_its_outputs_and_counted(svc: Services) -> None:
 def test_anonymous_visitors_must_sign_in_or_be_a_guest_to_run(svc: Services) -> None:
     with pytest.raises(AuthRequired, match="Sign in or continue as a guest to run a model"):
         svc.runs.run_model(None, SLUG, {})
-    assert not svc.runs.run_model(svc.auth.guest(), SLUG, {}).cached
+    assert not svc.runs.run_model(member(svc), SLUG, {}).cached
 
 
 def test_bad_inputs_give_one_sentence_per_field_and_cost_nothing(svc: Services) -> None:
-    user = svc.auth.guest()
+    user = member(svc)
     with pytest.raises(InputInvalid) as refused:
         svc.runs.run_model(user, SLUG, {"start": "yesterday-ish", "colour": "red"})
     assert set(refused.value.fields) == {"start", "colour"}
@@ -41,7 +48,7 @@ def test_bad_inputs_give_one_sentence_per_field_and_cost_nothing(svc: Services) 
 
 
 def test_cache_hit_is_logged_not_counted_and_shared_across_users(svc: Services) -> None:
-    ana, bob = svc.auth.guest(), svc.auth.guest()
+    ana, bob = member(svc), member(svc)
     first = svc.runs.run_model(ana, SLUG, {"start": "2024-01-01"})
     again = svc.runs.run_model(bob, SLUG, {"start": "2024-01-01", "end": "2024-12-31"})  # same canonical inputs
     assert again.cached and again.run_id != first.run_id
@@ -51,7 +58,7 @@ def test_cache_hit_is_logged_not_counted_and_shared_across_users(svc: Services) 
 
 
 def test_the_eleventh_free_run_is_refused_with_a_sentence(svc: Services) -> None:
-    user = svc.auth.guest()
+    user = member(svc)
     for i in range(4):
         svc.models.create(user, seed_meta(slug=f"copy-{i}"), "private")
     for i in range(10):
@@ -63,7 +70,7 @@ def test_the_eleventh_free_run_is_refused_with_a_sentence(svc: Services) -> None
 
 
 def test_three_runs_a_minute_per_model(svc: Services) -> None:
-    user = svc.auth.guest()
+    user = member(svc)
     for day in (1, 2, 3):
         svc.runs.run_model(user, SLUG, {"start": f"2024-01-0{day}"})
     with pytest.raises(RateLimitExceeded, match="at most 3 times a minute"):
@@ -78,7 +85,7 @@ def test_paid_users_get_a_hundred(svc: Services) -> None:
 
 def test_a_failed_run_is_recorded_with_its_error_and_does_not_use_the_daily_quota(svc: Services) -> None:
     """Issue 9: a run that fails (an upstream outage, no data, a bad step) costs no daily run."""
-    user = svc.auth.guest()
+    user = member(svc)
     with pytest.raises(RunFailed) as failed:
         svc.runs.run_model(user, SLUG, {"start": "2030-01-01", "end": "2030-12-31"})
     run = svc.runs.get_run(user, failed.value.run_id)
@@ -87,7 +94,7 @@ def test_a_failed_run_is_recorded_with_its_error_and_does_not_use_the_daily_quot
 
 
 def test_if_recording_fails_the_user_still_gets_the_result_with_a_warning(svc: Services, monkeypatch: pytest.MonkeyPatch) -> None:
-    user = svc.auth.guest()
+    user = member(svc)
 
     def broken(*args: object, **kwargs: object) -> None:
         raise OSError("disk full")
@@ -99,7 +106,7 @@ def test_if_recording_fails_the_user_still_gets_the_result_with_a_warning(svc: S
 
 
 def test_twenty_simultaneous_attempts_admit_exactly_the_remaining_quota(svc: Services) -> None:
-    user = svc.auth.guest()
+    user = member(svc)
     for i in range(8):
         svc.models.create(user, seed_meta(slug=f"conc-{i}"), "private")
     for day in (1, 2, 3):
@@ -123,14 +130,14 @@ def test_twenty_simultaneous_attempts_admit_exactly_the_remaining_quota(svc: Ser
 
 
 def test_unknown_and_private_models_are_not_found(svc: Services) -> None:
-    ana, bob = svc.auth.guest(), svc.auth.guest()
+    ana, bob = member(svc), member(svc)
     svc.models.create(ana, seed_meta(slug="anas-secret"), "private")
     with pytest.raises(NotFoundError):
         svc.runs.run_model(bob, "anas-secret", {})
 
 
 def test_without_the_database_a_run_is_refused_with_a_sentence_not_run_without_limits(svc: Services, monkeypatch: pytest.MonkeyPatch) -> None:
-    user = svc.auth.guest()
+    user = member(svc)
     served = svc.runs.run_model(user, SLUG, {"start": "2024-06-03"})
 
     def down(*args: object, **kwargs: object) -> str:
@@ -146,7 +153,7 @@ def test_without_the_database_a_run_is_refused_with_a_sentence_not_run_without_l
 # ----------------------------------------------------------------------------- issue 9
 def test_cache_hits_count_against_the_per_minute_limit(svc: Services) -> None:
     """A cached result is not a free pass: three runs of a model a minute, served from the cache or not."""
-    ana, bob = svc.auth.guest(), svc.auth.guest()
+    ana, bob = member(svc), member(svc)
     svc.runs.run_model(ana, SLUG, {"start": "2024-02-01"})
     for _ in range(3):
         assert svc.runs.run_model(bob, SLUG, {"start": "2024-02-01"}).cached
@@ -156,7 +163,7 @@ def test_cache_hits_count_against_the_per_minute_limit(svc: Services) -> None:
 
 
 def test_a_cache_hit_records_the_inputs_that_produced_its_outputs(svc: Services) -> None:
-    ana, bob = svc.auth.guest(), svc.auth.guest()
+    ana, bob = member(svc), member(svc)
     first = svc.runs.run_model(ana, SLUG, {"start": "2024-01-01"})
     hit = svc.runs.run_model(bob, SLUG, {"start": "2024-01-01", "end": "2024-12-31"})
     assert hit.cached and svc.runs.get_run(bob, hit.run_id).inputs == svc.runs.get_run(ana, first.run_id).inputs
@@ -202,7 +209,7 @@ def lock_the_database_while_running(svc: Services, monkeypatch: pytest.MonkeyPat
 
 def test_a_run_whose_recording_is_locked_out_once_is_finished_on_the_second_try(clocked, monkeypatch: pytest.MonkeyPatch) -> None:
     svc, _ = clocked
-    user = svc.auth.guest()
+    user = member(svc)
     lock_the_database_while_running(svc, monkeypatch, release_after_s=0.3)
     outcome = svc.runs.run_model(user, SLUG, {"start": "2024-04-01"})
     assert outcome.warnings == [] and svc.runs.get_run(user, outcome.run_id).status == "success"
@@ -213,7 +220,7 @@ def test_a_run_whose_recording_fails_never_stays_pending_for_ever(clocked, monke
     from datetime import timedelta
 
     svc, now = clocked
-    user = svc.auth.guest()
+    user = member(svc)
     held = lock_the_database_while_running(svc, monkeypatch, release_after_s=None)
     outcome = svc.runs.run_model(user, SLUG, {"start": "2024-05-01"})
     assert outcome.result.outputs["series"] and "could not be saved" in outcome.warnings[0]

@@ -13,6 +13,7 @@ import pytest
 
 import services
 from contracts.errors import RateLimitExceeded, StoreUnavailable
+from contracts.rules import GUEST_DAILY_RUNS
 from engine.data import DataAccess
 from services.config import Settings
 from services.facade import Services
@@ -34,14 +35,14 @@ def build(loopback, tmp_path: Path, sample: DataAccess, *, server_key: bool) -> 
 
 def test_a_run_is_recorded_by_the_server_for_the_user(supabase_loopback, tmp_path: Path, sample: DataAccess) -> None:  # type: ignore[no-untyped-def]
     svc = build(supabase_loopback, tmp_path, sample, server_key=True)
-    ana = svc.auth.guest()
+    ana = svc.auth.sign_up("ana-runs@example.com", "password1")
     outcome = svc.runs.run_model(ana, SLUG, {"start": "2024-01-01"})
     run = svc.runs.get_run(ana, outcome.run_id)  # read back with Ana's own JWT
     assert run.status == "success" and run.outputs == outcome.result.to_json() and run.model_slug == SLUG
     bob = svc.auth.guest()
     hit = svc.runs.run_model(bob, SLUG, {"start": "2024-01-01", "end": "2024-12-31"})
     assert hit.cached and svc.runs.get_run(bob, hit.run_id).inputs == run.inputs
-    assert svc.runs.remaining_today(ana) == 9 and svc.runs.remaining_today(bob) == 10
+    assert svc.runs.remaining_today(ana) == 9 and svc.runs.remaining_today(bob) == GUEST_DAILY_RUNS  # a guest's smaller quota
     for _ in range(2):
         svc.runs.run_model(bob, SLUG, {"start": "2024-01-01"})
     with pytest.raises(RateLimitExceeded, match="at most 3 times a minute"):  # cache hits count per minute

@@ -33,7 +33,9 @@ PostgREST (``/rest/v1``):
 
 GoTrue (``/auth/v1``): ``POST /signup`` (email and password; anonymous when neither is given),
 ``POST /token?grant_type=password`` and ``?grant_type=refresh_token`` (refresh tokens rotate; a used
-one is refused), ``GET /user``, ``POST /logout?scope=global|local|others`` (204). Access tokens are
+one is refused), ``GET /user``, ``PUT /user`` (a new password), ``POST /logout?scope=global|local|others``
+(204). ``auth_failure`` makes every auth request answer a given status and error code (a stand-in for
+GoTrue's rate limits, 429, or an outage, 5xx). Access tokens are
 HS256 JWTs with Supabase's claims (``sub``, ``role`` ``authenticated``, ``aud``, ``exp``, ``iat``,
 ``session_id``, ``is_anonymous``, ...). Errors follow API version 2024-01-01 when the client sends
 ``X-Supabase-Api-Version`` (supabase-py does): ``{"code": "<error_code>", "message": ...}``. Users
@@ -490,6 +492,7 @@ class LoopbackSupabase:
         self.jwt_expiry_s = jwt_expiry_s
         self.anonymous_sign_ins = anonymous_sign_ins
         self.clock_offset_s = 0.0
+        self.auth_failure: tuple[int, str] | None = None  # (status, error code) every auth request answers with, while set
         self.requests: list[tuple[str, str]] = []  # (method, path?query), for tests that look at what was asked
         with psycopg.connect(dsn, autocommit=True) as admin:
             admin.execute(AUTHENTICATOR_SQL)
@@ -810,6 +813,9 @@ class LoopbackSupabase:
         path = split.path.removeprefix("/auth/v1")
         params = dict(parse_qsl(split.query))
         versioned = headers.get("X-Supabase-Api-Version") == API_VERSION
+        if self.auth_failure is not None:  # a test's stand-in for GoTrue's rate limits (429) or an outage (5xx)
+            status, code = self.auth_failure
+            raise gotrue_error(status, code, "Request rate limit reached" if status == 429 else "upstream unavailable", versioned)
         try:
             data = json.loads(body) if body else {}
         except ValueError:
@@ -826,6 +832,15 @@ class LoopbackSupabase:
         if method == "GET" and path == "/user":
             claims, user = self._authenticated(headers, versioned)
             return self._json(200, user, versioned)
+        if method == "PUT" and path == "/user":  # GoTrue's UserUpdate: the password of the signed-in user
+            claims, _ = self._authenticated(headers, versioned)
+            password = data.get("password")
+            with psycopg.connect(self.dsn, autocommit=True) as conn:
+                if password is not None:
+                    if len(password) < 6:
+                        raise gotrue_error(422, "weak_password", "Password should be at least 6 characters.", versioned)
+                    conn.execute("update auth.users set encrypted_password = %s where id = %s", (hash_password(password), claims["sub"]))
+                return self._json(200, self._user_json(self._load_user(conn, claims["sub"])), versioned)
         if method == "POST" and path == "/logout":
             claims, _ = self._authenticated(headers, versioned)
             scope = params.get("scope", "global")
@@ -938,7 +953,9 @@ class LoopbackSupabase:
         if scheme.lower() != "bearer" or not token.strip():
             raise gotrue_error(401, "no_authorization", "This endpoint requires a valid Bearer token", versioned)
         try:
-            claims = pyjwt.decode(token.strip(), self.jwt_secret, algorithms=["HS256"], options={"verify_exp": False, "verify_aud": False})
+            # time claims are checked below against this server's clock (which tests advance), not PyJWT's
+            claims = pyjwt.decode(token.strip(), self.jwt_secret, algorithms=["HS256"],
+                                  options={"verify_exp": False, "verify_iat": False, "verify_nbf": False, "verify_aud": False})
         except pyjwt.PyJWTError as exc:
             raise gotrue_error(403, "bad_jwt", f"invalid JWT: unable to parse or verify signature, {exc}", versioned) from None
         if claims.get("exp", 0) < self.now():
