@@ -113,6 +113,25 @@ class StepFailed(EngineError):
         super().__init__(f"Step '{step_id}' ({operation}) failed: {cause}")
 
 
+class CodeFailed(EngineError):
+    """User code (a ``code`` step) did not give a value: it raised, ran out of time or memory, imported
+    something not approved, or the sandbox could not run it. ``cause_code`` is the sandbox's code
+    (``E_SANDBOX_TIMEOUT``...), ``detail`` the traceback of the user's own code when there is one."""
+
+    code = "E_CODE"
+
+    def __init__(self, message: str, cause_code: str = "E_SANDBOX", detail: str | None = None):
+        self.cause_code = cause_code
+        self.detail = detail
+        super().__init__(message)
+
+
+class CodeUnavailable(EngineError):
+    """A model has a ``code`` step but this run was given no code or no code runner."""
+
+    code = "E_CODE_UNAVAILABLE"
+
+
 class LimitExceeded(EngineError):
     """A run went past a configured limit (steps, points per value, time budget, memory, output size)."""
 

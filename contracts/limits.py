@@ -16,3 +16,5 @@ class Limits:
     max_runtime_ms: int = 30_000  # wall clock of the whole run, output building included
     max_memory_mb: int = 1_024  # memory a run may add to its worker process (address space and resident)
     max_output_kb: int = 20_000  # size of the serialised outputs
+    code_memory_mb: int = 512  # address space of a code step's sandbox (MODEL_MAX_MEMORY_MB when set)
+    code_output_kb: int = 1_024  # what a code step may print and return (MODEL_MAX_OUTPUT_KB when set)

@@ -18,11 +18,13 @@ import pandas as pd
 from cachetools import LRUCache
 from pydantic import ValidationError
 
+from contracts.code import CodeBundle, CodeRunner
 from contracts.dsl import InputSchema, ModelDSL
-from contracts.errors import DataError, EngineError, LimitExceeded, OperationError, StepFailed
+from contracts.errors import CodeFailed, CodeUnavailable, DataError, EngineError, LimitExceeded, OperationError, StepFailed
 from contracts.inputs import resolve_inputs
 from contracts.limits import Limits
 from contracts.result import RunResult, TraceEntry
+from engine.code import CodeCall
 from engine.data import DataAccess
 from engine.outputs import build_outputs, estimate_bytes
 from engine.registry import REGISTRY, Record, ValueType
@@ -83,8 +85,13 @@ def execute(
     input_schema: Any = None,
     limits: Limits | None = None,
     today: date | None = None,
+    code: CodeBundle | None = None,
+    code_runner: CodeRunner | None = None,
 ) -> RunResult:
     """Validate ``doc`` and ``inputs`` and run the model; raise a typed ``EngineError`` on failure.
+
+    A model with a ``code`` step needs the version's ``code`` and a ``code_runner`` (the services
+    compose the sandbox); the step gets what is left of the run's time budget.
 
     ``today`` is the date relative inputs (``today-5y``) resolve against; by default the data's own
     reference date (the sample snapshot's as-of date on sample data) or, for live data, the wall clock.
@@ -95,7 +102,7 @@ def execute(
     model, schema, types = prepare(doc, input_schema, limits, today)
     values_in = resolve_inputs(schema, inputs or {}, today)
     access = _fresh(data)
-    values, trace = _run_steps(model, values_in, access, limits, types, started)
+    values, trace = _run_steps(model, values_in, access, limits, types, started, code, code_runner)
     estimate = estimate_bytes(model.outputs, values)
     estimated_kb = sum(estimate.values()) / 1024
     if estimated_kb > limits.max_output_kb:
@@ -132,6 +139,8 @@ def run_values(
     *,
     input_schema: Any = None,
     today: date | None = None,
+    code: CodeBundle | None = None,
+    code_runner: CodeRunner | None = None,
 ) -> dict[str, Any]:
     """Run and return every step's raw pandas value (for tests, notebooks and the builder preview)."""
     limits = Limits()
@@ -139,7 +148,7 @@ def run_values(
     model, schema, types = prepare(doc, input_schema, limits, today)
     values_in = resolve_inputs(schema, inputs or {}, today)
     access = _fresh(data)
-    values, _ = _run_steps(model, values_in, access, limits, types, time.perf_counter())
+    values, _ = _run_steps(model, values_in, access, limits, types, time.perf_counter(), code, code_runner)
     return values
 
 
@@ -172,6 +181,8 @@ def _run_steps(
     limits: Limits,
     types: dict[str, ValueType],
     started: float,
+    code: CodeBundle | None = None,
+    code_runner: CodeRunner | None = None,
 ) -> tuple[dict[str, Any], list[TraceEntry]]:
     """Run every step in topological order; return the values and the trace."""
     steps = {s.id: s for s in model.steps}
@@ -186,8 +197,15 @@ def _run_steps(
             params = op.params_model.model_validate(bind_params(step.params, values_in))
         except ValidationError as exc:
             raise StepFailed(step_id, op.name, _param_sentence(exc) + ".", "E_PARAM") from exc
+        call = None
+        if op.uses_code:
+            call = CodeCall(code, code_runner, tuple(step.inputs), values_in, limits, started + limits.max_runtime_ms / 1000)
         try:
-            value = op.invoke([values[ref] for ref in step.inputs], params, access)
+            value = op.invoke([values[ref] for ref in step.inputs], params, access, call)
+        except CodeFailed as exc:
+            raise StepFailed(step_id, op.name, str(exc), exc.cause_code) from exc
+        except CodeUnavailable as exc:
+            raise StepFailed(step_id, op.name, str(exc), exc.code) from exc
         except DataError as exc:
             raise StepFailed(step_id, op.name, str(exc), exc.code) from exc
         except (OperationError, LimitExceeded) as exc:

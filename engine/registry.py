@@ -88,21 +88,27 @@ class Operation:
     max_inputs: int | None = 0
     tags: tuple[str, ...] = field(default_factory=tuple)
     takes_params: bool = False
+    uses_code: bool = False  # takes the run's code call (the ``code`` operation)
+    output_from_params: Callable[[dict[str, Any]], ValueType | None] | None = None  # the output type a step's params declare
 
-    def invoke(self, args: Sequence[Any], params: Params, data: Any = None) -> Any:
-        """Call the function with its inputs, its params (if it takes any) and data access."""
+    def invoke(self, args: Sequence[Any], params: Params, data: Any = None, code: Any = None) -> Any:
+        """Call the function with its inputs, its params (if it takes any), data access and the code call."""
         kwargs: dict[str, Any] = {}
         if self.takes_params:
             kwargs["params"] = params
         if self.uses_data:
             kwargs["data"] = data
+        if self.uses_code:
+            kwargs["code"] = code
         return self.func(*args, **kwargs)
 
     @property
     def summary(self) -> str:
         return self.doc.strip().splitlines()[0] if self.doc.strip() else ""
 
-    def output_type(self, input_types: Sequence[ValueType]) -> ValueType:
+    def output_type(self, input_types: Sequence[ValueType], params: dict[str, Any] | None = None) -> ValueType | None:
+        if self.output_from_params is not None:
+            return self.output_from_params(params or {})
         if self.output is not None:
             return self.output
         assert self.output_rule is not None
@@ -165,6 +171,8 @@ def operation(
     output_rule: OutputRule | None = None,
     columns: Sequence[str] | None = None,
     tags: Sequence[str] = (),
+    min_inputs: int | None = None,
+    output_from_params: Callable[[dict[str, Any]], ValueType | None] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``func`` as the DSL operation ``name`` (see the module docstring for the shape)."""
 
@@ -179,6 +187,7 @@ def operation(
         slots: list[InputSlot] = []
         params_model: type[Params] = NoParams
         uses_data = False
+        uses_code = False
         takes_params = False
         for pname, param in signature.parameters.items():
             if pname not in hints:
@@ -192,8 +201,10 @@ def operation(
                     takes_params = True
                 elif pname == "data":
                     uses_data = True
+                elif pname == "code":
+                    uses_code = True
                 else:
-                    raise TypeError(f"{where}: keyword-only arguments are 'params' and 'data', not '{pname}'")
+                    raise TypeError(f"{where}: keyword-only arguments are 'params', 'data' and 'code', not '{pname}'")
                 continue
             accepted, optional = _value_types(hint, f"{where}, parameter '{pname}'")
             variadic = param.kind is inspect.Parameter.VAR_POSITIONAL
@@ -203,11 +214,11 @@ def operation(
             raise TypeError(f"{where}: a return annotation is required")
         out_types, _ = _value_types(hints["return"], f"{where}, return")
         output = next(iter(out_types)) if len(out_types) == 1 else None
-        if output is None and output_rule is None:
+        if output is None and output_rule is None and output_from_params is None:
             raise TypeError(f"{where}: a union return type needs an output_rule")
         required = sum(1 for s in slots if not s.optional and not s.variadic)
         maximum = None if any(s.variadic for s in slots) else len(slots)
-        minimum = required + (2 if any(s.variadic for s in slots) else 0)
+        minimum = required + (2 if any(s.variadic for s in slots) else 0) if min_inputs is None else min_inputs
         REGISTRY[name] = Operation(
             name=name,
             family=family,
@@ -223,6 +234,8 @@ def operation(
             max_inputs=maximum,
             tags=tuple(tags),
             takes_params=takes_params,
+            uses_code=uses_code,
+            output_from_params=output_from_params,
         )
         func.operation_name = name  # type: ignore[attr-defined]
         return func

@@ -5,7 +5,7 @@ jsonschema's validators); ``validate`` runs them all and ``check`` raises one ``
 listing everything (the habit of Hamilton's driver).
 
 Codes: E_SCHEMA, E_VERSION, E_DUPLICATE_ID, E_UNKNOWN_OP, E_UNKNOWN_REF, E_CYCLE, E_ARITY, E_TYPE,
-E_PARAM, E_UNDECLARED_INPUT, E_OUTPUT_SOURCE, E_OUTPUT_COLUMN, E_INPUT_SCHEMA, E_LIMIT.
+E_PARAM, E_UNDECLARED_INPUT, E_OUTPUT_SOURCE, E_OUTPUT_COLUMN, E_INPUT_SCHEMA, E_LIMIT, E_CODE_STEPS.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from contracts.code import ARGS_KEY
 from contracts.dsl import DSL_VERSION, LABEL_INPUT, InputSchema, ModelDSL, Outputs, Step
 from contracts.errors import PathPart, Problem, ValidationFailed
 from contracts.limits import Limits
@@ -240,7 +241,9 @@ def rule_types(ctx: Context) -> Iterator[Problem]:
                 yield Problem("E_TYPE", ("steps", index, "inputs", position), f"'{op.name}' expects a {kinds} for '{slot.name}', but step '{ref}' produces a {got.value}", _input_hint(op))
         arity_ok = op.min_inputs <= len(in_types) and (op.max_inputs is None or len(in_types) <= op.max_inputs)
         if ok and arity_ok:
-            ctx.types[step_id] = op.output_type(in_types)
+            declared = op.output_type(in_types, step.params)
+            if declared is not None:
+                ctx.types[step_id] = declared
 
 
 def _known_columns(ctx: Context, source: str) -> list[str] | None:
@@ -335,7 +338,18 @@ def _check_output(ctx: Context, kind: str, item: Any, base: Path) -> Iterator[Pr
             yield Problem("E_OUTPUT_COLUMN", (*base, "field"), f"'{item.source}' is a record; name the field to show")
 
 
-RULES: tuple[Rule, ...] = (rule_root, rule_steps, rule_references, rule_arity, rule_params, rule_cycles, rule_types, rule_outputs)
+def rule_code(ctx: Context) -> Iterator[Problem]:
+    """At most one ``code`` step, and none of its inputs named like the run inputs' record (``args``)."""
+    code_steps = [(step_id, index, step) for step_id, (index, step) in ctx.steps.items() if step.operation == "code"]
+    for step_id, index, _ in code_steps[1:]:
+        yield Problem("E_CODE_STEPS", ("steps", index, "operation"), f"step '{step_id}' is a second code step; a model runs its code once", "put all the code in one step")
+    for _, index, step in code_steps[:1]:
+        for position, ref in enumerate(step.inputs):
+            if ref == ARGS_KEY:
+                yield Problem("E_CODE_STEPS", ("steps", index, "inputs", position), f"the code receives the run inputs under '{ARGS_KEY}', so no input step may have that id", "rename that step")
+
+
+RULES: tuple[Rule, ...] = (rule_root, rule_steps, rule_references, rule_arity, rule_params, rule_cycles, rule_types, rule_code, rule_outputs)
 
 
 def parse_input_schema(raw: Any) -> tuple[InputSchema, list[Problem]]:

@@ -66,6 +66,8 @@ class Settings:
     max_runtime_ms: int = Limits.max_runtime_ms
     max_memory_mb: int = Limits.max_memory_mb
     max_output_kb: int = Limits.max_output_kb
+    code_memory_mb: int = Limits.code_memory_mb
+    code_output_kb: int = Limits.code_output_kb
     runner: str = "process"  # "process": a supervised pool of worker processes; "inline": in this process
     runner_workers: int = 2
     guests_per_address_hour: int = 5  # guest identities one client address may start per hour
@@ -90,7 +92,10 @@ class Settings:
 
     @property
     def limits(self) -> Limits:
-        return Limits(max_runtime_ms=self.max_runtime_ms, max_memory_mb=self.max_memory_mb, max_output_kb=self.max_output_kb)
+        return Limits(
+            max_runtime_ms=self.max_runtime_ms, max_memory_mb=self.max_memory_mb, max_output_kb=self.max_output_kb,
+            code_memory_mb=self.code_memory_mb, code_output_kb=self.code_output_kb,
+        )
 
     def __repr__(self) -> str:  # never print keys
         return (
@@ -141,6 +146,9 @@ class Settings:
             "max_runtime_ms": number("MODEL_MAX_RUNTIME_MS", Limits.max_runtime_ms, 100, 3_600_000),
             "max_memory_mb": number("MODEL_MAX_MEMORY_MB", Limits.max_memory_mb, 128, 65_536),
             "max_output_kb": number("MODEL_MAX_OUTPUT_KB", Limits.max_output_kb, 1, 1_000_000),
+            # The same two settings cap a code step's sandbox, with issue 14's defaults (512 MB, 1024 KB).
+            "code_memory_mb": number("MODEL_MAX_MEMORY_MB", Limits.code_memory_mb, 128, 65_536),
+            "code_output_kb": number("MODEL_MAX_OUTPUT_KB", Limits.code_output_kb, 1, 1_000_000),
             "runner": pick("AUSTER_RUNNER") or "process",
             "runner_workers": number("AUSTER_RUNNER_WORKERS", 2, 1, 64),
             "guests_per_address_hour": number("AUSTER_GUESTS_PER_ADDRESS_HOUR", 5, 0, 100_000),

@@ -13,6 +13,7 @@ from services.auth import AuthService
 from services.authoring.preview import PreviewService
 from services.authoring.service import BuilderService
 from services.coalesce import Coalescer, CrossProcessLocks, FileLocks, RedisLocks
+from services.code import AUDIT_FILE
 from services.config import Settings
 from services.data import data_access, reference_date
 from services.labs import LabsService
@@ -109,6 +110,7 @@ def build(
         data=settings.data,
         coalescer=Coalescer(_locks(settings)),
         reference_date=(data.reference_date() if data is not None else reference_date(settings)),
+        audit_path=str(Path(settings.db_path).expanduser().parent / AUDIT_FILE),
     )
     models = ModelsService(store, registry)
     preview = PreviewService(runner, settings.limits, settings.data_mode if data is None else "sample", settings.data)

@@ -31,11 +31,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
 
+from contracts.code import CodeBundle
 from contracts.errors import AusterError, InputInvalid, LimitExceeded, Problem, StepFailed, ValidationFailed, error_classes
 from contracts.limits import Limits
 from contracts.settings import DataSettings
 from engine.data import DataAccess
 from engine.executor import execute
+from sandbox import JsonLinesAuditLog
+from services.code import SandboxCodeRunner
 from services.data import compose
 
 log = logging.getLogger(__name__)
@@ -80,6 +83,9 @@ class RunJob:
     data_mode: str
     data: DataSettings
     today: date | None = None
+    code: CodeBundle | None = None  # a code model's bundle (runtime python or js)
+    actor: str | None = None  # who runs it (the sandbox audit names them)
+    audit_path: str | None = None  # where the sandbox audit goes (JSON lines), if anywhere
 
 
 class Runner(Protocol):
@@ -95,7 +101,10 @@ class Runner(Protocol):
 def execute_job(job: RunJob, data: DataAccess | None = None) -> dict[str, Any]:
     """Run the engine for ``job`` over ``data`` (default: composed from the job's data settings)."""
     access = data if data is not None else compose(job.data, job.data_mode)
-    result = execute(job.dsl, job.inputs, access, input_schema=job.input_schema, limits=job.limits, today=job.today)
+    code_runner = None
+    if job.code is not None:
+        code_runner = SandboxCodeRunner(job.actor, JsonLinesAuditLog(job.audit_path) if job.audit_path else None)
+    result = execute(job.dsl, job.inputs, access, input_schema=job.input_schema, limits=job.limits, today=job.today, code=job.code, code_runner=code_runner)
     return result.to_json()
 
 

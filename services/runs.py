@@ -27,6 +27,7 @@ from typing import Any
 
 from cachetools import TTLCache
 
+from contracts.code import CodeBundle
 from contracts.dsl import InputSchema
 from contracts.errors import (
     AusterError,
@@ -42,7 +43,7 @@ from contracts.errors import (
 )
 from contracts.inputs import resolve_inputs
 from contracts.limits import Limits
-from contracts.records import RunRecord, User
+from contracts.records import ModelVersion, RunRecord, User
 from contracts.result import RunResult
 from contracts.rules import EXECUTION_CACHE_TTL_S
 from contracts.settings import DataSettings
@@ -70,6 +71,13 @@ class RunOutcome:
     model_slug: str
     version: int
     warnings: list[str] = field(default_factory=list)
+
+
+def bundle_of(version: ModelVersion) -> CodeBundle | None:
+    """The code a version carries (None for a DSL model)."""
+    if version.runtime == "dsl" or version.code_bundle is None:
+        return None
+    return CodeBundle(version.runtime, version.code_bundle, tuple(version.dependencies))
 
 
 def inputs_hash(version_id: str, canonical: dict[str, Any]) -> str:
@@ -102,6 +110,7 @@ class RunsService:
         coalescer: Coalescer | None = None,
         reference_date: date | None = None,
         cache_ttl_s: float = EXECUTION_CACHE_TTL_S,
+        audit_path: str | None = None,
     ):
         self._store = store
         self._registry = registry
@@ -114,6 +123,7 @@ class RunsService:
         self._cache: TTLCache[str, tuple[str, dict[str, Any]]] = TTLCache(maxsize=1024, ttl=cache_ttl_s)
         self._schemas: dict[str, InputSchema] = {}
         self._lock = threading.Lock()
+        self.audit_path = audit_path  # the sandbox audit of code runs (JSON lines)
 
     def _schema(self, version_id: str, raw: dict[str, Any]) -> InputSchema:
         schema = self._schemas.get(version_id)
@@ -140,7 +150,8 @@ class RunsService:
         if hit is not None:
             return self._serve_cached(user, model.slug, ver.version, key, hit)
 
-        job = RunJob(ver.dsl, ver.input_schema, canonical, self._limits, self._data_mode, self._data, today)
+        job = RunJob(ver.dsl, ver.input_schema, canonical, self._limits, self._data_mode, self._data, today,
+                     code=bundle_of(ver), actor=user.id, audit_path=self.audit_path)
         wait_s = (self._limits.max_runtime_ms + GRACE_MS) / 1000 + 5
         executed, origin = self.coalescer.once(
             key,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from engine.registry import REGISTRY, Operation, load_all
 
-FAMILY_ORDER = ("fetch", "math", "stats", "returns", "analysis", "filters", "cycles", "options")
+FAMILY_ORDER = ("fetch", "math", "stats", "returns", "analysis", "filters", "cycles", "options", "code")
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,13 @@ def _inputs_text(op: Operation) -> str:
 
 
 def card(op: Operation) -> OpCard:
-    return OpCard(op.name, op.family, op.summary, inspect.cleandoc(op.doc), _inputs_text(op), op.output.value if op.output else "same as input")
+    return OpCard(op.name, op.family, op.summary, inspect.cleandoc(op.doc), _inputs_text(op), _output_text(op))
+
+
+def _output_text(op: Operation) -> str:
+    if op.output is not None:
+        return op.output.value
+    return "as declared by 'returns'" if op.output_from_params else "same as input"
 
 
 @functools.cache
