@@ -8,7 +8,19 @@ from typing import Any
 
 from contracts.artifact import ArtifactPayload
 from contracts.result import RunResult
-from contracts.rules import ArtifactType, ArtifactVisibility, Role, RunStatus, Runtime, Tier, VersionStatus, Visibility, daily_limit
+from contracts.rules import (
+    ArtifactType,
+    ArtifactVisibility,
+    ReviewDecision,
+    ReviewStatus,
+    Role,
+    RunStatus,
+    Runtime,
+    Tier,
+    VersionStatus,
+    Visibility,
+    daily_limit,
+)
 
 
 @dataclass(frozen=True)
@@ -95,6 +107,36 @@ class ModelVersion:
     runtime: Runtime = "dsl"
     code_bundle: str | None = None
     dependencies: tuple[str, ...] = ()
+    review_status: ReviewStatus | None = None  # code versions: pending until an admin approves or rejects
+
+    @property
+    def is_code(self) -> bool:
+        return self.runtime != "dsl"
+
+
+@dataclass(frozen=True)
+class Review:
+    """An admin's decision on one code version, kept for good: who, when, which code (its SHA-256) and why."""
+
+    id: str
+    model_id: str
+    version_id: str
+    version: int
+    reviewer_id: str | None
+    reviewer_name: str
+    decision: ReviewDecision
+    code_sha256: str
+    note: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """A code version waiting for review, with the model it belongs to and its last approved version, if any."""
+
+    model: ModelSummary
+    version: ModelVersion
+    last_approved: ModelVersion | None
 
 
 @dataclass(frozen=True)

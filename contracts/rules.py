@@ -20,6 +20,8 @@ RunStatus = Literal["pending", "success", "error"]
 VersionStatus = Literal["draft", "published"]
 Sort = Literal["popular", "top_rated", "newest"]
 Runtime = Literal["dsl", "python", "js"]
+ReviewStatus = Literal["pending", "approved", "rejected"]  # a code version's review; None for DSL versions
+ReviewDecision = Literal["approved", "rejected"]
 ArtifactType = Literal["model_run", "research_object"]
 
 LAB_SCOPES: tuple[str, ...] = get_args(LabScope)
@@ -32,6 +34,9 @@ RUN_STATUSES: tuple[str, ...] = get_args(RunStatus)
 VERSION_STATUSES: tuple[str, ...] = get_args(VersionStatus)
 SORTS: tuple[str, ...] = get_args(Sort)
 RUNTIMES: tuple[str, ...] = get_args(Runtime)
+REVIEW_STATUSES: tuple[str, ...] = get_args(ReviewStatus)
+REVIEW_DECISIONS: tuple[str, ...] = get_args(ReviewDecision)
+MAX_REVIEW_NOTE = 4000
 ARTIFACT_TYPES: tuple[str, ...] = get_args(ArtifactType)
 
 # Run quotas (DESIGN.md section 5). Cache hits count only against the per-minute limit.

@@ -9,11 +9,16 @@ every ``SandboxError`` into one ``CodeFailed`` sentence with the sandbox's code.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from contracts.code import CODE_RUNTIMES, MAX_CODE_CHARS, CodeBundle
-from contracts.errors import CodeFailed
+from contracts.errors import AusterError, CodeFailed, StepFailed
 from contracts.limits import Limits
+from contracts.result import RunResult
+from engine.data import DataAccess
+from engine.executor import execute
 from sandbox import AuditLog, SandboxError, SandboxLimits, check_dependencies, run_code
 
 log = logging.getLogger(__name__)
@@ -64,4 +69,64 @@ def check_code(bundle: CodeBundle) -> list[str]:
         problems.append("JavaScript models cannot declare dependencies; plain JavaScript only.")
     elif bundle.dependencies:
         problems.extend(check_dependencies(list(bundle.dependencies)))
+    return problems
+
+
+LOG_CAP_CHARS = 4000  # what a test run shows of each stream (the audit keeps the first 16 KB)
+
+
+@dataclass(frozen=True)
+class TrialRun:
+    """A code model run on sample data for its owner or a reviewer: never recorded, no quota used."""
+
+    result: RunResult | None
+    error: str | None  # one sentence when the run failed
+    error_code: str | None
+    detail: str | None  # the traceback of the user's own code, when it raised
+    stdout: str
+    stderr: str
+    logs_truncated: bool
+    limits: dict[str, int]  # what the sandbox allowed
+    runtime_ms: float | None  # the code step's wall clock in the sandbox
+    peak_memory_mb: float | None
+    start: str | None  # "warm" or "cold"
+
+
+def _cap(text: str) -> tuple[str, bool]:
+    return (text, False) if len(text) <= LOG_CAP_CHARS else (text[:LOG_CAP_CHARS] + "\n... (cut)", True)
+
+
+def trial_run(
+    dsl: dict[str, Any], input_schema: dict[str, Any], bundle: CodeBundle, inputs: dict[str, Any], data: DataAccess, limits: Limits,
+    *, actor: str | None = None, audit_log: AuditLog | None = None, today: date | None = None,
+) -> TrialRun:
+    """Run a code model once on ``data`` (the sample) in the sandbox; return the outputs or the sentence, with logs and limits."""
+    runner = SandboxCodeRunner(actor, audit_log)
+    result, error, code, detail = None, None, None, None
+    try:
+        result = execute(dsl, inputs, data, input_schema=input_schema, limits=limits, today=today or data.reference_date(), code=bundle, code_runner=runner)
+    except StepFailed as exc:
+        error, code = str(exc), exc.cause_code
+        cause = exc.__cause__
+        detail = cause.detail if isinstance(cause, CodeFailed) else None
+    except AusterError as exc:
+        error, code = str(exc), exc.code
+    audit = runner.last_audit
+    stdout, cut_out = _cap(audit.stdout if audit else "")
+    stderr, cut_err = _cap(audit.stderr if audit else "")
+    truncated = cut_out or cut_err or bool(audit and (audit.stdout_truncated or audit.stderr_truncated))
+    return TrialRun(
+        result, error, code, detail, stdout, stderr, truncated, sandbox_limits(limits).to_dict(),
+        audit.runtime_ms if audit else None, audit.peak_memory_mb if audit else None, audit.start if audit else None,
+    )
+
+
+def check_code_model(dsl: dict[str, Any], bundle: CodeBundle | None) -> list[str]:
+    """A code model has exactly one code step and valid code; a DSL model has no code step (one sentence each)."""
+    code_steps = [s for s in dsl.get("steps", []) if isinstance(s, dict) and s.get("operation") == "code"]
+    if bundle is None:
+        return ["This model has a code step but no code; save it as a Python or JavaScript model."] if code_steps else []
+    problems = check_code(bundle)
+    if not code_steps:
+        problems.insert(0, "A code model needs one code step (operation 'code') that receives the fetch steps' values.")
     return problems

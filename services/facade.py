@@ -19,6 +19,7 @@ from services.data import data_access, reference_date
 from services.labs import LabsService
 from services.publishing import PublishingService
 from services.registry import ModelsService, RegistryService
+from services.review import ReviewService
 from services.runner import InlineRunner, ProcessPoolRunner, Runner, shared_pool
 from services.runs import RunsService
 from services.seeds import sync_seeds
@@ -74,6 +75,7 @@ class Services:
     social: SocialService
     labs: LabsService
     builder: BuilderService
+    review: ReviewService
 
     def close(self) -> None:
         self.store.close()
@@ -125,4 +127,5 @@ def build(
         social=SocialService(store, registry),
         labs=LabsService(settings, fresh_data),
         builder=BuilderService(store, registry, models, preview, today=runs.reference_date),
+        review=ReviewService(store, registry, settings.limits, data, runs.reference_date),
     )

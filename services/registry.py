@@ -14,6 +14,7 @@ from typing import Any
 
 from cachetools import TTLCache
 
+from contracts.code import CodeBundle
 from contracts.dsl import SLUG_PATTERN, ModelDSL, ModelMeta, output_schema_for
 from contracts.errors import EngineError, InputInvalid, NotFoundError
 from contracts.records import Model, ModelQuery, ModelSummary, ModelVersion, User
@@ -107,27 +108,35 @@ class ModelsService:
         self._store = store
         self._registry = registry
 
-    def create(self, user: User | None, meta: ModelMeta | dict[str, Any], visibility: str = "private", changelog: str = "First version") -> Model:
+    def create(
+        self, user: User | None, meta: ModelMeta | dict[str, Any], visibility: str = "private", changelog: str = "First version", code: CodeBundle | None = None
+    ) -> Model:
+        """A new model; with ``code`` a Python or JavaScript model, private and pending review until an admin approves it."""
         user = require_user(user, "create a model")
         if isinstance(meta, dict):
             meta = _parse_meta(meta)
         _check_visibility(visibility)
         _check_dsl(meta.dsl, meta.input_schema)
+        _check_code(meta.dsl, code)
         if not meta.output_schema:
             meta = meta.model_copy(update={"output_schema": output_schema_for(ModelDSL.model_validate(meta.dsl))})
-        model = self._store.models.create_model(user, meta, visibility, changelog.strip()[:2000] or "First version")
+        model = self._store.models.create_model(user, meta, visibility, changelog.strip()[:2000] or "First version", code=code)
         self._registry.invalidate()
         return model
 
     def add_version(
-        self, user: User | None, slug: str, dsl: dict[str, Any], input_schema: dict[str, Any] | None = None, changelog: str = "", draft: bool = False
+        self, user: User | None, slug: str, dsl: dict[str, Any], input_schema: dict[str, Any] | None = None, changelog: str = "", draft: bool = False,
+        code: CodeBundle | None = None,
     ) -> ModelVersion:
+        """A new version; a code version goes to review while the last approved one stays what others run."""
         user = require_user(user, "save a version")
         model = self._registry.get_model(slug, user)
         schema = input_schema if input_schema is not None else (model.latest.input_schema if model.latest else {"fields": []})
         _check_dsl(dsl, schema)
+        _check_code(dsl, code)
         version = self._store.models.add_version(
-            user, model.id, dsl, schema, output_schema_for(ModelDSL.model_validate(dsl)), changelog.strip()[:2000], "draft" if draft else "published"
+            user, model.id, dsl, schema, output_schema_for(ModelDSL.model_validate(dsl)), changelog.strip()[:2000], "draft" if draft else "published",
+            code=code,
         )
         self._registry.invalidate()
         return version
@@ -152,6 +161,14 @@ class ModelsService:
     def list_mine(self, user: User | None) -> list[ModelSummary]:
         user = require_user(user, "see your models")
         return self._registry.list_models(user, only_mine=True, sort="newest", limit=200)
+
+
+def _check_code(dsl: dict[str, Any], code: CodeBundle | None) -> None:
+    from services.code import check_code_model
+
+    problems = check_code_model(dsl, code)
+    if problems:
+        raise InputInvalid({"code": " ".join(problems)})
 
 
 def _check_visibility(visibility: str) -> None:

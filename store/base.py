@@ -15,9 +15,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
+from contracts.code import CodeBundle
 from contracts.drafts import DraftRecord
 from contracts.dsl import ModelMeta
-from contracts.records import Artifact, IssuedSession, Model, ModelQuery, ModelSummary, ModelVersion, Rating, RatingSummary, RunRecord, User
+from contracts.records import (
+    Artifact,
+    IssuedSession,
+    Model,
+    ModelQuery,
+    ModelSummary,
+    ModelVersion,
+    Rating,
+    RatingSummary,
+    Review,
+    ReviewItem,
+    RunRecord,
+    User,
+)
 from store.common import STALE_AFTER_S
 
 
@@ -74,11 +88,20 @@ class ModelsStore(Protocol):
     def list_models(self, viewer: User | None, query: ModelQuery) -> list[ModelSummary]: ...
     def get_model(self, slug: str, viewer: User | None) -> Model | None: ...
     def list_versions(self, slug: str, viewer: User | None) -> list[ModelVersion]: ...
-    def create_model(self, owner: User | None, meta: ModelMeta, visibility: str = "private", changelog: str = "First version") -> Model: ...
+    def create_model(
+        self, owner: User | None, meta: ModelMeta, visibility: str = "private", changelog: str = "First version", code: CodeBundle | None = None
+    ) -> Model:
+        """A new model with its first version; with ``code`` it is a code model (private, its version pending review)."""
+        ...
+
     def slug_taken(self, slug: str) -> bool: ...
     def add_version(
-        self, viewer: User, model_id: str, dsl: dict[str, Any], input_schema: dict[str, Any], output_schema: dict[str, Any], changelog: str, status: str = "published"
-    ) -> ModelVersion: ...
+        self, viewer: User, model_id: str, dsl: dict[str, Any], input_schema: dict[str, Any], output_schema: dict[str, Any], changelog: str, status: str = "published",
+        code: CodeBundle | None = None,
+    ) -> ModelVersion:
+        """A new version of the viewer's model; a code version waits for review while the last approved one stays live."""
+        ...
+
     def set_visibility(self, viewer: User, model_id: str, visibility: str) -> None: ...
     def fork_model(self, viewer: User, source_slug: str, new_slug: str, name: str | None) -> Model: ...
     def load_seeds(self, metas: list[ModelMeta]) -> int: ...
@@ -144,6 +167,16 @@ class DraftsStore(Protocol):
 
 
 @runtime_checkable
+class ReviewsStore(Protocol):
+    """Reviews of code versions: only admins decide; every decision is kept and shown with the model."""
+
+    def queue(self, viewer: User) -> list[ReviewItem]: ...
+    def decide(self, viewer: User, version_id: str, decision: str, note: str, code_sha256: str) -> Review: ...
+    def history(self, viewer: User | None, model_id: str) -> list[Review]: ...
+    def version_for_review(self, viewer: User, version_id: str) -> ReviewItem: ...
+
+
+@runtime_checkable
 class Store(Protocol):
     """A backend: its kind ("sqlite" or "supabase"), one object per aggregate, and ``close``."""
 
@@ -155,11 +188,12 @@ class Store(Protocol):
     artifacts: ArtifactsStore
     social: SocialStore
     drafts: DraftsStore
+    reviews: ReviewsStore
 
     def close(self) -> None: ...
 
 
 AGGREGATES: dict[str, type] = {
     "users": UsersStore, "sessions": SessionsStore, "models": ModelsStore, "runs": RunsStore, "artifacts": ArtifactsStore, "social": SocialStore,
-    "drafts": DraftsStore,
+    "drafts": DraftsStore, "reviews": ReviewsStore,
 }

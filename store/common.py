@@ -22,6 +22,7 @@ STALE_RUN_MESSAGE = (
     "The run was not recorded in time (the app stopped or its database was busy); it does not count against your daily runs."
 )
 ADD_VERSION_REFUSED = "Only the author can change this model; fork it to make your own copy."
+CODE_LISTING_REFUSED = "A code model can be public or unlisted only once an admin has approved one of its versions; submit it for review first."
 UNPUBLISHABLE = "The model of this run is no longer shared with you, so the run cannot be published."
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 8

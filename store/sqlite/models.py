@@ -8,12 +8,13 @@ import sqlite3
 from datetime import UTC, timedelta
 from typing import Any
 
+from contracts.code import CodeBundle
 from contracts.dsl import ModelMeta
 from contracts.errors import ConflictError, InputInvalid, NotFoundError, PermissionDenied
 from contracts.records import Model, ModelQuery, ModelSummary, ModelVersion, User
-from store.common import ADD_VERSION_REFUSED, dt, like_pattern, new_id, squatter_slug, ts
+from store.common import ADD_VERSION_REFUSED, CODE_LISTING_REFUSED, dt, like_pattern, new_id, squatter_slug, ts
 from store.sqlite.db import Database
-from store.sqlite.visibility import LISTABLE, VISIBLE, viewer_id
+from store.sqlite.visibility import LISTABLE, VERSION_SHOWN, VISIBLE, viewer_id
 
 LISTING_SQL = """
 SELECT m.*,
@@ -30,9 +31,16 @@ ORDER = {
 }
 
 INSERT_VERSION = (
-    "INSERT INTO model_versions (id, model_id, version, dsl_json, input_schema, output_schema, changelog, status, created_by, created_at)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO model_versions (id, model_id, version, dsl_json, input_schema, output_schema, changelog, status, created_by, created_at,"
+    " runtime, code_bundle, dependencies, review_status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+
+
+def code_columns(code: CodeBundle | None) -> tuple[str, str | None, str, str | None]:
+    """runtime, code_bundle, dependencies and review_status of a new version: a code version waits for review."""
+    if code is None:
+        return ("dsl", None, "[]", None)
+    return (code.runtime, code.source, json.dumps(list(code.dependencies)), "pending")
 
 
 def summary_from_row(row: sqlite3.Row) -> ModelSummary:
@@ -74,6 +82,7 @@ def version_from_row(row: sqlite3.Row) -> ModelVersion:
         runtime=row["runtime"],
         code_bundle=row["code_bundle"],
         dependencies=tuple(json.loads(row["dependencies"])),
+        review_status=row["review_status"],
     )
 
 
@@ -127,7 +136,14 @@ class SqliteModels:
         if row is None:
             return None
         latest = None
-        if row["current_version_id"]:
+        own = viewer is not None and row["owner_id"] == viewer.id
+        if row["kind"] != "dsl" and not own:  # others run the newest approved version; a new one waits for review
+            vrow = self._db.one(
+                f"SELECT v.* FROM model_versions v WHERE v.model_id = ? AND v.status = 'published' AND {VERSION_SHOWN} ORDER BY v.version DESC LIMIT 1",
+                (row["id"],),
+            )
+            latest = version_from_row(vrow) if vrow else None
+        elif row["current_version_id"]:
             vrow = self._db.one("SELECT * FROM model_versions WHERE id = ?", (row["current_version_id"],))
             latest = version_from_row(vrow) if vrow else None
         return Model(summary_from_row(row), latest)
@@ -138,35 +154,41 @@ class SqliteModels:
             return []
         own = viewer is not None and row["owner_id"] == viewer.id
         rows = self._db.all(
-            "SELECT * FROM model_versions WHERE model_id = ? AND (status = 'published' OR ?) ORDER BY version DESC",
+            f"SELECT * FROM model_versions v WHERE model_id = ? AND ((status = 'published' AND {VERSION_SHOWN}) OR ?) ORDER BY version DESC",
             (row["id"], int(own)),
         )
         return [version_from_row(r) for r in rows]
 
     def _insert_model(
-        self, conn: sqlite3.Connection, owner_id: str | None, meta: ModelMeta, visibility: str, forked_from: str | None, changelog: str, *, template: bool = False
+        self, conn: sqlite3.Connection, owner_id: str | None, meta: ModelMeta, visibility: str, forked_from: str | None, changelog: str, *,
+        template: bool = False, code: CodeBundle | None = None,
     ) -> str:
+        if code is not None and visibility != "private":
+            raise PermissionDenied(CODE_LISTING_REFUSED)
         model_id, version_id = new_id(), new_id()
         stamp = ts(self._db.now())
         try:
             conn.execute(
                 "INSERT INTO models (id, slug, name, description, owner_id, lab_scope, tags, difficulty, visibility, is_template, forked_from_id,"
-                " current_version_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
+                " current_version_id, kind, review_status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)",
                 (model_id, meta.slug, meta.name, meta.description, owner_id, meta.lab_scope, json.dumps(meta.tags), meta.difficulty, visibility,
-                 int(template), forked_from, stamp, stamp),
+                 int(template), forked_from, code.runtime if code else "dsl", "pending" if code else None, stamp, stamp),
             )
         except sqlite3.IntegrityError as exc:
             raise ConflictError(f"The address '{meta.slug}' is taken; choose another slug.") from exc
         conn.execute(
             INSERT_VERSION,
-            (version_id, model_id, 1, json.dumps(meta.dsl), json.dumps(meta.input_schema), json.dumps(meta.output_schema), changelog, "published", owner_id, stamp),
+            (version_id, model_id, 1, json.dumps(meta.dsl), json.dumps(meta.input_schema), json.dumps(meta.output_schema), changelog, "published", owner_id, stamp,
+             *code_columns(code)),
         )
         conn.execute("UPDATE models SET current_version_id = ? WHERE id = ?", (version_id, model_id))
         return model_id
 
-    def create_model(self, owner: User | None, meta: ModelMeta, visibility: str = "private", changelog: str = "First version") -> Model:
+    def create_model(
+        self, owner: User | None, meta: ModelMeta, visibility: str = "private", changelog: str = "First version", code: CodeBundle | None = None
+    ) -> Model:
         with self._db.tx() as conn:
-            self._insert_model(conn, owner.id if owner else None, meta, visibility, None, changelog)
+            self._insert_model(conn, owner.id if owner else None, meta, visibility, None, changelog, code=code)
         model = self.get_model(meta.slug, owner)
         assert model is not None
         return model
@@ -183,17 +205,23 @@ class SqliteModels:
         return row
 
     def add_version(
-        self, viewer: User, model_id: str, dsl: dict[str, Any], input_schema: dict[str, Any], output_schema: dict[str, Any], changelog: str, status: str = "published"
+        self, viewer: User, model_id: str, dsl: dict[str, Any], input_schema: dict[str, Any], output_schema: dict[str, Any], changelog: str, status: str = "published",
+        code: CodeBundle | None = None,
     ) -> ModelVersion:
-        self._own_model(viewer, model_id)
+        model = self._own_model(viewer, model_id)
+        if (code is None) != (model["kind"] == "dsl") or (code is not None and code.runtime != model["kind"]):
+            raise PermissionDenied(f"This is a {model['kind']} model; a new version must be {model['kind']} too (fork it to change the language).")
         version_id = new_id()
         stamp = ts(self._db.now())
         with self._db.tx() as conn:
             number = conn.execute("SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions WHERE model_id = ?", (model_id,)).fetchone()[0]
             conn.execute(
                 INSERT_VERSION,
-                (version_id, model_id, number, json.dumps(dsl), json.dumps(input_schema), json.dumps(output_schema), changelog, status, viewer.id, stamp),
+                (version_id, model_id, number, json.dumps(dsl), json.dumps(input_schema), json.dumps(output_schema), changelog, status, viewer.id, stamp,
+                 *code_columns(code)),
             )
+            if code is not None:  # back to review; the last approved version (if any) stays what others run
+                conn.execute("UPDATE models SET review_status = 'pending' WHERE id = ? AND review_status IS NOT 'approved'", (model_id,))
             if status == "published":
                 conn.execute("UPDATE models SET current_version_id = ?, updated_at = ? WHERE id = ?", (version_id, stamp, model_id))
         row = self._db.one("SELECT * FROM model_versions WHERE id = ?", (version_id,))
@@ -201,7 +229,9 @@ class SqliteModels:
         return version_from_row(row)
 
     def set_visibility(self, viewer: User, model_id: str, visibility: str) -> None:
-        self._own_model(viewer, model_id)
+        model = self._own_model(viewer, model_id)
+        if visibility != "private" and model["kind"] != "dsl" and model["review_status"] != "approved":
+            raise PermissionDenied(CODE_LISTING_REFUSED)
         with self._db.tx() as conn:
             conn.execute("UPDATE models SET visibility = ?, updated_at = ? WHERE id = ?", (visibility, ts(self._db.now()), model_id))
 
@@ -221,8 +251,9 @@ class SqliteModels:
             input_schema=ver.input_schema,
             output_schema=ver.output_schema,
         )
+        code = CodeBundle(ver.runtime, ver.code_bundle or "", ver.dependencies) if ver.is_code else None
         with self._db.tx() as conn:
-            self._insert_model(conn, viewer.id, meta, "private", source.id, f"Forked from {source.slug} v{ver.version}")
+            self._insert_model(conn, viewer.id, meta, "private", source.id, f"Forked from {source.slug} v{ver.version}", code=code)
         model = self.get_model(new_slug, viewer)
         assert model is not None
         return model
@@ -254,7 +285,7 @@ class SqliteModels:
                 conn.execute(
                     INSERT_VERSION,
                     (version_id, row["id"], number, json.dumps(meta.dsl), json.dumps(meta.input_schema), json.dumps(meta.output_schema),
-                     "Template updated", "published", None, stamp),
+                     "Template updated", "published", None, stamp, *code_columns(None)),
                 )
                 conn.execute(
                     "UPDATE models SET current_version_id = ?, name = ?, description = ?, lab_scope = ?, tags = ?, difficulty = ?, updated_at = ? WHERE id = ?",

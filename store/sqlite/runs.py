@@ -78,7 +78,8 @@ class SqliteRuns:
         with self._db.tx() as conn:
             ok = conn.execute(
                 "SELECT 1 FROM model_versions v JOIN models m ON m.id = v.model_id WHERE v.id = ? AND m.id = ?"
-                " AND (m.owner_id = ? OR (m.visibility IN ('public', 'unlisted') AND v.status = 'published'))",
+                " AND (m.owner_id = ? OR (m.visibility IN ('public', 'unlisted') AND v.status = 'published'"
+                " AND (v.runtime = 'dsl' OR v.review_status = 'approved')))",
                 (version_id, model_id, viewer.id),
             ).fetchone()
             if ok is None:

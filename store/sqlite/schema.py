@@ -357,5 +357,39 @@ MIGRATIONS.append(
     )
 )
 
+# Code models in review (issues 14 and 15). A code version (runtime python or js) starts 'pending'; an
+# admin approves or rejects it and the decision is kept in model_reviews (who, when, the code's SHA-256,
+# a note). ``models.review_status`` says whether the model has an approved version ('approved'), else
+# the state of its newest code version: only an approved code model is seen, listed or run by anyone
+# but its owner, and then only its approved versions. Numbered 40 (this branch's range).
+MIGRATIONS.append(
+    (
+        40,
+        """
+        ALTER TABLE model_versions ADD COLUMN review_status TEXT CHECK (review_status IN ('pending', 'approved', 'rejected'));
+        CREATE TABLE model_reviews (
+            id            TEXT PRIMARY KEY,
+            model_id      TEXT NOT NULL REFERENCES models (id) ON DELETE CASCADE,
+            version_id    TEXT NOT NULL REFERENCES model_versions (id) ON DELETE CASCADE,
+            reviewer_id   TEXT REFERENCES profiles (id) ON DELETE SET NULL,
+            decision      TEXT NOT NULL CHECK (decision IN ('approved', 'rejected')),
+            code_sha256   TEXT NOT NULL CHECK (length(code_sha256) = 64),
+            note          TEXT NOT NULL DEFAULT '' CHECK (length(note) <= 4000),
+            created_at    TEXT NOT NULL
+        );
+        CREATE INDEX model_reviews_model_idx ON model_reviews (model_id, created_at DESC);
+        CREATE INDEX model_versions_pending_idx ON model_versions (review_status) WHERE review_status = 'pending';
+        CREATE TRIGGER model_runs_code_reviewed BEFORE INSERT ON model_runs
+        WHEN EXISTS (
+            SELECT 1 FROM model_versions v JOIN models m ON m.id = v.model_id
+             WHERE v.id = NEW.model_version_id AND v.runtime <> 'dsl'
+               AND v.review_status IS NOT 'approved' AND m.owner_id IS NOT NEW.user_id)
+        BEGIN
+            SELECT RAISE(ABORT, 'code version not approved');
+        END;
+        """,
+    )
+)
+
 # Tables that exist only in the embedded store (Supabase keeps these in its own ``auth`` schema).
 SQLITE_ONLY_TABLES = ("local_credentials", "schema_migrations", "local_settings")

@@ -89,6 +89,8 @@ def raise_for(exc: Exception) -> None:
                 raise InputInvalid({"request": detail[:1].upper() + detail[1:] + "."}) from exc
             if code == "permission":
                 raise PermissionDenied(detail) from exc
+            if code == "conflict":
+                raise ConflictError(detail) from exc
         if exc.code == "23505":
             raise ConflictError("That address is taken; choose another.") from exc
         if exc.code in SESSION_EXPIRED_CODES:

@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from contracts.code import CodeBundle
 from contracts.dsl import ModelMeta
 from contracts.errors import PermissionDenied
 from contracts.records import Model, ModelQuery, ModelSummary, ModelVersion, User
-from store.common import ADD_VERSION_REFUSED, squatter_slug
+from store.common import ADD_VERSION_REFUSED, CODE_LISTING_REFUSED, squatter_slug
 from store.supabase.client import Clients, execute, parse_time
 from store.supabase.filters import TAG_WORD, postgrest_like
 
@@ -58,7 +59,15 @@ def version_from_row(row: dict[str, Any]) -> ModelVersion:
         runtime=row.get("runtime") or "dsl",
         code_bundle=row.get("code_bundle"),
         dependencies=tuple(row.get("dependencies") or ()),
+        review_status=row.get("review_status"),
     )
+
+
+def code_columns(code: CodeBundle | None) -> dict[str, Any]:
+    """The code columns of a new version: a code version waits for review."""
+    if code is None:
+        return {}
+    return {"runtime": code.runtime, "code_bundle": code.source, "dependencies": list(code.dependencies), "review_status": "pending"}
 
 
 class SupabaseModels:
@@ -105,14 +114,22 @@ class SupabaseModels:
             return None
         row = found["model"]
         versions = [version_from_row(v) for v in found.get("versions") or []]
-        latest = next((v for v in versions if v.id == row.get("current_version_id")), None)
+        own = viewer is not None and row.get("owner_id") == viewer.id
+        if (row.get("kind") or "dsl") != "dsl" and not own:  # others run the newest approved version (the only ones they see)
+            latest = next((v for v in versions if v.status == "published"), None)
+        else:
+            latest = next((v for v in versions if v.id == row.get("current_version_id")), None)
         return Model(summary_from_row(row), latest)
 
     def list_versions(self, slug: str, viewer: User | None) -> list[ModelVersion]:
         found = self._by_slug(slug, viewer)
         return [version_from_row(v) for v in (found or {}).get("versions") or []]
 
-    def _insert_model(self, client: Any, owner_id: str | None, meta: ModelMeta, visibility: str, changelog: str, *, template: bool = False) -> str:
+    def _insert_model(
+        self, client: Any, owner_id: str | None, meta: ModelMeta, visibility: str, changelog: str, *, template: bool = False, code: CodeBundle | None = None
+    ) -> str:
+        if code is not None and visibility != "private":
+            raise PermissionDenied(CODE_LISTING_REFUSED)
         row = {
             "slug": meta.slug,
             "name": meta.name,
@@ -124,6 +141,8 @@ class SupabaseModels:
             "visibility": visibility,
             "is_template": template,
         }
+        if code is not None:
+            row |= {"kind": code.runtime, "review_status": "pending"}
         model_id = execute(client.table("models").insert(row)).data[0]["id"]
         try:
             version = {
@@ -135,7 +154,7 @@ class SupabaseModels:
                 "changelog": changelog,
                 "status": "published",
                 "created_by": owner_id,
-            }
+            } | code_columns(code)
             version_id = execute(client.table("model_versions").insert(version)).data[0]["id"]
             execute(client.table("models").update({"current_version_id": version_id}).eq("id", model_id))
         except Exception:
@@ -143,9 +162,11 @@ class SupabaseModels:
             raise
         return model_id
 
-    def create_model(self, owner: User | None, meta: ModelMeta, visibility: str = "private", changelog: str = "First version") -> Model:
+    def create_model(
+        self, owner: User | None, meta: ModelMeta, visibility: str = "private", changelog: str = "First version", code: CodeBundle | None = None
+    ) -> Model:
         client = self._clients.for_viewer(owner) if owner else self._clients.admin()
-        self._insert_model(client, owner.id if owner else None, meta, visibility, changelog)
+        self._insert_model(client, owner.id if owner else None, meta, visibility, changelog, code=code)
         model = self.get_model(meta.slug, owner)
         assert model is not None
         return model
@@ -155,10 +176,13 @@ class SupabaseModels:
         return bool(execute(self._clients.for_viewer(None).rpc("model_slug_taken", {"p_slug": slug})).data)
 
     def add_version(
-        self, viewer: User, model_id: str, dsl: dict[str, Any], input_schema: dict[str, Any], output_schema: dict[str, Any], changelog: str, status: str = "published"
+        self, viewer: User, model_id: str, dsl: dict[str, Any], input_schema: dict[str, Any], output_schema: dict[str, Any], changelog: str, status: str = "published",
+        code: CodeBundle | None = None,
     ) -> ModelVersion:
         client = self._clients.for_viewer(viewer)
-        self._require_author(client, viewer, model_id)
+        kind = self._require_author(client, viewer, model_id)
+        if (code is None) != (kind == "dsl") or (code is not None and code.runtime != kind):
+            raise PermissionDenied(f"This is a {kind} model; a new version must be {kind} too (fork it to change the language).")
         rows = execute(client.table("model_versions").select("version").eq("model_id", model_id).order("version", desc=True).limit(1)).data
         number = (rows[0]["version"] if rows else 0) + 1
         row = {
@@ -170,20 +194,25 @@ class SupabaseModels:
             "changelog": changelog,
             "status": status,
             "created_by": viewer.id,
-        }
+        } | code_columns(code)
         created = execute(client.table("model_versions").insert(row)).data[0]
         if status == "published":
             execute(client.table("models").update({"current_version_id": created["id"], "updated_at": datetime.now(UTC).isoformat()}).eq("id", model_id))
         return version_from_row(created)
 
     @staticmethod
-    def _require_author(client: Any, viewer: User, model_id: str) -> None:
-        """``PermissionDenied`` unless the viewer owns the model (RLS shows them their own models)."""
-        rows = execute(client.table("models").select("owner_id").eq("id", model_id).limit(1)).data
+    def _require_author(client: Any, viewer: User, model_id: str) -> str:
+        """The model's kind, or ``PermissionDenied`` unless the viewer owns it (RLS shows them their own models)."""
+        rows = execute(client.table("models").select("owner_id,kind").eq("id", model_id).limit(1)).data
         if not rows or rows[0].get("owner_id") != viewer.id:
             raise PermissionDenied(ADD_VERSION_REFUSED)
+        return rows[0].get("kind") or "dsl"
 
     def set_visibility(self, viewer: User, model_id: str, visibility: str) -> None:
+        if visibility != "private":
+            mine = execute(self._clients.for_viewer(viewer).table("models").select("kind,review_status,owner_id").eq("id", model_id).limit(1)).data
+            if mine and mine[0].get("owner_id") == viewer.id and (mine[0].get("kind") or "dsl") != "dsl" and mine[0].get("review_status") != "approved":
+                raise PermissionDenied(CODE_LISTING_REFUSED)
         rows = execute(self._clients.for_viewer(viewer).table("models").update({"visibility": visibility}).eq("id", model_id)).data
         if not rows:
             raise PermissionDenied(ADD_VERSION_REFUSED)

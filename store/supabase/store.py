@@ -11,6 +11,7 @@ from store.supabase.artifacts import SupabaseArtifacts
 from store.supabase.client import Clients
 from store.supabase.drafts import SupabaseDrafts
 from store.supabase.models import SupabaseModels
+from store.supabase.reviews import SupabaseReviews
 from store.supabase.runs import SupabaseRuns
 from store.supabase.sessions import SupabaseSessions
 from store.supabase.social import SupabaseSocial
@@ -42,6 +43,7 @@ class SupabaseStore:
         self.artifacts = SupabaseArtifacts(self.clients)
         self.social = SupabaseSocial(self.clients)
         self.drafts = SupabaseDrafts(self.clients)
+        self.reviews = SupabaseReviews(self.clients)
 
     def new_client(self, key: str | None = None) -> Any:
         """A fresh supabase client (one per browser session) with retries off and a timeout."""
