@@ -31,13 +31,14 @@ PAGES = {
 
 
 ADMIN_PAGE = st.Page("views/admin.py", title="Admin", icon=":material/admin_panel_settings:", url_path="admin")
+REVIEW_PAGE = st.Page("views/review.py", title="Code review", icon=":material/rule:", url_path="review")
 
 
 def pages() -> dict[str, list[st.Page]]:
     """The navigation; the Admin page exists only for administrators (for anyone else /admin is not found)."""
     user = current_user()
     if user is not None and getattr(user, "is_admin", False):
-        return {**PAGES, "You": [*PAGES["You"], ADMIN_PAGE]}
+        return {**PAGES, "You": [*PAGES["You"], ADMIN_PAGE, REVIEW_PAGE]}
     return PAGES
 
 

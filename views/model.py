@@ -3,6 +3,7 @@
 import streamlit as st
 
 from components.builder.links import model_builder_actions
+from components.code_review import code_tab, review_badge, review_history
 from components.lab_url import run_query
 from components.model_actions import action_bar, reviews_tab, versions_tab
 from components.model_card import facts_line, tags_line
@@ -36,10 +37,13 @@ st.markdown(escape(model.description))
 if model.tags:
     st.markdown(tags_line(model.tags))
 st.caption(facts_line(model.summary) + (f" · version {model.latest.version}" if model.latest else ""))
+review_badge(model.latest)
 action_bar(model)
 model_builder_actions(model)
 
-run_tab, reviews, versions, source = st.tabs(["Run", "Ratings and reviews", "Versions", "DSL source"])
+is_code = model.latest is not None and model.latest.is_code
+names = ["Run", "Ratings and reviews", "Versions", "DSL source"] + (["Code", "Code review"] if is_code else [])
+run_tab, reviews, versions, source, *code_tabs = st.tabs(names)
 with run_tab:
     schema = parse_schema(model.latest.input_schema if model.latest else None)
     kept = run_panel(model, prefill_from_query(st.query_params.to_dict(), schema))
@@ -55,3 +59,8 @@ with source:
         st.json(model.latest.dsl, expanded=True)
         with st.expander("Input schema"):
             st.json(model.latest.input_schema)
+if is_code:
+    with code_tabs[0]:
+        code_tab(model.latest)
+    with code_tabs[1]:
+        review_history(model)
