@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: run test lint bench bench-sandbox sandbox-env clean
+.PHONY: run worker test lint bench bench-sandbox bench-queue sandbox-env clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 
 run: $(VENV)/.runtime
 	$(BIN)/streamlit run serve.py --server.port $(PORT)
+
+# A queue worker (issue 15): needs MODEL_WORKER_URL (or REDIS_URL) and MODEL_WORKER_SECRET, the app's.
+worker: $(VENV)/.runtime
+	$(BIN)/python -m workers
 
 test: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -274,6 +274,18 @@ class RateLimitExceeded(ServiceError):
         super().__init__(text)
 
 
+class QueueFull(ServiceError):
+    """The user already has as many queued or running jobs as they may at once."""
+
+    code = "E_QUEUE_FULL"
+
+
+class QueueUnavailable(ServiceError):
+    """The run queue (Redis) did not answer; nothing was charged."""
+
+    code = "E_QUEUE_UNAVAILABLE"
+
+
 class PreviewLimitExceeded(ServiceError):
     """Too many builder previews in a short time (they have their own limit, apart from the run quota)."""
 

@@ -74,6 +74,11 @@ class Settings:
     guests_per_hour: int = 60  # guest identities the whole deployment may start per hour
     trusted_proxies: int = 0  # reverse proxies in front of the app that append to X-Forwarded-For (0: use the connection's address)
     hash_slots: int = 4  # concurrent argon2 hashes (64 MiB each) on the embedded store
+    model_worker_url: str | None = None  # Redis of the run queue (default: redis_url when a secret is set)
+    model_worker_secret: str | None = None  # signs queued jobs; every worker needs the same one
+    queue_threads: int = 2  # local worker threads when there is no Redis queue
+    queue_cap: int = 2  # queued or running jobs per user at once
+    queue_name: str = "auster-runs"  # the RQ queue (and the prefix of its claims) in the queue's Redis
 
     @property
     def backend(self) -> str:
@@ -89,6 +94,13 @@ class Settings:
             redis_url=self.redis_url,
             timeout_s=self.data_timeout_s,
         )
+
+    @property
+    def queue_url(self) -> str | None:
+        """The Redis of the run queue: ``MODEL_WORKER_URL``, or ``REDIS_URL`` once a ``MODEL_WORKER_SECRET`` is set; None: local threads."""
+        if self.model_worker_url:
+            return self.model_worker_url
+        return self.redis_url if self.model_worker_secret else None
 
     @property
     def limits(self) -> Limits:
@@ -155,6 +167,11 @@ class Settings:
             "guests_per_hour": number("AUSTER_GUESTS_PER_HOUR", 60, 0, 1_000_000),
             "trusted_proxies": number("AUSTER_TRUSTED_PROXIES", 0, 0, 10),
             "hash_slots": number("AUSTER_HASH_SLOTS", 4, 1, 64),
+            "model_worker_url": pick("MODEL_WORKER_URL"),
+            "model_worker_secret": pick("MODEL_WORKER_SECRET"),
+            "queue_threads": number("AUSTER_QUEUE_THREADS", 2, 1, 64),
+            "queue_cap": number("AUSTER_QUEUE_CAP", 2, 1, 1000),
+            "queue_name": pick("AUSTER_QUEUE_NAME") or "auster-runs",
         }
         known = {f.name for f in fields(cls)}
         unknown = set(overrides) - known
@@ -163,6 +180,8 @@ class Settings:
         values.update(overrides)
         if values["data_mode"] not in DATA_MODES:
             raise ConfigurationError(f"AUSTER_DATA_MODE is '{values['data_mode']}'; use one of {', '.join(DATA_MODES)}.")
+        if values["model_worker_url"] and not values["model_worker_secret"]:
+            raise ConfigurationError("MODEL_WORKER_URL is set but MODEL_WORKER_SECRET is not; give the app and every worker the same secret.")
         if values["runner"] not in RUNNERS:
             raise ConfigurationError(f"AUSTER_RUNNER is '{values['runner']}'; use one of {', '.join(RUNNERS)}.")
         return cls(**values)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from services.config import Settings
 from services.data import data_access, reference_date
 from services.labs import LabsService
 from services.publishing import PublishingService
+from services.queue import Backend, LocalQueue, QueueService, Recorder, RQBackend
 from services.registry import ModelsService, RegistryService
 from services.review import ReviewService
 from services.runner import InlineRunner, ProcessPoolRunner, Runner, shared_pool
@@ -29,6 +31,7 @@ from store import open_store
 from store.base import Store
 
 log = logging.getLogger(__name__)
+_LOCAL_SECRET = secrets.token_hex(32)
 
 
 def _runner(settings: Settings, data: DataAccess | None) -> Runner:
@@ -46,6 +49,20 @@ def _warm(pool: ProcessPoolRunner) -> None:
         pool.warm()
     except Exception as exc:  # the first run will try again and say what went wrong
         log.warning("model workers did not start: %s", exc)
+
+
+def _queue_secret(settings: Settings) -> str:
+    """The jobs' signing secret: the configured one, or one for this process (the local queue never leaves it)."""
+    return settings.model_worker_secret or _LOCAL_SECRET
+
+
+def _queue_backend(settings: Settings, store: Store, runner: Runner, data: DataAccess | None) -> Backend:
+    """RQ on Redis when a queue is configured (``MODEL_WORKER_URL``, or ``REDIS_URL`` with a secret), else local threads."""
+    if settings.queue_url and data is None:
+        return RQBackend(settings.queue_url, _queue_secret(settings), settings.queue_name)
+    audit = str(Path(settings.db_path).expanduser().parent / AUDIT_FILE)
+    return LocalQueue(Recorder(store, settings.data, audit), _queue_secret(settings), settings.queue_threads,
+                      execute=(lambda job: runner.run(job)))
 
 
 def _locks(settings: Settings) -> CrossProcessLocks:
@@ -76,8 +93,10 @@ class Services:
     labs: LabsService
     builder: BuilderService
     review: ReviewService
+    queue: QueueService
 
     def close(self) -> None:
+        self.queue.backend.close()
         self.store.close()
 
 
@@ -128,4 +147,5 @@ def build(
         labs=LabsService(settings, fresh_data),
         builder=BuilderService(store, registry, models, preview, today=runs.reference_date),
         review=ReviewService(store, registry, settings.limits, data, runs.reference_date),
+        queue=QueueService(store, runs, _queue_backend(settings, store, runner, data), _queue_secret(settings), settings.queue_cap),
     )

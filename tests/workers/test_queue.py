@@ -1,0 +1,215 @@
+"""Queued runs (issue 15): submitted, followed (queued, running, done or failed, with elapsed time, read back
+after a reload), cancelled, capped per user; with Redis, two real worker processes share the queue and one
+killed mid-run leaves its run failed with a sentence, its quota given back and never run twice."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import services
+from contracts.code import CodeBundle
+from contracts.errors import QueueFull
+from contracts.records import User
+from services.code_templates import TEMPLATES
+from services.config import Settings
+from services.data import sample_access
+from services.facade import Services
+from services.queue import CANCELLED, WORKER_LOST, LocalQueue
+from services.runner import RunJob, execute_job
+from store.sqlite import SqliteStore
+from tests.conftest import missing_service
+from tests.store.conftest import FAST_HASHER
+
+ROOT = Path(__file__).resolve().parents[2]
+INPUTS = {"start": "2024-01-01", "end": "2024-12-31"}
+SEED = "yield-curve-10y-2y"
+
+
+def person(svc: Services) -> User:
+    return svc.store.users.sign_up(f"u{uuid.uuid4().hex[:10]}@example.com", "password1")
+
+
+class Gate:
+    """An executor that holds every job until opened, so tests can see a job queued and running."""
+
+    def __init__(self) -> None:
+        self.opened = threading.Event()
+        self.started = threading.Semaphore(0)
+
+    def __call__(self, job: RunJob) -> dict[str, Any]:
+        self.started.release()
+        self.opened.wait(30)
+        return execute_job(job, sample_access())
+
+
+@pytest.fixture
+def local(tmp_path: Path) -> Iterator[tuple[Services, Gate]]:
+    """Services whose queue is the embedded one: one local worker thread behind a gate."""
+    store = SqliteStore(tmp_path / "auster.db", password_hasher=FAST_HASHER)
+    built = services.build(Settings(db_path=str(tmp_path / "auster.db"), seeds_dir=str(ROOT / "seeds"), queue_cap=2), store=store, data=sample_access())
+    gate = Gate()
+    built.queue.backend.close()
+    built.queue.backend = LocalQueue(built.queue.backend._recorder, built.queue._secret, threads=1, execute=gate)
+    yield built, gate
+    gate.opened.set()
+    built.close()
+
+
+def test_without_redis_a_local_worker_thread_runs_the_job_queued_then_running_then_done(local):
+    svc, gate = local
+    ana = person(svc)
+    first = svc.queue.submit(ana, SEED, INPUTS)
+    assert gate.started.acquire(timeout=10)
+    assert svc.queue.status(ana, first.run_id).state == "running"
+    second = svc.queue.submit(ana, SEED, {"start": "2023-01-01", "end": "2023-12-31"})
+    assert svc.queue.status(ana, second.run_id).state == "queued"  # the only thread is busy
+    gate.opened.set()
+    done = svc.queue.wait(ana, first.run_id, 30)
+    assert done.state == "done" and done.run.outputs["outputs"]["series"][0]["id"] == "spread"
+    assert done.elapsed_s >= 0 and svc.queue.wait(ana, second.run_id, 30).state == "done"
+
+
+def test_the_status_is_read_back_after_a_reload(local):
+    svc, gate = local
+    ana = person(svc)
+    gate.opened.set()
+    run_id = svc.queue.submit(ana, SEED, INPUTS).run_id
+    svc.queue.wait(ana, run_id, 30)
+    again = services.build(svc.settings, store=svc.store, data=sample_access(), load_seeds=False)  # a new session, same database
+    assert again.queue.status(ana, run_id).state == "done"
+
+
+def test_a_queued_run_can_be_cancelled_and_costs_no_quota(local):
+    svc, gate = local
+    ana = person(svc)
+    svc.queue.submit(ana, SEED, INPUTS)
+    assert gate.started.acquire(timeout=10)
+    waiting = svc.queue.submit(ana, SEED, {"start": "2022-01-01", "end": "2022-12-31"})
+    before = svc.store.runs.runs_today(ana)
+    cancelled = svc.queue.cancel(ana, waiting.run_id)
+    assert cancelled.state == "cancelled" and cancelled.run.error_message == CANCELLED
+    assert svc.store.runs.runs_today(ana) == before - 1
+    gate.opened.set()
+    time.sleep(0.5)
+    assert svc.queue.status(ana, waiting.run_id).state == "cancelled"  # the thread never ran it
+
+
+def test_a_user_has_at_most_the_cap_of_jobs_waiting_or_running(local):
+    svc, _ = local
+    ana, bob = person(svc), person(svc)
+    svc.queue.submit(ana, SEED, INPUTS)
+    svc.queue.submit(ana, SEED, {"start": "2023-01-01", "end": "2023-12-31"})
+    with pytest.raises(QueueFull, match="You already have 2 runs waiting or running"):
+        svc.queue.submit(ana, SEED, {"start": "2022-01-01", "end": "2022-12-31"})
+    svc.queue.submit(bob, SEED, INPUTS)  # the cap is per user
+
+
+def test_a_second_identical_run_is_answered_from_the_cache_at_once(local):
+    svc, gate = local
+    ana = person(svc)
+    gate.opened.set()
+    svc.queue.wait(ana, svc.queue.submit(ana, SEED, INPUTS).run_id, 30)
+    hit = svc.queue.submit(ana, SEED, INPUTS)
+    assert hit.state == "done" and hit.cached
+
+
+# ----------------------------------------------------------------------------- RQ with real workers
+@pytest.fixture
+def redis_queue(redis_url: str, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """An environment for the app and its workers: one sqlite file, the local Redis, a queue of this test's own."""
+    try:
+        from redis import Redis
+
+        Redis.from_url(redis_url, socket_connect_timeout=1).ping()
+    except Exception as exc:
+        missing_service(f"Redis at {redis_url} does not answer ({exc})")
+    env = {
+        "AUSTER_DB_PATH": str(tmp_path / "auster.db"), "AUSTER_DATA_MODE": "sample", "AUSTER_SEEDS_DIR": str(ROOT / "seeds"),
+        "MODEL_WORKER_URL": redis_url, "MODEL_WORKER_SECRET": uuid.uuid4().hex, "AUSTER_QUEUE_NAME": f"test-{uuid.uuid4().hex[:8]}",
+        "AUSTER_RUNNER": "inline",
+    }
+    yield env
+
+
+def start_worker(env: dict[str, str], name: str) -> subprocess.Popen[bytes]:
+    full = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "KV_URL", "SUPABASE_URL", "SUPABASE_ANON_KEY")} | env
+    return subprocess.Popen([sys.executable, "-m", "workers", "--name", name], cwd=ROOT, env=full, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
+
+
+def stop(worker: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
+    if worker.poll() is None:
+        os.killpg(worker.pid, sig)
+    try:
+        worker.wait(10)
+    except subprocess.TimeoutExpired:
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(5)
+
+
+def app(env: dict[str, str]) -> Services:
+    return services.build(Settings.load(env=env, secrets={}))
+
+
+SLEEPY = "import time\n\ndef run(inputs):\n    time.sleep(20)\n    return (inputs['dgs10'] - inputs['dgs2']).dropna()\n"
+
+
+def test_two_workers_share_the_queue_and_one_killed_mid_run_fails_its_run_once(redis_queue):
+    from sandbox import unavailable_reason
+
+    reason = unavailable_reason("python")
+    if reason:
+        missing_service(f"the Python sandbox cannot run here: {reason}")
+    svc = app(redis_queue)
+    workers = [start_worker(redis_queue, f"w{i}-{uuid.uuid4().hex[:6]}") for i in range(2)]
+    try:
+        ana, bob = person(svc), person(svc)
+        template = TEMPLATES["python"]
+        slug = f"sleepy-{uuid.uuid4().hex[:6]}"
+        svc.models.create(ana, template.meta(slug, "Sleeps"), "private", "sleeps", code=CodeBundle("python", SLEEPY))
+        sleepy = svc.queue.submit(ana, slug, INPUTS)
+        quick = svc.queue.submit(bob, SEED, INPUTS)
+        assert svc.queue.wait(bob, quick.run_id, 60).state == "done"  # the other worker serves it meanwhile
+        deadline = time.monotonic() + 60
+        while svc.queue.status(ana, sleepy.run_id).state != "running" and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert svc.queue.status(ana, sleepy.run_id).state == "running"
+        runner_of = _worker_running(svc, sleepy.run_id)
+        victim = next(w for w in workers if w.pid == runner_of)
+        stop(victim, signal.SIGKILL)
+        failed = svc.queue.wait(ana, sleepy.run_id, 30)
+        assert failed.state == "failed" and failed.run.error_message == WORKER_LOST
+        assert svc.store.runs.runs_today(ana) == 0  # the quota is given back
+        time.sleep(3)
+        survivor = next(w for w in workers if w is not victim)
+        assert survivor.poll() is None
+        assert svc.queue.status(ana, sleepy.run_id).run.error_message == WORKER_LOST  # nobody ran it again
+        after = svc.queue.submit(bob, SEED, {"start": "2023-01-01", "end": "2023-12-31"})
+        assert svc.queue.wait(bob, after.run_id, 60).state == "done"  # the survivor keeps serving
+    finally:
+        for worker in workers:
+            stop(worker, signal.SIGKILL)
+        svc.close()
+
+
+def _worker_running(svc: Services, run_id: str) -> int | None:
+    """The pid of the worker process that holds ``run_id`` (RQ records it on the worker's hash)."""
+    from rq import Worker
+
+    redis = svc.queue.backend.redis
+    for worker in Worker.all(connection=redis):
+        job_id = worker.get_current_job_id()
+        if job_id == run_id:
+            return int(worker.pid)
+    return None

@@ -1,0 +1,54 @@
+"""``python -m workers [--burst] [--name NAME]``: run queued model runs until stopped (or, with --burst, until the queue is empty).
+
+Each worker also reaps: every two seconds it fails the runs whose worker stopped beating (killed,
+machine gone), so their users see a sentence and get their quota back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import threading
+
+from services.queue import reap
+from workers.jobs import context
+
+REAP_EVERY_S = 2.0
+
+
+def _reaper(stop: threading.Event) -> None:
+    _, recorder, claims, _ = context()
+    while not stop.wait(REAP_EVERY_S):
+        try:
+            for run_id in reap(claims, recorder.store):
+                logging.getLogger("workers").warning("run %s lost its worker; failed it", run_id)
+        except Exception as exc:  # Redis or the database blinked: try again next round
+            logging.getLogger("workers").warning("reaping failed: %s", exc)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m workers", description="Run queued Auster model runs.")
+    parser.add_argument("--burst", action="store_true", help="stop when the queue is empty")
+    parser.add_argument("--name", help="this worker's name (default: host and process id)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+
+    from rq import Queue, SimpleWorker
+
+    settings, _, claims, _ = context()  # fail fast on missing configuration
+    import services.worker_boot  # noqa: F401  (the engine and the sample data loaded once, before the first job)
+
+    stop = threading.Event()
+    threading.Thread(target=_reaper, args=(stop,), name="reaper", daemon=True).start()
+    # SimpleWorker runs each job in this process: the engine stays warm between jobs, and a killed worker
+    # takes its job with it (its heartbeat stops and the run is failed) instead of leaving an orphan.
+    worker = SimpleWorker([Queue(settings.queue_name, connection=claims.redis)], connection=claims.redis, name=args.name)
+    try:
+        worker.work(burst=args.burst, with_scheduler=False)
+    finally:
+        stop.set()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
