@@ -38,8 +38,79 @@ def _failed(slug: str, message: str) -> None:
     st.session_state.pop(f"{slug}.last_run", None)
 
 
-def _run(slug: str, name: str, inputs: dict[str, Any]) -> None:
-    """Run the model and keep the outcome (or the per-field errors) in session state."""
+QUEUED_PARAM = "run"  # the address names a queued run, so a reload reads its state back
+
+
+def _queue(slug: str, inputs: dict[str, Any]) -> None:
+    """Queue a code model's run (it runs on a worker); the page follows it in ``queued_panel``."""
+    user = require_user("run models")
+    if user is None:
+        return
+    st.session_state.pop(QUOTA_KEY, None)
+    try:
+        state = get_services().queue.submit(user, slug, inputs)
+    except InputInvalid as exc:
+        st.session_state[f"{slug}.errors"] = dict(exc.fields)
+        return
+    except AusterError as exc:
+        _failed(slug, str(exc))
+        return
+    st.session_state.pop(f"{slug}.error", None)
+    st.session_state.pop(f"{slug}.last_run", None)
+    st.session_state[f"{slug}.queued"] = state.run_id
+    st.query_params[QUEUED_PARAM] = state.run_id
+
+
+STATE_LABEL = {"queued": "Queued, waiting for a worker", "running": "Running on a worker", "done": "Done", "failed": "Failed", "cancelled": "Cancelled"}
+
+
+def _adopt(slug: str, state: Any, version: int | None) -> None:
+    """A finished queued run becomes the page's result (or its sentence)."""
+    st.session_state.pop(f"{slug}.queued", None)
+    if state.state == "done" and state.run is not None and state.run.outputs:
+        result = state.run.outputs
+        st.session_state.pop(f"{slug}.error", None)
+        st.session_state[f"{slug}.last_run"] = {"run_id": state.run_id, "result": result, "cached": bool(state.cached),
+                                                "inputs": result.get("inputs") or state.run.inputs, "version": version, "warnings": []}
+    else:
+        _failed(slug, (state.run.error_message if state.run else None) or STATE_LABEL[state.state] + ".")
+
+
+def queued_panel(slug: str, version: int | None) -> None:
+    """The state of this page's queued run, refreshed every second until it is finished; a Cancel button."""
+    run_id = st.session_state.get(f"{slug}.queued") or (st.query_params.get(QUEUED_PARAM) if not last_run(slug) else None)
+    if not run_id:
+        return
+    user = current_user()
+    if user is None:
+        return
+
+    @st.fragment(run_every=1.0)
+    def follow() -> None:
+        try:
+            state = get_services().queue.status(user, run_id)
+        except AusterError as exc:
+            st.session_state.pop(f"{slug}.queued", None)
+            st.caption(str(exc))
+            return
+        if state.finished:
+            _adopt(slug, state, version)
+            st.rerun()
+        st.session_state[f"{slug}.queued"] = run_id
+        left, right = st.columns([4, 1])
+        left.info(f"{STATE_LABEL[state.state]} · {state.elapsed_s:,.0f} s", icon=":material/hourglass_top:")
+        if right.button("Cancel", key=f"{slug}.cancel", icon=":material/cancel:"):
+            get_services().queue.cancel(user, run_id)
+            st.rerun()
+
+    follow()
+
+
+def _run(slug: str, name: str, inputs: dict[str, Any], queued: bool = False) -> None:
+    """Run the model and keep the outcome (or the per-field errors) in session state; code models go to the queue."""
+    if queued:
+        _queue(slug, inputs)
+        return
     user = require_user("run models")
     if user is None:
         return
@@ -123,11 +194,12 @@ def run_panel(model: Any, prefill: Mapping[str, Any] | None = None, show_results
     if submitted is not None and not errors:
         st.session_state.pop(f"{slug}.error", None)
         was_anonymous = current_user() is None
-        _run(slug, model.name, submitted)
+        _run(slug, model.name, submitted, queued=bool(model.latest and model.latest.is_code))
         if was_anonymous and current_user() is not None:
             refresh_identity()  # the run started a guest session: the sidebar says so now
         if st.session_state.get(f"{slug}.errors"):
             st.rerun()  # the run flow refused a field the form could not check: show it under the field
+    queued_panel(slug, model.latest.version if model.latest else None)
     quota = quota_text(current_user())
     if quota:
         st.caption(quota)

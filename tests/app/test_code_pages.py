@@ -3,6 +3,7 @@ decision; the review page is for admins, shows the code, the diff and a sandboxe
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -70,3 +71,27 @@ def test_an_admin_reads_the_code_and_diff_then_rejects_with_a_note_shown_on_the_
     page = as_user(ana, "views/model.py", slug=slug)
     shown = unescape(texts(page))
     assert "Rejected" in shown and "Please document the inputs." in shown and "by Root" in shown
+
+
+def test_a_code_model_runs_through_the_queue_and_its_result_replaces_the_queued_line(svc):
+    from sandbox import unavailable_reason
+    from tests.conftest import missing_service
+
+    reason = unavailable_reason("python")
+    if reason:
+        missing_service(f"the Python sandbox cannot run here: {reason}")
+    ana, _ = people(svc)
+    slug = code_model(svc, ana)
+    at = as_user(ana, "views/model.py", slug=slug)
+    at.button(key=f"{slug}.run").click().run()
+    no_failure(at)
+    run_id = at.query_params["run"][0] if isinstance(at.query_params["run"], list) else at.query_params["run"]
+    assert svc.queue.status(ana, run_id).state in ("queued", "running", "done")
+    for _ in range(120):
+        if svc.queue.status(ana, run_id).finished:
+            break
+        time.sleep(0.5)
+    at.run()
+    no_failure(at)
+    assert svc.queue.status(ana, run_id).state == "done"
+    assert any("10y - 2y" in c.proto.spec for c in at.get("plotly_chart"))
