@@ -21,6 +21,7 @@ PAGES = {
     "You": [
         st.Page("views/workspace.py", title="Workspace", icon=":material/work:", url_path="workspace"),
         st.Page("views/builder.py", title="Model builder", icon=":material/account_tree:", url_path="builder"),
+        st.Page("views/editor.py", title="Code editor", icon=":material/code:", url_path="editor"),
         st.Page("views/account.py", title="Account", icon=":material/person:", url_path="account"),
     ],
     "": [

@@ -130,3 +130,10 @@ def check_code_model(dsl: dict[str, Any], bundle: CodeBundle | None) -> list[str
     if not code_steps:
         problems.insert(0, "A code model needs one code step (operation 'code') that receives the fetch steps' values.")
     return problems
+
+
+def approved_packages() -> list[str]:
+    """The packages a Python model may declare and import (requirements-sandbox.txt's approved lines)."""
+    from sandbox import allowlist
+
+    return sorted(allowlist.approved())

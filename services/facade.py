@@ -15,6 +15,7 @@ from services.authoring.preview import PreviewService
 from services.authoring.service import BuilderService
 from services.coalesce import Coalescer, CrossProcessLocks, FileLocks, RedisLocks
 from services.code import AUDIT_FILE
+from services.code_editor import CodeEditorService
 from services.config import Settings
 from services.data import data_access, reference_date
 from services.labs import LabsService
@@ -93,6 +94,7 @@ class Services:
     labs: LabsService
     builder: BuilderService
     review: ReviewService
+    editor: CodeEditorService
     queue: QueueService
 
     def close(self) -> None:
@@ -147,5 +149,6 @@ def build(
         labs=LabsService(settings, fresh_data),
         builder=BuilderService(store, registry, models, preview, today=runs.reference_date),
         review=ReviewService(store, registry, settings.limits, data, runs.reference_date),
+        editor=CodeEditorService(registry, models, settings.limits, data, runs.reference_date),
         queue=QueueService(store, runs, _queue_backend(settings, store, runner, data), _queue_secret(settings), settings.queue_cap),
     )
