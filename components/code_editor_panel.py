@@ -27,7 +27,8 @@ def _editor(runtime: str) -> None:
 
     answer = code_editor(
         st.session_state[CODE_KEY], lang=LANG[runtime], height=[16, 32], response_mode=["blur", "debounce"],
-        options={"showLineNumbers": True, "tabSize": 4 if runtime == "python" else 2, "wrap": False},
+        options={"showLineNumbers": True, "tabSize": 4 if runtime == "python" else 2, "wrap": False,
+                 "enableLiveAutocompletion": False, "enableBasicAutocompletion": False, "enableSnippets": False},
         key=f"editor.ace.{st.session_state.get('editor.generation', 0)}",
     )
     text = (answer or {}).get("text") if isinstance(answer, dict) else None

@@ -26,10 +26,16 @@ def model_builder_actions(model: Any) -> None:
     """On a model page: edit it (its author) or fork and edit it (anyone who can see it); publish it (its author)."""
     svc, user = get_services(), current_user()
     own = user is not None and model.owner_id == user.id
+    is_code = model.latest is not None and model.latest.is_code
     bar = st.container(horizontal=True, gap="small")  # each action as wide as its label, at any screen width
     with bar:
-        if own:
+        if is_code and own:
+            st.page_link("views/editor.py", label="Edit the code", query_params={"slug": model.slug}, icon=":material/code:", width="content")
+        elif own:
             st.page_link(BUILDER_PAGE, label="Edit in the builder", query_params={"slug": model.slug}, icon=":material/edit:", width="content")
+        if is_code and not own:
+            return  # a code model is forked with the Fork button; the builder edits DSL models
+        if own:
             if model.visibility != "public" and st.button("Publish the model", key=f"{model.slug}.make_public", icon=":material/public:", width="content",
                                                           help=f"It is {model.visibility}: make it public so anyone can find and run it."):
                 try:
