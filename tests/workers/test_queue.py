@@ -213,3 +213,21 @@ def _worker_running(svc: Services, run_id: str) -> int | None:
         if job_id == run_id:
             return int(worker.pid)
     return None
+
+
+def test_a_job_signed_with_another_secret_is_refused_and_a_claimed_run_is_never_run_twice(local):
+    from services.queue import LocalClaims, QueuedJob, Recorder, perform
+
+    svc, gate = local
+    gate.opened.set()
+    job = QueuedJob("r1", "u1", "m1", "v1", {}, {}, {}, {}, "sample", None, None, "k")
+    wire = job.to_wire("the app's secret")
+    with pytest.raises(PermissionError, match="signature did not verify"):
+        QueuedJob.from_wire(wire, "a forger's secret")
+    forged = dict(wire, job=dict(wire["job"], user_id="someone-else"))
+    with pytest.raises(PermissionError):
+        QueuedJob.from_wire(forged, "the app's secret")
+    claims, ran = LocalClaims(), []
+    claims.claim("r1", "u1")  # a worker has it already
+    assert perform(job, claims, Recorder(svc.store, svc.settings.data), execute=lambda rj: ran.append(rj) or {}) == "skipped"
+    assert ran == []
