@@ -95,6 +95,39 @@ class ModelVersion:
     runtime: Runtime = "dsl"
     code_bundle: str | None = None
     dependencies: tuple[str, ...] = ()
+    author_name: str | None = None  # the display name of ``created_by`` (None for a template)
+
+
+@dataclass(frozen=True)
+class ForkSource:
+    """Where a fork came from, as its page says it: "forked from <name>, version <version>, by <owner_name>"."""
+
+    slug: str
+    name: str
+    version: int | None  # the source version copied or last taken (None when that version is gone)
+    owner_name: str | None
+    is_template: bool = False
+
+
+@dataclass(frozen=True)
+class ForkEntry:
+    """One fork of a model, as the source's page lists it."""
+
+    slug: str
+    name: str
+    owner_name: str | None
+    created_at: datetime
+    version: int | None  # the source version it copied or last took
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """A model's place among forks: its source (None when it is no fork, or its source is not visible to the
+    viewer: ``source_hidden``) and the forks the viewer may list (public ones and the viewer's own)."""
+
+    source: ForkSource | None
+    forks: tuple[ForkEntry, ...]
+    source_hidden: bool = False
 
 
 @dataclass(frozen=True)

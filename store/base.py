@@ -17,7 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from contracts.drafts import DraftRecord
 from contracts.dsl import ModelMeta
-from contracts.records import Artifact, IssuedSession, Model, ModelQuery, ModelSummary, ModelVersion, Rating, RatingSummary, RunRecord, User
+from contracts.records import Artifact, IssuedSession, Lineage, Model, ModelQuery, ModelSummary, ModelVersion, Rating, RatingSummary, RunRecord, User
 from store.common import STALE_AFTER_S
 
 
@@ -80,7 +80,18 @@ class ModelsStore(Protocol):
         self, viewer: User, model_id: str, dsl: dict[str, Any], input_schema: dict[str, Any], output_schema: dict[str, Any], changelog: str, status: str = "published"
     ) -> ModelVersion: ...
     def set_visibility(self, viewer: User, model_id: str, visibility: str) -> None: ...
-    def fork_model(self, viewer: User, source_slug: str, new_slug: str, name: str | None) -> Model: ...
+    def fork_model(self, viewer: User, source_slug: str, new_slug: str, name: str | None) -> Model:
+        """A private copy of the source's current version, named "<name> (fork)" unless ``name`` is given."""
+        ...
+
+    def lineage(self, slug: str, viewer: User | None) -> Lineage | None:
+        """Where the model came from and which forks the viewer may list; None when the model is not visible."""
+        ...
+
+    def take_source_version(self, viewer: User, fork_slug: str, version: int) -> ModelVersion:
+        """The fork's owner takes a version of its source as the fork's new current version."""
+        ...
+
     def load_seeds(self, metas: list[ModelMeta]) -> int: ...
 
 

@@ -21,11 +21,18 @@ STALE_AFTER_S = 3600.0
 STALE_RUN_MESSAGE = (
     "The run was not recorded in time (the app stopped or its database was busy); it does not count against your daily runs."
 )
+TAKE_VERSION_REFUSED = "Only the owner of this fork can take a version of its source."
+FORK_SUFFIX = " (fork)"
 ADD_VERSION_REFUSED = "Only the author can change this model; fork it to make your own copy."
 UNPUBLISHABLE = "The model of this run is no longer shared with you, so the run cannot be published."
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 8
 CACHE_TTL = timedelta(seconds=EXECUTION_CACHE_TTL_S)
+
+
+def fork_name(name: str) -> str:
+    """A fork's name until its owner renames it: "<source name> (fork)", within the 120 characters a name may have."""
+    return name[: 120 - len(FORK_SUFFIX)] + FORK_SUFFIX
 
 
 def now_utc() -> datetime:

@@ -357,5 +357,24 @@ MIGRATIONS.append(
     )
 )
 
+# Issue 13: fork lineage. A fork remembers which version of its source it copied or last took
+# (``forked_from_version_id``), so its page says "forked from X, version N" and its owner sees the
+# source's newer versions. Forks made before this are matched to their source version through their
+# first changelog ("Forked from <slug> v<N>"). The Supabase migration 20250101000030 does the same.
+MIGRATIONS.append(
+    (
+        30,
+        """
+        ALTER TABLE models ADD COLUMN forked_from_version_id TEXT REFERENCES model_versions (id) ON DELETE SET NULL;
+        UPDATE models SET forked_from_version_id = (
+            SELECT sv.id FROM model_versions fv, models src, model_versions sv
+             WHERE fv.model_id = models.id AND fv.version = 1 AND src.id = models.forked_from_id AND sv.model_id = src.id
+               AND fv.changelog = 'Forked from ' || src.slug || ' v' || sv.version)
+         WHERE forked_from_id IS NOT NULL;
+        CREATE INDEX models_forked_from_idx ON models (forked_from_id) WHERE forked_from_id IS NOT NULL;
+        """,
+    )
+)
+
 # Tables that exist only in the embedded store (Supabase keeps these in its own ``auth`` schema).
 SQLITE_ONLY_TABLES = ("local_credentials", "schema_migrations", "local_settings")
