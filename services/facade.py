@@ -23,6 +23,7 @@ from services.runs import RunsService
 from services.seeds import sync_seeds
 from services.social import SocialService
 from services.throttle import Events, GuestCaps, MemoryEvents, RedisEvents, SignInThrottle
+from services.versions import VersionsService
 from store import open_store
 from store.base import Store
 
@@ -73,6 +74,7 @@ class Services:
     social: SocialService
     labs: LabsService
     builder: BuilderService
+    versions: VersionsService
 
     def close(self) -> None:
         self.store.close()
@@ -123,4 +125,5 @@ def build(
         social=SocialService(store, registry),
         labs=LabsService(settings, fresh_data),
         builder=BuilderService(store, registry, models, preview, today=runs.reference_date),
+        versions=VersionsService(store, registry, models, runs),
     )
