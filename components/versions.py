@@ -226,7 +226,7 @@ def versions_tab(model: Any, lineage: Lineage | None = None) -> None:
         st.error(str(exc))
         return
     current_id = model.latest.id if model.latest else None
-    st.dataframe(history_frame(versions, current_id), hide_index=True, width="stretch", key=f"{slug}.history")
+    st.table(history_frame(versions, current_id), hide_index=True)  # static: readable by anyone, light to load
     _flash(f"{slug}.versions.flash")
     numbers = [v.version for v in versions]
     if not numbers:
@@ -319,14 +319,14 @@ def show_comparison(slug: str, comparison: Comparison) -> None:
     for version, names in comparison.left_out.items():
         st.caption(f"Version {version} takes no input {', '.join(map(escape, names))}; it ran without it.")
     if comparison.metrics:
-        st.dataframe(metrics_frame(comparison), hide_index=True, key=f"{slug}.compare.metrics")
+        st.table(metrics_frame(comparison), hide_index=True)
     for i, pair in enumerate(comparison.series):
         st.plotly_chart(overlay_figure(pair, old, new), key=f"{slug}.compare.series.{i}", width="stretch")
-    for i, table in enumerate(comparison.tables):
+    for table in comparison.tables:
         st.markdown(f"**{escape(table.label)}**" + ("" if not table.same else " (the same in both versions)"))
         frame = table_frame(table, old, new)
         styles = table_styles(table)
-        st.dataframe(frame.style.apply(lambda _, css=styles: css, axis=None), hide_index=True, width="stretch", key=f"{slug}.compare.table.{i}")
+        st.table(frame.style.apply(lambda _, css=styles: css, axis=None), hide_index=True)
 
 
 def _forks(model: Any, lineage: Lineage | None) -> None:

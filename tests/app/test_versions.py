@@ -43,7 +43,7 @@ def as_user(user: Any, **query: str) -> AppTest:
 
 def frame_with(at: AppTest, *columns: str) -> Any:
     """The first data frame on the page that has these columns."""
-    return next(d.value for d in at.dataframe if set(columns) <= set(d.value.columns))
+    return next(d.value for d in at.table if set(columns) <= set(d.value.columns))
 
 
 def test_the_history_lists_each_version_with_its_author_and_the_diff_shows_the_parameter_that_moved(open_page, svc) -> None:
