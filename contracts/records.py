@@ -8,7 +8,7 @@ from typing import Any
 
 from contracts.artifact import ArtifactPayload
 from contracts.result import RunResult
-from contracts.rules import ArtifactType, ArtifactVisibility, Role, RunStatus, Runtime, Tier, VersionStatus, Visibility, daily_limit
+from contracts.rules import ArtifactType, ArtifactVisibility, CommentTarget, Role, RunStatus, Runtime, Tier, VersionStatus, Visibility, daily_limit
 
 
 @dataclass(frozen=True)
@@ -211,3 +211,36 @@ class RatingSummary:
     count: int
     reviews: tuple[Rating, ...]
     mine: Rating | None = None
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A comment in a model's or an artifact's thread (``parent_id``: the comment it replies to). The body of a
+    deleted comment, and of a hidden one for anyone but an admin, is empty."""
+
+    id: str
+    target: CommentTarget
+    model_id: str
+    artifact_id: str | None
+    parent_id: str | None
+    user_id: str
+    author_name: str
+    body: str
+    created_at: datetime
+    edited_at: datetime | None = None
+    hidden: bool = False
+    deleted: bool = False
+    reports: int = 0  # shown to admins only (0 for anyone else)
+
+
+@dataclass(frozen=True)
+class CommentReport:
+    """A report of a comment to the admins, with the comment and where it is."""
+
+    id: str
+    comment: Comment
+    reason: str
+    reporter_name: str
+    created_at: datetime
+    target: CommentTarget
+    slug: str

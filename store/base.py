@@ -17,7 +17,21 @@ from typing import Any, Protocol, runtime_checkable
 
 from contracts.drafts import DraftRecord
 from contracts.dsl import ModelMeta
-from contracts.records import Artifact, IssuedSession, Lineage, Model, ModelQuery, ModelSummary, ModelVersion, Rating, RatingSummary, RunRecord, User
+from contracts.records import (
+    Artifact,
+    Comment,
+    CommentReport,
+    IssuedSession,
+    Lineage,
+    Model,
+    ModelQuery,
+    ModelSummary,
+    ModelVersion,
+    Rating,
+    RatingSummary,
+    RunRecord,
+    User,
+)
 from store.common import STALE_AFTER_S
 
 
@@ -155,6 +169,21 @@ class DraftsStore(Protocol):
 
 
 @runtime_checkable
+class CommentsStore(Protocol):
+    """Discussions: threaded comments on a model or an artifact (``target`` "model" or "artifact", named by slug),
+    visible exactly to those who can see it. Authors edit and delete their own comments, admins hide any and
+    read the reports; each user posts at most ``contracts.rules.COMMENTS_PER_WINDOW`` per ``COMMENT_WINDOW_S``."""
+
+    def list_comments(self, viewer: User | None, target: str, slug: str) -> list[Comment]: ...
+    def post_comment(self, viewer: User, target: str, slug: str, body: str, parent_id: str | None = None) -> Comment: ...
+    def edit_comment(self, viewer: User, comment_id: str, body: str) -> Comment: ...
+    def delete_comment(self, viewer: User, comment_id: str) -> None: ...
+    def hide_comment(self, viewer: User, comment_id: str, hidden: bool = True) -> None: ...
+    def report_comment(self, viewer: User, comment_id: str, reason: str) -> None: ...
+    def reports(self, viewer: User, limit: int = 100) -> list[CommentReport]: ...
+
+
+@runtime_checkable
 class Store(Protocol):
     """A backend: its kind ("sqlite" or "supabase"), one object per aggregate, and ``close``."""
 
@@ -166,11 +195,12 @@ class Store(Protocol):
     artifacts: ArtifactsStore
     social: SocialStore
     drafts: DraftsStore
+    comments: CommentsStore
 
     def close(self) -> None: ...
 
 
 AGGREGATES: dict[str, type] = {
     "users": UsersStore, "sessions": SessionsStore, "models": ModelsStore, "runs": RunsStore, "artifacts": ArtifactsStore, "social": SocialStore,
-    "drafts": DraftsStore,
+    "drafts": DraftsStore, "comments": CommentsStore,
 }

@@ -376,5 +376,33 @@ MIGRATIONS.append(
     )
 )
 
+# Issue 13: discussions. The same columns and table as the Supabase migration 20250101000031: a comment on
+# an artifact keeps the artifact's model in model_id and the artifact in artifact_id; replies name their
+# parent; edits, an admin's hiding and the author's deletion are stamped; reports go to comment_reports.
+MIGRATIONS.append(
+    (
+        31,
+        """
+        ALTER TABLE model_comments ADD COLUMN artifact_id TEXT REFERENCES published_artifacts (id) ON DELETE CASCADE;
+        ALTER TABLE model_comments ADD COLUMN parent_id TEXT REFERENCES model_comments (id) ON DELETE CASCADE;
+        ALTER TABLE model_comments ADD COLUMN edited_at TEXT;
+        ALTER TABLE model_comments ADD COLUMN hidden_at TEXT;
+        ALTER TABLE model_comments ADD COLUMN hidden_by TEXT REFERENCES profiles (id) ON DELETE SET NULL;
+        ALTER TABLE model_comments ADD COLUMN deleted_at TEXT;
+        CREATE INDEX model_comments_artifact_idx ON model_comments (artifact_id, created_at) WHERE artifact_id IS NOT NULL;
+        CREATE INDEX model_comments_user_created_idx ON model_comments (user_id, created_at DESC);
+        CREATE TABLE comment_reports (
+            id           TEXT PRIMARY KEY,
+            comment_id   TEXT NOT NULL REFERENCES model_comments (id) ON DELETE CASCADE,
+            reporter_id  TEXT NOT NULL REFERENCES profiles (id) ON DELETE CASCADE,
+            reason       TEXT NOT NULL CHECK (length(reason) BETWEEN 1 AND 500),
+            created_at   TEXT NOT NULL,
+            UNIQUE (comment_id, reporter_id)
+        );
+        CREATE INDEX comment_reports_created_idx ON comment_reports (created_at DESC);
+        """,
+    )
+)
+
 # Tables that exist only in the embedded store (Supabase keeps these in its own ``auth`` schema).
 SQLITE_ONLY_TABLES = ("local_credentials", "schema_migrations", "local_settings")
