@@ -15,6 +15,7 @@ from services.authoring.service import BuilderService
 from services.coalesce import Coalescer, CrossProcessLocks, FileLocks, RedisLocks
 from services.config import Settings
 from services.data import data_access, reference_date
+from services.discussions import DiscussionsService
 from services.labs import LabsService
 from services.publishing import PublishingService
 from services.registry import ModelsService, RegistryService
@@ -75,6 +76,7 @@ class Services:
     labs: LabsService
     builder: BuilderService
     versions: VersionsService
+    discussions: DiscussionsService
 
     def close(self) -> None:
         self.store.close()
@@ -126,4 +128,5 @@ def build(
         labs=LabsService(settings, fresh_data),
         builder=BuilderService(store, registry, models, preview, today=runs.reference_date),
         versions=VersionsService(store, registry, models, runs),
+        discussions=DiscussionsService(store),
     )

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from components.discussion import reports_panel
 from components.session import current_user, get_services
 from components.text import escape
 from contracts.errors import AusterError
@@ -29,3 +30,6 @@ if submitted:
         st.error(str(exc))
     else:
         st.success(f"{escape(user.email or email)} is now on the {user.tier} tier ({user.daily_limit} runs a day), role {user.role}.")
+
+st.subheader("Reported comments")
+reports_panel(admin)

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from components.builder.links import model_builder_actions
+from components.discussion import discussion
 from components.lab_url import run_query
 from components.model_actions import action_bar, reviews_tab
 from components.model_card import facts_line, tags_line
@@ -44,7 +45,7 @@ lineage = lineage_line(model)
 action_bar(model)
 model_builder_actions(model)
 
-run_tab, reviews, versions, source = st.tabs(["Run", "Ratings and reviews", "Versions", "DSL source"])
+run_tab, reviews, versions, talk, source = st.tabs(["Run", "Ratings and reviews", "Versions", "Discussion", "DSL source"])
 with run_tab:
     schema = parse_schema(shown.latest.input_schema if shown.latest else None)
     kept = run_panel(shown, prefill_from_query(st.query_params.to_dict(), schema), earlier=earlier is not None)
@@ -56,6 +57,8 @@ with reviews:
     reviews_tab(model)
 with versions:
     versions_tab(model, lineage)
+with talk:
+    discussion("model", slug)
 with source:
     if shown.latest:
         st.json(shown.latest.dsl, expanded=True)
