@@ -133,6 +133,12 @@ class RunsStore(Protocol):
     def get_run(self, viewer: User, run_id: str) -> RunRecord | None: ...
     def usage(self, model_id: str, since: datetime) -> list[dict[str, Any]]: ...
 
+    def model_analytics(self, viewer: User, model_id: str, days: int = 30) -> dict[str, Any]:
+        """For the model's owner or an admin: ``since``; ``daily`` (date, runs, unique_users, errors, cache_hits);
+        ``runtime`` (p50, p95, n of executed successful runs); ``top_inputs`` (name, value, runs); ``saves``, ``forks``
+        (date, count) and ``ratings`` (date, count, average) per day."""
+        ...
+
 
 @runtime_checkable
 class ArtifactsStore(Protocol):

@@ -21,6 +21,7 @@ STALE_AFTER_S = 3600.0
 STALE_RUN_MESSAGE = (
     "The run was not recorded in time (the app stopped or its database was busy); it does not count against your daily runs."
 )
+ANALYTICS_REFUSED = "Only the model's owner (or an administrator) can see its usage."
 TAKE_VERSION_REFUSED = "Only the owner of this fork can take a version of its source."
 FORK_SUFFIX = " (fork)"
 ADD_VERSION_REFUSED = "Only the author can change this model; fork it to make your own copy."
@@ -33,6 +34,17 @@ CACHE_TTL = timedelta(seconds=EXECUTION_CACHE_TTL_S)
 def fork_name(name: str) -> str:
     """A fork's name until its owner renames it: "<source name> (fork)", within the 120 characters a name may have."""
     return name[: 120 - len(FORK_SUFFIX)] + FORK_SUFFIX
+
+
+def percentile_cont(values: list[float], q: float) -> float | None:
+    """PostgreSQL's ``percentile_cont``: linear interpolation between the two nearest ranks (None for no values)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = q * (len(ordered) - 1)
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def now_utc() -> datetime:

@@ -404,5 +404,33 @@ MIGRATIONS.append(
     )
 )
 
+# Issue 13: model_usage_daily kept exact, as the Supabase migration 20250101000032: unique_users counts the
+# distinct users of a model on a UTC day (runs and cache hits) through model_usage_users; errors and
+# cache_hits beside runs (executed runs). Existing days are recomputed from model_runs.
+MIGRATIONS.append(
+    (
+        32,
+        """
+        CREATE TABLE model_usage_users (
+            model_id  TEXT NOT NULL REFERENCES models (id) ON DELETE CASCADE,
+            date      TEXT NOT NULL,
+            user_id   TEXT NOT NULL REFERENCES profiles (id) ON DELETE CASCADE,
+            PRIMARY KEY (model_id, date, user_id)
+        );
+        ALTER TABLE model_usage_daily ADD COLUMN errors INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE model_usage_daily ADD COLUMN cache_hits INTEGER NOT NULL DEFAULT 0;
+        INSERT INTO model_usage_users (model_id, date, user_id)
+            SELECT DISTINCT model_id, substr(COALESCE(finished_at, created_at), 1, 10), user_id FROM model_runs WHERE status <> 'pending'
+            ON CONFLICT DO NOTHING;
+        INSERT INTO model_usage_daily (id, model_id, date, runs, unique_users, errors, cache_hits)
+            SELECT lower(hex(randomblob(16))), model_id, day, SUM(cached = 0), COUNT(DISTINCT user_id), SUM(status = 'error' AND cached = 0), SUM(cached = 1)
+              FROM (SELECT model_id, user_id, status, cached, substr(COALESCE(finished_at, created_at), 1, 10) AS day FROM model_runs WHERE status <> 'pending')
+             GROUP BY model_id, day
+            ON CONFLICT (model_id, date) DO UPDATE SET runs = excluded.runs, unique_users = excluded.unique_users, errors = excluded.errors,
+               cache_hits = excluded.cache_hits;
+        """,
+    )
+)
+
 # Tables that exist only in the embedded store (Supabase keeps these in its own ``auth`` schema).
 SQLITE_ONLY_TABLES = ("local_credentials", "schema_migrations", "local_settings")
