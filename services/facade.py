@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.data import DataAccess
+from services.analytics import AnalyticsService
 from services.auth import AuthService
 from services.authoring.preview import PreviewService
 from services.authoring.service import BuilderService
@@ -77,6 +78,7 @@ class Services:
     builder: BuilderService
     versions: VersionsService
     discussions: DiscussionsService
+    analytics: AnalyticsService
 
     def close(self) -> None:
         self.store.close()
@@ -129,4 +131,5 @@ def build(
         builder=BuilderService(store, registry, models, preview, today=runs.reference_date),
         versions=VersionsService(store, registry, models, runs),
         discussions=DiscussionsService(store),
+        analytics=AnalyticsService(store, registry),
     )

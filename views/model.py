@@ -44,6 +44,9 @@ st.caption(facts_line(model.summary) + (f" · version {shown.latest.version}" if
 lineage = lineage_line(model)
 action_bar(model)
 model_builder_actions(model)
+viewer = current_user()
+if viewer is not None and (viewer.id == model.owner_id or viewer.is_admin):
+    st.page_link("views/analytics.py", label="Usage of this model", query_params={"slug": slug}, icon=":material/query_stats:")
 
 run_tab, reviews, versions, talk, source = st.tabs(["Run", "Ratings and reviews", "Versions", "Discussion", "DSL source"])
 with run_tab:
