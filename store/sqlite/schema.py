@@ -406,7 +406,8 @@ MIGRATIONS.append(
 
 # Issue 13: model_usage_daily kept exact, as the Supabase migration 20250101000032: unique_users counts the
 # distinct users of a model on a UTC day (runs and cache hits) through model_usage_users; errors and
-# cache_hits beside runs (executed runs). Existing days are recomputed from model_runs.
+# cache_hits beside runs (executed runs). Days before it keep their counts; the users of each day so far are
+# entered in model_usage_users, so that nobody who ran a model today is counted twice after the upgrade.
 MIGRATIONS.append(
     (
         32,
@@ -422,12 +423,6 @@ MIGRATIONS.append(
         INSERT INTO model_usage_users (model_id, date, user_id)
             SELECT DISTINCT model_id, substr(COALESCE(finished_at, created_at), 1, 10), user_id FROM model_runs WHERE status <> 'pending'
             ON CONFLICT DO NOTHING;
-        INSERT INTO model_usage_daily (id, model_id, date, runs, unique_users, errors, cache_hits)
-            SELECT lower(hex(randomblob(16))), model_id, day, SUM(cached = 0), COUNT(DISTINCT user_id), SUM(status = 'error' AND cached = 0), SUM(cached = 1)
-              FROM (SELECT model_id, user_id, status, cached, substr(COALESCE(finished_at, created_at), 1, 10) AS day FROM model_runs WHERE status <> 'pending')
-             GROUP BY model_id, day
-            ON CONFLICT (model_id, date) DO UPDATE SET runs = excluded.runs, unique_users = excluded.unique_users, errors = excluded.errors,
-               cache_hits = excluded.cache_hits;
         """,
     )
 )

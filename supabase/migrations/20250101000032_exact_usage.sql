@@ -3,7 +3,9 @@
 -- and user; a user counts once, when their row is first inserted), in the same transaction as the run
 -- that brings them: finish_run and log_cached_run, the server's alone. Beside it, errors (failed runs)
 -- and cache_hits (served from the cache); runs stays the count of executed runs (the registry's
--- popularity). Existing days are recomputed from model_runs. The embedded store's migration 32 does the same.
+-- popularity). Days before this migration keep their counts; the users of each day so far are entered in
+-- model_usage_users, so that nobody who ran a model today is counted twice after the upgrade. The embedded
+-- store's migration 32 does the same.
 
 create table if not exists public.model_usage_users (
     model_id  uuid not null references public.models (id) on delete cascade,
@@ -21,14 +23,6 @@ insert into public.model_usage_users (model_id, date, user_id)
     select distinct model_id, (coalesce(finished_at, created_at) at time zone 'utc')::date, user_id
       from public.model_runs where status <> 'pending'
     on conflict do nothing;
-insert into public.model_usage_daily as u (model_id, date, runs, unique_users, errors, cache_hits)
-    select model_id, day, count(*) filter (where not cached), count(distinct user_id),
-           count(*) filter (where status = 'error' and not cached), count(*) filter (where cached)
-      from (select r.*, (coalesce(r.finished_at, r.created_at) at time zone 'utc')::date as day
-              from public.model_runs r where r.status <> 'pending') runs
-     group by model_id, day
-    on conflict (model_id, date) do update
-    set runs = excluded.runs, unique_users = excluded.unique_users, errors = excluded.errors, cache_hits = excluded.cache_hits;
 
 -- 1 when this is the user's first run of the model that day (their row is new), else 0.
 create or replace function public.note_model_user(p_model_id uuid, p_date date, p_user_id uuid)

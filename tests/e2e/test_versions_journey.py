@@ -1,6 +1,6 @@
 """Issue 13's journey in a real browser: a model its author edited twice; a reader opens its versions,
-diffs version 1 and version 3, compares their results, forks it, and finds the fork saying where it came
-from. The two edits are arranged through the services before the server starts (editing in the browser
+diffs version 1 and version 3, compares their results, forks it, finds the fork saying where it came
+from, comments and replies on it, runs it and sees the run on the fork's usage page. The two edits are arranged through the services before the server starts (editing in the browser
 is the builder journey's); screenshots go to test-output/e2e/versions-*.png."""
 
 from __future__ import annotations
@@ -90,6 +90,34 @@ def test_diff_compare_and_fork_a_model_edited_twice(browser, base_url, shots) ->
         assert "version 3, by Ana" in lineage.inner_text()
         assert page.get_by_role("link", name=f"Open {SLUG}").is_visible()
         me.shot("fork-lineage")
+
+        # A comment and a reply on the fork's discussion.
+        page.get_by_role("tab", name="Discussion").click()
+        page.get_by_label("Add a comment").fill("Why a 20-day mean? See https://fred.stlouisfed.org/series/T10Y2Y")
+        page.get_by_role("button", name="Post comment").click()
+        page.get_by_text("Your comment is posted.").wait_for()
+        me.settle()
+        assert page.get_by_role("link", name="https://fred.stlouisfed.org/series/T10Y2Y").is_visible()  # an http(s) address is a link
+        page.get_by_role("button", name="Reply").first.click()
+        page.get_by_label("Your reply").fill("It reads the trend, not the noise.")
+        page.get_by_role("button", name="Post reply").click()
+        page.get_by_text("Your reply is posted.").wait_for()
+        page.get_by_text("It reads the trend, not the noise.").wait_for()
+        me.settle()
+        me.shot("discussion")
+
+        # The fork's owner runs it and sees the run on the usage page.
+        page.get_by_role("tab", name="Run").click()
+        page.get_by_role("button", name="Run model").click()
+        page.locator("[data-testid='stExpander']").filter(has_text="Done in").first.wait_for()
+        me.settle()
+        page.get_by_role("link", name="Usage of this model").click()
+        page.get_by_role("heading", name="Model usage").wait_for()
+        me.settle()
+        page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 3")
+        runs = page.locator("[data-testid='stMetric']").filter(has_text="Runs").locator("[data-testid='stMetricValue']")
+        assert runs.inner_text().strip() == "1"
+        me.shot("usage")
         assert not me.alerts
     except Exception:
         me.shot("failure")
