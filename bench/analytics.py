@@ -64,6 +64,11 @@ FILL = [
           from (select *, (finished_at at time zone 'utc')::date as d from public.model_runs) x group by model_id, d
         on conflict (model_id, date) do nothing
     """),
+    ("input values", """
+        insert into public.model_input_daily (model_id, date, name, value, runs)
+        select r.model_id, (r.finished_at at time zone 'utc')::date, kv.key, left(kv.value, 200), count(*)
+          from public.model_runs r, jsonb_each_text(r.inputs_json) kv group by 1, 2, 3, 4 on conflict do nothing
+    """),
     ("saves", """
         insert into public.model_saves (user_id, model_id, created_at)
         select u.id, m.id, now() - random() * interval '90 days'
@@ -112,7 +117,7 @@ def main() -> None:
             started = time.perf_counter()
             conn.execute(sql, sizes)
             print(f"  {name:<17} {time.perf_counter() - started:7.1f} s")
-        conn.execute("analyze")
+        conn.execute("vacuum analyze")  # as autovacuum would have by now
         busiest, owner = conn.execute(
             "select m.id, m.owner_id from public.models m join public.model_runs r on r.model_id = m.id group by m.id order by count(*) desc limit 1"
         ).fetchone()

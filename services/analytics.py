@@ -113,3 +113,10 @@ class AnalyticsService:
         raw = self._store.runs.model_analytics(user, model.id, max(1, min(int(days), 366)))
         today = date.fromisoformat(str(raw.get("since"))) + timedelta(days=max(1, min(int(days), 366)) - 1) if raw.get("since") else self._today()
         return build_dashboard(model.slug, model.name, raw, today)
+
+    def site_usage(self, user: User | None, days: int = 30) -> dict[str, Any]:
+        """For admins: totals, top models and the most active users over ``days`` days."""
+        user = require_user(user, "see the site's usage")
+        if not user.is_admin:
+            raise PermissionDenied("Only an administrator can see the site's usage.")
+        return self._store.runs.admin_usage(user, max(1, min(int(days), 366)))

@@ -139,6 +139,11 @@ class RunsStore(Protocol):
         (date, count) and ``ratings`` (date, count, average) per day."""
         ...
 
+    def admin_usage(self, viewer: User, days: int = 30) -> dict[str, Any]:
+        """For an admin: ``since``; ``totals`` (runs, cache_hits, errors, active_users); ``top_models`` (slug, name, runs,
+        cache_hits, errors, user_days); ``top_users`` (name, days, models)."""
+        ...
+
 
 @runtime_checkable
 class ArtifactsStore(Protocol):

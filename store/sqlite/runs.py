@@ -64,7 +64,12 @@ def run_from_row(row: sqlite3.Row) -> RunRecord:
     )
 
 
-def bump_usage(conn: sqlite3.Connection, model_id: str, user_id: str, now: datetime, *, runs: int, errors: int, cache_hits: int) -> None:
+INPUT_TEXT = "substr(CASE kv.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(kv.value AS TEXT) END, 1, 200)"
+
+
+def bump_usage(
+    conn: sqlite3.Connection, model_id: str, user_id: str, now: datetime, *, runs: int, errors: int, cache_hits: int, inputs_json: str | None = None
+) -> None:
     """Count a run (or a cache hit) in the model's usage of the day, in the run's own transaction; the user counts
     among the day's unique users once, when their ``model_usage_users`` row is first inserted."""
     day = now.astimezone(UTC).date().isoformat()
@@ -76,6 +81,11 @@ def bump_usage(conn: sqlite3.Connection, model_id: str, user_id: str, now: datet
         " ON CONFLICT (model_id, date) DO UPDATE SET runs = runs + excluded.runs, unique_users = unique_users + excluded.unique_users,"
         " errors = errors + excluded.errors, cache_hits = cache_hits + excluded.cache_hits",
         (new_id(), model_id, day, runs, max(new_user, 0), errors, cache_hits),
+    )
+    conn.execute(
+        f"INSERT INTO model_input_daily (model_id, date, name, value, runs) SELECT ?, ?, kv.key, {INPUT_TEXT}, 1 FROM json_each(?) kv WHERE true"
+        " ON CONFLICT (model_id, date, name, value) DO UPDATE SET runs = runs + 1",
+        (model_id, day, inputs_json or "{}"),
     )
 
 
@@ -132,8 +142,8 @@ class SqliteRuns:
             )
             if cur.rowcount != 1:
                 raise NotFoundError("That run does not exist or is already finished.")
-            model_id = conn.execute("SELECT model_id FROM model_runs WHERE id = ?", (run_id,)).fetchone()[0]
-            bump_usage(conn, model_id, viewer.id, now, runs=1, errors=int(status == "error"), cache_hits=0)
+            model_id, inputs_json = conn.execute("SELECT model_id, inputs_json FROM model_runs WHERE id = ?", (run_id,)).fetchone()
+            bump_usage(conn, model_id, viewer.id, now, runs=1, errors=int(status == "error"), cache_hits=0, inputs_json=inputs_json)
 
     def find_cached_run(self, viewer: User | None, version_id: str, inputs_hash: str) -> tuple[str, dict[str, Any]] | None:
         row = self._db.one(
@@ -170,7 +180,8 @@ class SqliteRuns:
                 " FROM model_runs WHERE id = ?",
                 (run_id, viewer.id, stamp, stamp, source_run_id),
             )
-            bump_usage(conn, source["model_id"], viewer.id, now, runs=0, errors=0, cache_hits=1)
+            inputs_json = conn.execute("SELECT inputs_json FROM model_runs WHERE id = ?", (run_id,)).fetchone()[0]
+            bump_usage(conn, source["model_id"], viewer.id, now, runs=0, errors=0, cache_hits=1, inputs_json=inputs_json)
         return run_id
 
     def runs_today(self, viewer: User) -> int:
@@ -214,10 +225,8 @@ class SqliteRuns:
             (model_id, start),
         )]
         top = self._db.all(
-            "SELECT kv.key AS name, CASE kv.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(kv.value AS TEXT) END AS value, COUNT(*) AS n"
-            " FROM model_runs r, json_each(r.inputs_json) kv WHERE r.model_id = ? AND r.created_at >= ?"
-            " GROUP BY 1, 2 ORDER BY n DESC, name, value LIMIT 20",
-            (model_id, start),
+            "SELECT name, value, SUM(runs) AS n FROM model_input_daily WHERE model_id = ? AND date >= ? GROUP BY name, value ORDER BY n DESC, name, value LIMIT 20",
+            (model_id, since.isoformat()),
         )
 
         def per_day(sql: str) -> list[dict[str, Any]]:
@@ -235,3 +244,25 @@ class SqliteRuns:
                 " WHERE model_id = ? AND created_at >= ? GROUP BY 1 ORDER BY 1"
             ),
         }
+
+    def admin_usage(self, viewer: User, days: int = 30) -> dict[str, Any]:
+        """The site's usage for an admin (the same answer as Supabase's ``admin_usage()``)."""
+        since = (self._db.now().astimezone(UTC).date() - timedelta(days=max(1, min(int(days), 366)) - 1)).isoformat()
+        if self._db.one("SELECT 1 FROM profiles WHERE id = ? AND role = 'admin'", (viewer.id,)) is None:
+            raise PermissionDenied("Only an administrator can see the site's usage.")
+        totals = self._db.one(
+            "SELECT COALESCE(SUM(runs), 0) AS runs, COALESCE(SUM(cache_hits), 0) AS cache_hits, COALESCE(SUM(errors), 0) AS errors,"
+            " (SELECT COUNT(DISTINCT user_id) FROM model_usage_users WHERE date >= ?) AS active_users FROM model_usage_daily WHERE date >= ?",
+            (since, since),
+        )
+        top_models = self._db.all(
+            "SELECT m.slug, m.name, SUM(u.runs) AS runs, SUM(u.cache_hits) AS cache_hits, SUM(u.errors) AS errors, SUM(u.unique_users) AS user_days"
+            " FROM model_usage_daily u JOIN models m ON m.id = u.model_id WHERE u.date >= ? GROUP BY m.id ORDER BY SUM(u.runs) DESC, m.slug LIMIT 10",
+            (since,),
+        )
+        top_users = self._db.all(
+            "SELECT p.display_name AS name, COUNT(DISTINCT uu.date) AS days, COUNT(DISTINCT uu.model_id) AS models FROM model_usage_users uu"
+            " JOIN profiles p ON p.id = uu.user_id WHERE uu.date >= ? GROUP BY p.id ORDER BY days DESC, name LIMIT 10",
+            (since,),
+        )
+        return {"since": since, "totals": dict(totals), "top_models": [dict(r) for r in top_models], "top_users": [dict(r) for r in top_users]}

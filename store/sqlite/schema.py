@@ -418,6 +418,20 @@ MIGRATIONS.append(
             user_id   TEXT NOT NULL REFERENCES profiles (id) ON DELETE CASCADE,
             PRIMARY KEY (model_id, date, user_id)
         );
+        CREATE TABLE model_input_daily (
+            model_id  TEXT NOT NULL REFERENCES models (id) ON DELETE CASCADE,
+            date      TEXT NOT NULL,
+            name      TEXT NOT NULL,
+            value     TEXT NOT NULL,
+            runs      INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (model_id, date, name, value)
+        );
+        CREATE INDEX model_runs_model_runtime_idx ON model_runs (model_id, created_at, runtime_ms) WHERE cached = 0 AND status = 'success';
+        INSERT INTO model_input_daily (model_id, date, name, value, runs)
+            SELECT r.model_id, substr(COALESCE(r.finished_at, r.created_at), 1, 10), kv.key,
+                   substr(CASE kv.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(kv.value AS TEXT) END, 1, 200), COUNT(*)
+              FROM model_runs r, json_each(r.inputs_json) kv WHERE r.status <> 'pending' GROUP BY 1, 2, 3, 4
+            ON CONFLICT DO NOTHING;
         ALTER TABLE model_usage_daily ADD COLUMN errors INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE model_usage_daily ADD COLUMN cache_hits INTEGER NOT NULL DEFAULT 0;
         INSERT INTO model_usage_users (model_id, date, user_id)

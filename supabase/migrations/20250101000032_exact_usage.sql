@@ -1,4 +1,4 @@
--- Issue 13: model_usage_daily kept exact. unique_users counts the distinct users of a model on a UTC day,
+-- Issue 13: model_usage_daily kept exact (and model_input_daily beside it). unique_users counts the distinct users of a model on a UTC day,
 -- whether they ran it or were served from the cache, through model_usage_users (one row per model, day
 -- and user; a user counts once, when their row is first inserted), in the same transaction as the run
 -- that brings them: finish_run and log_cached_run, the server's alone. Beside it, errors (failed runs)
@@ -16,6 +16,23 @@ create table if not exists public.model_usage_users (
 alter table public.model_usage_users enable row level security;
 revoke all on public.model_usage_users from anon, authenticated;
 
+-- The input values of each model's runs per day (name, value as text, cut to 200 characters): the owner's
+-- dashboard reads its most used inputs here instead of every run's inputs (bench/analytics.py).
+create table if not exists public.model_input_daily (
+    model_id  uuid not null references public.models (id) on delete cascade,
+    date      date not null,
+    name      text not null,
+    value     text not null,
+    runs      integer not null default 0,
+    primary key (model_id, date, name, value)
+);
+alter table public.model_input_daily enable row level security;
+revoke all on public.model_input_daily from anon, authenticated;
+
+-- The runtimes the dashboard's percentiles read, from the index alone.
+create index if not exists model_runs_model_runtime_idx on public.model_runs (model_id, created_at) include (runtime_ms)
+    where not cached and status = 'success';
+
 alter table public.model_usage_daily add column if not exists errors integer not null default 0;
 alter table public.model_usage_daily add column if not exists cache_hits integer not null default 0;
 
@@ -23,6 +40,20 @@ insert into public.model_usage_users (model_id, date, user_id)
     select distinct model_id, (coalesce(finished_at, created_at) at time zone 'utc')::date, user_id
       from public.model_runs where status <> 'pending'
     on conflict do nothing;
+
+insert into public.model_input_daily (model_id, date, name, value, runs)
+    select r.model_id, (coalesce(r.finished_at, r.created_at) at time zone 'utc')::date, kv.key, left(kv.value, 200), count(*)
+      from public.model_runs r, jsonb_each_text(r.inputs_json) kv where r.status <> 'pending' group by 1, 2, 3, 4
+    on conflict do nothing;
+
+-- Count a run's (or a cache hit's) input values in the model's day.
+create or replace function public.note_model_inputs(p_model_id uuid, p_date date, p_inputs jsonb)
+returns void language sql security definer set search_path = public, pg_temp as $$
+    insert into public.model_input_daily as d (model_id, date, name, value, runs)
+        select p_model_id, p_date, kv.key, left(kv.value, 200), 1 from jsonb_each_text(coalesce(p_inputs, '{}'::jsonb)) kv
+        on conflict (model_id, date, name, value) do update set runs = d.runs + 1
+$$;
+revoke execute on function public.note_model_inputs(uuid, date, jsonb) from public, anon, authenticated;
 
 -- 1 when this is the user's first run of the model that day (their row is new), else 0.
 create or replace function public.note_model_user(p_model_id uuid, p_date date, p_user_id uuid)
@@ -54,6 +85,7 @@ begin
         raise exception 'AUSTER:not_found:run';
     end if;
     v_new_user := public.note_model_user(v_run.model_id, v_day, p_user_id);
+    perform public.note_model_inputs(v_run.model_id, v_day, v_run.inputs_json);
     insert into public.model_usage_daily as u (model_id, date, runs, unique_users, errors, cache_hits)
         values (v_run.model_id, v_day, 1, v_new_user, v_error, 0)
         on conflict (model_id, date) do update
@@ -101,5 +133,6 @@ begin
     insert into public.model_usage_daily as u (model_id, date, runs, unique_users, errors, cache_hits)
         values (v_src.model_id, v_day, 0, public.note_model_user(v_src.model_id, v_day, p_user_id), 0, 1)
         on conflict (model_id, date) do update set unique_users = u.unique_users + excluded.unique_users, cache_hits = u.cache_hits + 1;
+    perform public.note_model_inputs(v_src.model_id, v_day, v_src.inputs_json);
     return v_id;
 end $$;

@@ -28,10 +28,9 @@ begin
                      where r.model_id = p_model_id and r.created_at >= v_from and not r.cached and r.status = 'success'
                        and r.runtime_ms is not null),
         'top_inputs', coalesce((select jsonb_agg(jsonb_build_object('name', t.name, 'value', t.value, 'runs', t.n) order by t.n desc, t.name, t.value)
-                                  from (select kv.key as name, kv.value as value, count(*) as n
-                                          from public.model_runs r, jsonb_each_text(r.inputs_json) kv
-                                         where r.model_id = p_model_id and r.created_at >= v_from
-                                         group by kv.key, kv.value order by count(*) desc, kv.key, kv.value limit 20) t), '[]'::jsonb),
+                                  from (select d.name, d.value, sum(d.runs)::integer as n from public.model_input_daily d
+                                         where d.model_id = p_model_id and d.date >= v_since
+                                         group by d.name, d.value order by sum(d.runs) desc, d.name, d.value limit 20) t), '[]'::jsonb),
         'saves', coalesce((select jsonb_agg(jsonb_build_object('date', d, 'count', n) order by d)
                              from (select (s.created_at at time zone 'utc')::date as d, count(*) as n from public.model_saves s
                                     where s.model_id = p_model_id and s.created_at >= v_from group by 1) x), '[]'::jsonb),

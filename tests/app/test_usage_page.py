@@ -41,3 +41,18 @@ def test_the_owner_sees_runs_users_cache_hits_and_the_inputs_used(svc) -> None:
 def test_someone_elses_model_usage_is_one_sentence(svc) -> None:
     at = page_as(svc.auth.guest(), slug=YIELD_CURVE)
     assert [e.value for e in at.error] == ["Only the model's owner (or an administrator) can see its usage."]
+
+
+def test_the_admin_page_shows_the_sites_usage(svc) -> None:
+    svc.auth.sign_up("root@example.com", "a long passphrase", display_name="Root")
+    root = svc.store.users.set_profile("root@example.com", role="admin")
+    svc.runs.run_model(svc.auth.guest(), YIELD_CURVE, {})
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.session_state["auster.user"] = root
+    at.run()
+    at.switch_page("views/admin.py").run()
+    no_failure(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Runs"] == "1" and metrics["Active users"] == "1"
+    top = at.table[0].value
+    assert top["slug"].tolist() == [YIELD_CURVE]

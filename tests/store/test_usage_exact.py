@@ -95,11 +95,44 @@ def test_usage_tables_and_the_dashboard_are_walled_from_another_user_and_anon(co
     from tests.store.supabase_pg import as_role
 
     for who in (world["bob"], None):
-        with pytest.raises(psycopg.errors.InsufficientPrivilege), as_role(conn, who):
-            conn.execute("select * from model_usage_users")
+        for table in ("model_usage_users", "model_input_daily"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege), as_role(conn, who):
+                conn.execute(f"select * from {table}")
         with pytest.raises(psycopg.Error) as refused, as_role(conn, who):
             conn.execute("select model_analytics(%s, 30)", (world["private_id"],))
         assert isinstance(refused.value, psycopg.errors.InsufficientPrivilege) or "AUSTER:permission" in str(refused.value)
     with as_role(conn, world["ana"]):
         (board,) = conn.execute("select model_analytics(%s, 30)", (world["private_id"],)).fetchone()
     assert board["daily"][0]["runs"] == 1 and board["daily"][0]["unique_users"] == 1 and board["runtime"]["n"] == 1
+
+
+def test_an_admin_sees_the_sites_usage_and_nobody_else_does(store: Store) -> None:
+    import pytest
+
+    from contracts.errors import PermissionDenied
+
+    ana, bob, root = (store.users.sign_up(email(), "password1", n) for n in ("Ana", "Bob", "Root"))
+    store.users.set_profile(root.email, role="admin")
+    model = store.models.create_model(ana, seed_meta(slug=f"site-{uuid.uuid4().hex[:6]}"), "public")
+    for i, user in enumerate((ana, bob, bob)):
+        run = store.runs.reserve_run(user, model.id, model.latest.id, {"start": f"2024-01-0{i + 1}"}, f"s{i}-{uuid.uuid4().hex[:4]}")
+        store.runs.finish_run(user, run, "error" if i == 2 else "success", RESULT if i < 2 else None, 5.0, None if i < 2 else "no data")
+    site = store.runs.admin_usage(root, 30)
+    assert site["totals"]["runs"] >= 3 and site["totals"]["errors"] >= 1 and site["totals"]["active_users"] >= 2
+    top = next(m for m in site["top_models"] if m["slug"] == model.slug)
+    assert (top["runs"], top["errors"], top["user_days"]) == (3, 1, 2)
+    assert {"Ana", "Bob"} <= {u["name"] for u in site["top_users"]}
+    with pytest.raises(PermissionDenied):
+        store.runs.admin_usage(ana, 30)
+
+
+def test_the_sites_usage_is_walled_from_users_and_anon(conn, world) -> None:  # noqa: F811
+    import psycopg
+    import pytest
+
+    from tests.store.supabase_pg import as_role
+
+    for who in (world["bob"], world["ana"], None):
+        with pytest.raises(psycopg.Error) as refused, as_role(conn, who):
+            conn.execute("select admin_usage(30)")
+        assert isinstance(refused.value, psycopg.errors.InsufficientPrivilege) or "AUSTER:permission" in str(refused.value)
