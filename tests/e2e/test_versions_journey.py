@@ -82,13 +82,17 @@ def test_diff_compare_and_fork_a_model_edited_twice(browser, base_url, shots) ->
         me.shot("compare-v1-v3")
 
         page.get_by_role("button", name="Fork", exact=True).click()
-        page.get_by_role("link", name="Open your fork").click()
+        link = page.get_by_role("link", name="Open your fork")
+        link.wait_for()
+        me.settle()
+        fork_url = link.get_attribute("href")
+        page.goto(fork_url if fork_url.startswith("http") else f"{base_url}/{fork_url.lstrip('/')}")  # the session cookie keeps the guest
         page.get_by_role("heading", name="Spread watch (fork)").wait_for()
         me.settle()
         lineage = page.get_by_text("Forked from Spread watch")
         lineage.wait_for()
         assert "version 3, by Ana" in lineage.inner_text()
-        assert page.get_by_role("link", name=f"Open {SLUG}").is_visible()
+        page.get_by_role("link", name=f"Open {SLUG}").wait_for()
         me.shot("fork-lineage")
 
         # A comment and a reply on the fork's discussion.
