@@ -88,9 +88,28 @@ def _spare_pids() -> set[int]:
     return {spare.proc.pid for backend in _backends.values() for spare in backend.pool._spares}
 
 
+def _parent(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def _ours(pid: int) -> bool:
+    """Whether ``pid`` descends from this test process or was orphaned (re-parented to init, as an escaped
+    process would be); sandbox processes of another test run on the same machine are neither."""
+    me, node, seen = os.getpid(), pid, set()
+    while node > 1 and node not in seen:
+        if node == me:
+            return True
+        seen.add(node)
+        node = _parent(node)
+    return node == 1 and _parent(pid) == 1
+
+
 def stray_processes(baseline: set[int]) -> set[int]:
     """Sandbox-uid processes that belong to no waiting spare (what a run could have left behind)."""
-    processes = _uid_processes(SANDBOX_UID)
+    processes = {pid: ppid for pid, ppid in _uid_processes(SANDBOX_UID).items() if _ours(pid)}
     spares = _spare_pids()
     strays = set()
     for pid in processes:

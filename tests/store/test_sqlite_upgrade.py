@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from multiprocessing import Process, Queue
 from pathlib import Path
@@ -29,6 +31,13 @@ RESULT = {"outputs": {"series": [{"id": "spread", "points": [[1, 2.5]]}], "table
 OTHER = {"outputs": {"series": [], "tables": [], "metrics": [{"id": "m", "value": 1}]}, "trace": [], "provenance": [], "runtime_ms": 1.0}
 TABLES = ("local_credentials", "profiles", "models", "model_versions", "model_runs", "model_usage_daily", "model_saves", "model_ratings",
           "published_artifacts", "local_settings")
+
+
+def clock_from_now() -> Callable[[], datetime]:
+    """The store's clock, started at NOW: the fixture rows' ages stay what they were written as, however long
+    the suite ran before this test (a cache window of minutes would otherwise have passed)."""
+    started = time.monotonic()
+    return lambda: NOW + timedelta(seconds=time.monotonic() - started)
 
 
 def at(minutes: int) -> str:
@@ -116,7 +125,7 @@ def upgraded(tmp_path: Path) -> tuple[SqliteStore, dict[str, str], dict[str, int
     path = tmp_path / "previous.db"
     ids = fill_previous_schema(path)
     before = row_counts(path)
-    store = SqliteStore(path, password_hasher=FAST_HASHER)
+    store = SqliteStore(path, password_hasher=FAST_HASHER, clock=clock_from_now())
     yield store, ids, before
     store.close()
 
