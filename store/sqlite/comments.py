@@ -60,31 +60,34 @@ class SqliteComments:
     def __init__(self, db: Database):
         self._db = db
 
-    def _admin(self, conn: sqlite3.Connection, viewer: User | None) -> bool:
+    @staticmethod
+    def _one(source: sqlite3.Connection | Database, sql: str, params: tuple) -> sqlite3.Row | None:
+        """One row, inside a transaction (a connection) or as a plain read (the database)."""
+        return source.one(sql, params) if isinstance(source, Database) else source.execute(sql, params).fetchone()
+
+    def _admin(self, source: sqlite3.Connection | Database, viewer: User | None) -> bool:
         if viewer is None:
             return False
-        row = conn.execute("SELECT role FROM profiles WHERE id = ?", (viewer.id,)).fetchone()
+        row = self._one(source, "SELECT role FROM profiles WHERE id = ?", (viewer.id,))
         return bool(row) and row["role"] == "admin"
 
-    def _target(self, conn: sqlite3.Connection, viewer: User | None, target: str, slug: str) -> tuple[str, str | None]:
+    def _target(self, source: sqlite3.Connection | Database, viewer: User | None, target: str, slug: str) -> tuple[str, str | None]:
         """``(model id, artifact id or None)`` of the thread, or ``NotFoundError`` when the viewer cannot see it."""
         if target == "model":
-            row = conn.execute(f"SELECT m.id FROM models m WHERE m.slug = ? AND {VISIBLE}", (slug, viewer_id(viewer))).fetchone()
+            row = self._one(source, f"SELECT m.id FROM models m WHERE m.slug = ? AND {VISIBLE}", (slug, viewer_id(viewer)))
             if row is not None:
                 return row["id"], None
         elif target == "artifact":
-            row = conn.execute("SELECT id, model_id FROM published_artifacts WHERE slug = ?", (slug,)).fetchone()
+            row = self._one(source, "SELECT id, model_id FROM published_artifacts WHERE slug = ?", (slug,))
             if row is not None:
                 return row["model_id"], row["id"]
         raise NotFoundError(f"That {target} does not exist or is not visible to you.")
 
     def list_comments(self, viewer: User | None, target: str, slug: str) -> list[Comment]:
-        with self._db.tx() as conn:  # one consistent read (the thread and who may see it)
-            model_id, artifact_id = self._target(conn, viewer, target, slug)
-            admin = self._admin(conn, viewer)
-            rows = conn.execute(
-                f"{SELECT} WHERE c.model_id = ? AND c.artifact_id IS ? ORDER BY c.created_at, c.id", (model_id, artifact_id)
-            ).fetchall()
+        # plain reads, no write lock: every page view reads its thread, and must never hold up a run being recorded
+        model_id, artifact_id = self._target(self._db, viewer, target, slug)
+        admin = self._admin(self._db, viewer)
+        rows = self._db.all(f"{SELECT} WHERE c.model_id = ? AND c.artifact_id IS ? ORDER BY c.created_at, c.id", (model_id, artifact_id))
         return [comment_from_row(r, admin) for r in rows]
 
     def post_comment(self, viewer: User, target: str, slug: str, body: str, parent_id: str | None = None) -> Comment:
@@ -163,7 +166,7 @@ class SqliteComments:
             )
 
     def reports(self, viewer: User, limit: int = 100) -> list[CommentReport]:
-        with self._db.tx() as conn:  # one consistent read (the thread and who may see it)
+        with self._db.tx() as conn:  # the admin page only: one consistent read of reports and their comments
             if not self._admin(conn, viewer):
                 raise PermissionDenied("Only an administrator can read reports.")
             rows = conn.execute(
