@@ -67,7 +67,7 @@ FILL = [
     ("input values", """
         insert into public.model_input_daily (model_id, date, name, value, runs)
         select r.model_id, (r.finished_at at time zone 'utc')::date, kv.key, left(kv.value, 200), count(*)
-          from public.model_runs r, jsonb_each_text(r.inputs_json) kv group by 1, 2, 3, 4 on conflict do nothing
+          from public.model_runs r, jsonb_each_text(r.inputs_json) kv where kv.value is not null group by 1, 2, 3, 4 on conflict do nothing
     """),
     ("saves", """
         insert into public.model_saves (user_id, model_id, created_at)

@@ -83,7 +83,7 @@ def bump_usage(
         (new_id(), model_id, day, runs, max(new_user, 0), errors, cache_hits),
     )
     conn.execute(
-        f"INSERT INTO model_input_daily (model_id, date, name, value, runs) SELECT ?, ?, kv.key, {INPUT_TEXT}, 1 FROM json_each(?) kv WHERE true"
+        f"INSERT INTO model_input_daily (model_id, date, name, value, runs) SELECT ?, ?, kv.key, {INPUT_TEXT}, 1 FROM json_each(?) kv WHERE kv.type <> 'null'"
         " ON CONFLICT (model_id, date, name, value) DO UPDATE SET runs = runs + 1",
         (model_id, day, inputs_json or "{}"),
     )

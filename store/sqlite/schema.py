@@ -430,7 +430,7 @@ MIGRATIONS.append(
         INSERT INTO model_input_daily (model_id, date, name, value, runs)
             SELECT r.model_id, substr(COALESCE(r.finished_at, r.created_at), 1, 10), kv.key,
                    substr(CASE kv.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(kv.value AS TEXT) END, 1, 200), COUNT(*)
-              FROM model_runs r, json_each(r.inputs_json) kv WHERE r.status <> 'pending' GROUP BY 1, 2, 3, 4
+              FROM model_runs r, json_each(r.inputs_json) kv WHERE r.status <> 'pending' AND kv.type <> 'null' GROUP BY 1, 2, 3, 4
             ON CONFLICT DO NOTHING;
         ALTER TABLE model_usage_daily ADD COLUMN errors INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE model_usage_daily ADD COLUMN cache_hits INTEGER NOT NULL DEFAULT 0;

@@ -43,14 +43,14 @@ insert into public.model_usage_users (model_id, date, user_id)
 
 insert into public.model_input_daily (model_id, date, name, value, runs)
     select r.model_id, (coalesce(r.finished_at, r.created_at) at time zone 'utc')::date, kv.key, left(kv.value, 200), count(*)
-      from public.model_runs r, jsonb_each_text(r.inputs_json) kv where r.status <> 'pending' group by 1, 2, 3, 4
+      from public.model_runs r, jsonb_each_text(r.inputs_json) kv where r.status <> 'pending' and kv.value is not null group by 1, 2, 3, 4
     on conflict do nothing;
 
 -- Count a run's (or a cache hit's) input values in the model's day.
 create or replace function public.note_model_inputs(p_model_id uuid, p_date date, p_inputs jsonb)
 returns void language sql security definer set search_path = public, pg_temp as $$
     insert into public.model_input_daily as d (model_id, date, name, value, runs)
-        select p_model_id, p_date, kv.key, left(kv.value, 200), 1 from jsonb_each_text(coalesce(p_inputs, '{}'::jsonb)) kv
+        select p_model_id, p_date, kv.key, left(kv.value, 200), 1 from jsonb_each_text(coalesce(p_inputs, '{}'::jsonb)) kv where kv.value is not null  -- an input left empty is no value
         on conflict (model_id, date, name, value) do update set runs = d.runs + 1
 $$;
 revoke execute on function public.note_model_inputs(uuid, date, jsonb) from public, anon, authenticated;

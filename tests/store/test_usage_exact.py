@@ -136,3 +136,17 @@ def test_the_sites_usage_is_walled_from_users_and_anon(conn, world) -> None:  # 
         with pytest.raises(psycopg.Error) as refused, as_role(conn, who):
             conn.execute("select admin_usage(30)")
         assert isinstance(refused.value, psycopg.errors.InsufficientPrivilege) or "AUSTER:permission" in str(refused.value)
+
+
+
+def test_a_run_with_an_input_left_empty_is_recorded_with_its_usage(store: Store) -> None:
+    """Regression (found by the 800 px journey): an input left empty (JSON null, e.g. a spot price) is no input
+    value, and must not stop the run, or a cache hit of it, being recorded."""
+    ana, bob = store.users.sign_up(email(), "password1"), store.users.sign_up(email(), "password1")
+    model = store.models.create_model(ana, seed_meta(slug=f"null-{uuid.uuid4().hex[:6]}"), "public")
+    key = f"n-{uuid.uuid4().hex[:6]}"
+    run = store.runs.reserve_run(ana, model.id, model.latest.id, {"start": "2024-01-01", "end": None}, key)
+    store.runs.finish_run(ana, run, "success", RESULT, 4.0, None)
+    store.runs.log_cached_run(bob, run, key)
+    board = store.runs.model_analytics(ana, model.id, 30)
+    assert [(r["name"], r["value"], r["runs"]) for r in board["top_inputs"]] == [("start", "2024-01-01", 2)]
