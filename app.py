@@ -27,6 +27,7 @@ PAGES = {
     "": [
         st.Page("views/model.py", title="Model", icon=":material/insights:", url_path="model", visibility="hidden"),
         st.Page("views/artifact.py", title="Artifact", icon=":material/article:", url_path="artifact", visibility="hidden"),
+        st.Page("views/analytics.py", title="Model usage", icon=":material/query_stats:", url_path="usage", visibility="hidden"),
     ],
 }
 

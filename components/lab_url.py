@@ -80,11 +80,14 @@ def sync_query(**values: Any) -> None:
             st.query_params[name] = text
 
 
-def run_query(slug: str, inputs: Mapping[str, Any]) -> None:
-    """The model page's address: its slug and the inputs of the run shown (blank inputs left out)."""
-    wanted = {"slug": slug}
+def run_query(slug: str, inputs: Mapping[str, Any], version: int | None = None) -> None:
+    """The model page's address: its slug (and the earlier ``version`` shown) and the inputs of the run shown
+    (blank inputs left out)."""
+    wanted = {"slug": slug} | ({"version": str(version)} if version is not None else {})
     for name, value in inputs.items():
         if value is None or value == "" or isinstance(value, dict):
+            continue
+        if name in ("slug", "version"):
             continue
         wanted[name] = ",".join(map(str, value)) if isinstance(value, list) else str(value)
     if st.query_params.to_dict() != wanted:

@@ -1,10 +1,9 @@
-"""Model actions: save, fork, rate and review, and the versions list."""
+"""Model actions: save, fork, rate and review (the versions tab is components/versions.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
 from components.model_card import MODEL_PAGE, rating_text
@@ -89,14 +88,3 @@ def reviews_tab(model: Any) -> None:
             st.caption(f"{STARS.get(item.rating, item.rating)} · {item.updated_at:%Y-%m-%d}")
             if item.review:
                 st.markdown(escape(item.review))
-
-
-def versions_tab(model: Any) -> None:
-    """Every version with its date and changelog."""
-    try:
-        versions = get_services().registry.list_versions(model.slug, current_user())
-    except AusterError as exc:
-        st.error(str(exc))
-        return
-    rows = [{"version": v.version, "created": v.created_at.strftime("%Y-%m-%d %H:%M"), "status": v.status, "changelog": v.changelog} for v in versions]
-    st.dataframe(pd.DataFrame(rows, columns=["version", "created", "status", "changelog"]), hide_index=True, width="stretch")

@@ -106,18 +106,21 @@ def queued_panel(slug: str, version: int | None) -> None:
     follow()
 
 
-def _run(slug: str, name: str, inputs: dict[str, Any], queued: bool = False) -> None:
-    """Run the model and keep the outcome (or the per-field errors) in session state; code models go to the queue."""
+def _run(slug: str, name: str, inputs: dict[str, Any], version: int | None = None, key: str | None = None, queued: bool = False) -> None:
+    """Run the model (its ``version``, else the current one) and keep the outcome (or the per-field errors) in
+    session state under ``key`` (the slug, or the slug and version for an earlier version); code models go to the
+    queue (their current version)."""
     if queued:
         _queue(slug, inputs)
         return
+    run_slug, slug = slug, key or slug
     user = require_user("run models")
     if user is None:
         return
     st.session_state.pop(QUOTA_KEY, None)  # the count changes with this run
     with st.status(f"Running {name}…", expanded=False) as status:
         try:
-            outcome = get_services().runs.run_model(user, slug, inputs)
+            outcome = get_services().runs.run_model(user, run_slug, inputs, version=version)
         except InputInvalid as exc:
             status.update(label="Some inputs need fixing.", state="error")
             st.session_state[f"{slug}.errors"] = dict(exc.fields)
@@ -181,9 +184,20 @@ def quota_text(user: Any) -> str:
     return text
 
 
-def run_panel(model: Any, prefill: Mapping[str, Any] | None = None, show_results: bool = True, publish: bool = True) -> dict[str, Any] | None:
-    """Form, checks, run, quota and results for ``model``; returns the last run kept for it (if any)."""
-    slug = model.slug
+def state_key(slug: str, version: int | None = None) -> str:
+    """Where a model's form and last run live in session state: its slug, with ``@vN`` for an earlier version
+    (so an earlier version's form and result never mix with the current one's)."""
+    return f"{slug}@v{version}" if version is not None else slug
+
+
+def run_panel(
+    model: Any, prefill: Mapping[str, Any] | None = None, show_results: bool = True, publish: bool = True, earlier: bool = False
+) -> dict[str, Any] | None:
+    """Form, checks, run, quota and results for ``model``; returns the last run kept for it (if any). With
+    ``earlier`` the model's ``latest`` is an earlier version, which is what runs (/model?slug=X&version=N)."""
+    run_slug = model.slug
+    version = model.latest.version if model.latest else None
+    slug = state_key(run_slug, version if earlier else None)
     schema = parse_schema(model.latest.input_schema if model.latest else None)
     problems = seed_state(slug, schema, prefill or {})
     pressed = bool(st.session_state.get(f"{slug}.run"))
@@ -194,7 +208,7 @@ def run_panel(model: Any, prefill: Mapping[str, Any] | None = None, show_results
     if submitted is not None and not errors:
         st.session_state.pop(f"{slug}.error", None)
         was_anonymous = current_user() is None
-        _run(slug, model.name, submitted, queued=bool(model.latest and model.latest.is_code))
+        _run(run_slug, model.name, submitted, version=version, key=slug, queued=bool(model.latest and model.latest.is_code and not earlier))
         if was_anonymous and current_user() is not None:
             refresh_identity()  # the run started a guest session: the sidebar says so now
         if st.session_state.get(f"{slug}.errors"):
@@ -213,8 +227,8 @@ def run_panel(model: Any, prefill: Mapping[str, Any] | None = None, show_results
         for warning in kept.get("warnings") or []:
             if warning not in (kept["result"].get("warnings") or []):
                 st.warning(str(warning))
-        meta = ResultMeta(slug=slug, name=model.name, version=kept.get("version") or (model.latest.version if model.latest else None), run_id=kept.get("run_id"))
-        results_panel(kept["result"], key=f"{slug}.result", filename=slug, meta=meta, cache_key=kept.get("run_id"))
+        meta = ResultMeta(slug=run_slug, name=model.name, version=kept.get("version") or (model.latest.version if model.latest else None), run_id=kept.get("run_id"))
+        results_panel(kept["result"], key=f"{slug}.result", filename=run_slug if not earlier else f"{run_slug}-v{version}", meta=meta, cache_key=kept.get("run_id"))
         if publish:
             publish_controls(slug, kept.get("run_id"), model.name)
     return kept

@@ -22,6 +22,35 @@ def escape(text: object) -> str:
     return escaped.replace("\n", "  \n")
 
 
+_WEB_LINK = re.compile(r"https?://[^\s<>\"'`]+", re.IGNORECASE)
+_TRAILING = ".,;:!?)]}'\""
+
+
+def _link(url: str) -> str:
+    """A Markdown link to ``url`` whose text is the address itself, escaped; its destination in angle brackets
+    with every character that could end or bend it percent-encoded."""
+    destination = url.replace("%", "%25").replace("<", "%3C").replace(">", "%3E").replace(" ", "%20").replace("\\", "%5C")
+    return f"[{escape(url)}](<{destination}>)"
+
+
+def linked_text(text: object) -> str:
+    """Like ``escape``, except that http and https addresses become links (nothing else does: a ``javascript:``
+    or ``data:`` address stays text). Punctuation that ends a sentence stays out of the link."""
+    source = str(text if text is not None else "")
+    out, last = [], 0
+    for match in _WEB_LINK.finditer(source):
+        url = match.group(0)
+        while url and url[-1] in _TRAILING:
+            url = url[:-1]
+        if len(url) <= len("https://"):
+            continue
+        out.append(escape(source[last : match.start()]))
+        out.append(_link(url))
+        last = match.start() + len(url)
+    out.append(escape(source[last:]))
+    return "".join(out)
+
+
 def user_text(text: object, caption: bool = False) -> None:
     """Render one piece of user-written text literally."""
     if caption:

@@ -284,6 +284,14 @@ class QueueUnavailable(ServiceError):
     """The run queue (Redis) did not answer; nothing was charged."""
 
     code = "E_QUEUE_UNAVAILABLE"
+class CommentLimitExceeded(ServiceError):
+    """Too many comments from one user in the window (``limit`` per ``window_s``); ``resets_at`` is when one frees up."""
+
+    code = "E_COMMENT_LIMIT"
+
+    def __init__(self, limit: int, window_s: int, resets_at: datetime):
+        self.limit, self.window_s, self.resets_at = limit, window_s, resets_at
+        super().__init__(f"You can post at most {limit} comments in {window_s // 60} minutes; try again at {resets_at:%H:%M} UTC.")
 
 
 class PreviewLimitExceeded(ServiceError):

@@ -11,6 +11,7 @@ from contracts.result import RunResult
 from contracts.rules import (
     ArtifactType,
     ArtifactVisibility,
+    CommentTarget,
     ReviewDecision,
     ReviewStatus,
     Role,
@@ -108,6 +109,7 @@ class ModelVersion:
     code_bundle: str | None = None
     dependencies: tuple[str, ...] = ()
     review_status: ReviewStatus | None = None  # code versions: pending until an admin approves or rejects
+    author_name: str | None = None  # the display name of ``created_by`` (None for a template)
 
     @property
     def is_code(self) -> bool:
@@ -137,6 +139,38 @@ class ReviewItem:
     model: ModelSummary
     version: ModelVersion
     last_approved: ModelVersion | None
+
+
+@dataclass(frozen=True)
+class ForkSource:
+    """Where a fork came from, as its page says it: "forked from <name>, version <version>, by <owner_name>"."""
+
+    slug: str
+    name: str
+    version: int | None  # the source version copied or last taken (None when that version is gone)
+    owner_name: str | None
+    is_template: bool = False
+
+
+@dataclass(frozen=True)
+class ForkEntry:
+    """One fork of a model, as the source's page lists it."""
+
+    slug: str
+    name: str
+    owner_name: str | None
+    created_at: datetime
+    version: int | None  # the source version it copied or last took
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """A model's place among forks: its source (None when it is no fork, or its source is not visible to the
+    viewer: ``source_hidden``) and the forks the viewer may list (public ones and the viewer's own)."""
+
+    source: ForkSource | None
+    forks: tuple[ForkEntry, ...]
+    source_hidden: bool = False
 
 
 @dataclass(frozen=True)
@@ -220,3 +254,36 @@ class RatingSummary:
     count: int
     reviews: tuple[Rating, ...]
     mine: Rating | None = None
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A comment in a model's or an artifact's thread (``parent_id``: the comment it replies to). The body of a
+    deleted comment, and of a hidden one for anyone but an admin, is empty."""
+
+    id: str
+    target: CommentTarget
+    model_id: str
+    artifact_id: str | None
+    parent_id: str | None
+    user_id: str
+    author_name: str
+    body: str
+    created_at: datetime
+    edited_at: datetime | None = None
+    hidden: bool = False
+    deleted: bool = False
+    reports: int = 0  # shown to admins only (0 for anyone else)
+
+
+@dataclass(frozen=True)
+class CommentReport:
+    """A report of a comment to the admins, with the comment and where it is."""
+
+    id: str
+    comment: Comment
+    reason: str
+    reporter_name: str
+    created_at: datetime
+    target: CommentTarget
+    slug: str

@@ -53,6 +53,16 @@ DAILY_QUOTA_STATUSES: tuple[str, ...] = ("pending", "success")
 UNLISTED_SLUG_RANDOM_BITS = 128
 
 
+# Discussions (issue 13): a comment's length, and how many comments one user may post in a window (both
+# backends' SQL say the same; tests/contracts/test_rules_parity.py).
+CommentTarget = Literal["model", "artifact"]
+COMMENT_TARGETS: tuple[str, ...] = get_args(CommentTarget)
+COMMENT_MAX_CHARS = 4000
+COMMENT_REPORT_MAX_CHARS = 500
+COMMENTS_PER_WINDOW = 10
+COMMENT_WINDOW_S = 600
+
+
 # Sessions (issue 11): a sign-in or a guest identity lasts this long in its browser's cookie, unless
 # revoked sooner (sign-out, a password change, "sign out everywhere").
 SESSION_TTL_S = 30 * 86400

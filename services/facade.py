@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.data import DataAccess
+from services.analytics import AnalyticsService
 from services.auth import AuthService
 from services.authoring.preview import PreviewService
 from services.authoring.service import BuilderService
@@ -18,6 +19,7 @@ from services.code import AUDIT_FILE
 from services.code_editor import CodeEditorService
 from services.config import Settings
 from services.data import data_access, reference_date
+from services.discussions import DiscussionsService
 from services.labs import LabsService
 from services.publishing import PublishingService
 from services.queue import Backend, LocalQueue, QueueService, Recorder, RQBackend
@@ -28,6 +30,7 @@ from services.runs import RunsService
 from services.seeds import sync_seeds
 from services.social import SocialService
 from services.throttle import Events, GuestCaps, MemoryEvents, RedisEvents, SignInThrottle
+from services.versions import VersionsService
 from store import open_store
 from store.base import Store
 
@@ -96,6 +99,9 @@ class Services:
     review: ReviewService
     editor: CodeEditorService
     queue: QueueService
+    versions: VersionsService
+    discussions: DiscussionsService
+    analytics: AnalyticsService
 
     def close(self) -> None:
         self.queue.backend.close()
@@ -151,4 +157,7 @@ def build(
         review=ReviewService(store, registry, settings.limits, data, runs.reference_date),
         editor=CodeEditorService(registry, models, settings.limits, data, runs.reference_date),
         queue=QueueService(store, runs, _queue_backend(settings, store, runner, data), _queue_secret(settings), settings.queue_cap),
+        versions=VersionsService(store, registry, models, runs),
+        discussions=DiscussionsService(store),
+        analytics=AnalyticsService(store, registry),
     )

@@ -20,7 +20,10 @@ from contracts.drafts import DraftRecord
 from contracts.dsl import ModelMeta
 from contracts.records import (
     Artifact,
+    Comment,
+    CommentReport,
     IssuedSession,
+    Lineage,
     Model,
     ModelQuery,
     ModelSummary,
@@ -103,7 +106,18 @@ class ModelsStore(Protocol):
         ...
 
     def set_visibility(self, viewer: User, model_id: str, visibility: str) -> None: ...
-    def fork_model(self, viewer: User, source_slug: str, new_slug: str, name: str | None) -> Model: ...
+    def fork_model(self, viewer: User, source_slug: str, new_slug: str, name: str | None) -> Model:
+        """A private copy of the source's current version, named "<name> (fork)" unless ``name`` is given."""
+        ...
+
+    def lineage(self, slug: str, viewer: User | None) -> Lineage | None:
+        """Where the model came from and which forks the viewer may list; None when the model is not visible."""
+        ...
+
+    def take_source_version(self, viewer: User, fork_slug: str, version: int) -> ModelVersion:
+        """The fork's owner takes a version of its source as the fork's new current version."""
+        ...
+
     def load_seeds(self, metas: list[ModelMeta]) -> int: ...
 
 
@@ -130,6 +144,17 @@ class RunsStore(Protocol):
     def list_runs(self, viewer: User, limit: int = 50) -> list[RunRecord]: ...
     def get_run(self, viewer: User, run_id: str) -> RunRecord | None: ...
     def usage(self, model_id: str, since: datetime) -> list[dict[str, Any]]: ...
+
+    def model_analytics(self, viewer: User, model_id: str, days: int = 30) -> dict[str, Any]:
+        """For the model's owner or an admin: ``since``; ``daily`` (date, runs, unique_users, errors, cache_hits);
+        ``runtime`` (p50, p95, n of executed successful runs); ``top_inputs`` (name, value, runs); ``saves``, ``forks``
+        (date, count) and ``ratings`` (date, count, average) per day."""
+        ...
+
+    def admin_usage(self, viewer: User, days: int = 30) -> dict[str, Any]:
+        """For an admin: ``since``; ``totals`` (runs, cache_hits, errors, active_users); ``top_models`` (slug, name, runs,
+        cache_hits, errors, user_days); ``top_users`` (name, days, models)."""
+        ...
 
 
 @runtime_checkable
@@ -177,6 +202,21 @@ class ReviewsStore(Protocol):
 
 
 @runtime_checkable
+class CommentsStore(Protocol):
+    """Discussions: threaded comments on a model or an artifact (``target`` "model" or "artifact", named by slug),
+    visible exactly to those who can see it. Authors edit and delete their own comments, admins hide any and
+    read the reports; each user posts at most ``contracts.rules.COMMENTS_PER_WINDOW`` per ``COMMENT_WINDOW_S``."""
+
+    def list_comments(self, viewer: User | None, target: str, slug: str) -> list[Comment]: ...
+    def post_comment(self, viewer: User, target: str, slug: str, body: str, parent_id: str | None = None) -> Comment: ...
+    def edit_comment(self, viewer: User, comment_id: str, body: str) -> Comment: ...
+    def delete_comment(self, viewer: User, comment_id: str) -> None: ...
+    def hide_comment(self, viewer: User, comment_id: str, hidden: bool = True) -> None: ...
+    def report_comment(self, viewer: User, comment_id: str, reason: str) -> None: ...
+    def reports(self, viewer: User, limit: int = 100) -> list[CommentReport]: ...
+
+
+@runtime_checkable
 class Store(Protocol):
     """A backend: its kind ("sqlite" or "supabase"), one object per aggregate, and ``close``."""
 
@@ -189,11 +229,12 @@ class Store(Protocol):
     social: SocialStore
     drafts: DraftsStore
     reviews: ReviewsStore
+    comments: CommentsStore
 
     def close(self) -> None: ...
 
 
 AGGREGATES: dict[str, type] = {
     "users": UsersStore, "sessions": SessionsStore, "models": ModelsStore, "runs": RunsStore, "artifacts": ArtifactsStore, "social": SocialStore,
-    "drafts": DraftsStore, "reviews": ReviewsStore,
+    "drafts": DraftsStore, "reviews": ReviewsStore, "comments": CommentsStore,
 }

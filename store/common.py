@@ -21,12 +21,31 @@ STALE_AFTER_S = 3600.0
 STALE_RUN_MESSAGE = (
     "The run was not recorded in time (the app stopped or its database was busy); it does not count against your daily runs."
 )
+ANALYTICS_REFUSED = "Only the model's owner (or an administrator) can see its usage."
+TAKE_VERSION_REFUSED = "Only the owner of this fork can take a version of its source."
+FORK_SUFFIX = " (fork)"
 ADD_VERSION_REFUSED = "Only the author can change this model; fork it to make your own copy."
 CODE_LISTING_REFUSED = "A code model can be public or unlisted only once an admin has approved one of its versions; submit it for review first."
 UNPUBLISHABLE = "The model of this run is no longer shared with you, so the run cannot be published."
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 8
 CACHE_TTL = timedelta(seconds=EXECUTION_CACHE_TTL_S)
+
+
+def fork_name(name: str) -> str:
+    """A fork's name until its owner renames it: "<source name> (fork)", within the 120 characters a name may have."""
+    return name[: 120 - len(FORK_SUFFIX)] + FORK_SUFFIX
+
+
+def percentile_cont(values: list[float], q: float) -> float | None:
+    """PostgreSQL's ``percentile_cont``: linear interpolation between the two nearest ranks (None for no values)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = q * (len(ordered) - 1)
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def now_utc() -> datetime:

@@ -1,7 +1,9 @@
 """/admin : administrators change a user's tier (daily runs) and role. Only listed in the navigation for admins."""
 
+import pandas as pd
 import streamlit as st
 
+from components.discussion import reports_panel
 from components.session import current_user, get_services
 from components.text import escape
 from contracts.errors import AusterError
@@ -29,3 +31,25 @@ if submitted:
         st.error(str(exc))
     else:
         st.success(f"{escape(user.email or email)} is now on the {user.tier} tier ({user.daily_limit} runs a day), role {user.role}.")
+
+st.subheader("Usage in the last 30 days")
+try:
+    site = get_services().analytics.site_usage(admin, 30)
+except AusterError as exc:
+    st.error(str(exc))
+else:
+    totals = site.get("totals") or {}
+    cols = st.columns(4)
+    cols[0].metric("Runs", f"{int(totals.get('runs') or 0):,}")
+    cols[1].metric("Served from the cache", f"{int(totals.get('cache_hits') or 0):,}")
+    cols[2].metric("Failed runs", f"{int(totals.get('errors') or 0):,}")
+    cols[3].metric("Active users", f"{int(totals.get('active_users') or 0):,}")
+    if site.get("top_models"):
+        st.markdown("**Top models**")
+        st.table(pd.DataFrame(site["top_models"], columns=["slug", "name", "runs", "cache_hits", "errors", "user_days"]), hide_index=True)
+    if site.get("top_users"):
+        st.markdown("**Most active users** (days with a run, models used)")
+        st.table(pd.DataFrame(site["top_users"], columns=["name", "days", "models"]), hide_index=True)
+
+st.subheader("Reported comments")
+reports_panel(admin)

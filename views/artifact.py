@@ -3,6 +3,7 @@
 import streamlit as st
 
 from components.artifact_view import artifact_view
+from components.discussion import discussion
 from components.session import browser_key, current_user, get_services
 from contracts.errors import AusterError, NotFoundError
 
@@ -27,3 +28,5 @@ except AusterError as exc:
     st.stop()
 viewed.add(slug)
 artifact_view(artifact)
+st.subheader("Discussion")
+discussion("artifact", artifact.slug)

@@ -4,14 +4,17 @@ import streamlit as st
 
 from components.builder.links import model_builder_actions
 from components.code_review import code_tab, review_badge, review_history
+from components.discussion import discussion
 from components.lab_url import run_query
-from components.model_actions import action_bar, reviews_tab, versions_tab
+from components.model_actions import action_bar, reviews_tab
 from components.model_card import facts_line, tags_line
 from components.run_form import parse_schema, prefill_from_query, remember_prefill
-from components.run_panel import run_panel
+from components.run_panel import run_panel, state_key
 from components.session import current_user, get_services
 from components.text import escape
+from components.versions import earlier_version, lineage_line, versions_tab
 from contracts.errors import AusterError, NotFoundError
+from contracts.records import Model
 
 slug = st.query_params.get("slug", "").strip()
 if not slug:
@@ -36,31 +39,40 @@ st.title(escape(model.name))
 st.markdown(escape(model.description))
 if model.tags:
     st.markdown(tags_line(model.tags))
-st.caption(facts_line(model.summary) + (f" · version {model.latest.version}" if model.latest else ""))
-review_badge(model.latest)
+earlier = earlier_version(model, st.query_params.get("version"))
+shown = Model(model.summary, earlier) if earlier else model  # /model?slug=X&version=N runs version N
+st.caption(facts_line(model.summary) + (f" · version {shown.latest.version}" if shown.latest else ""))
+review_badge(shown.latest)
+lineage = lineage_line(model)
 action_bar(model)
 model_builder_actions(model)
+viewer = current_user()
+if viewer is not None and (viewer.id == model.owner_id or viewer.is_admin):
+    st.page_link("views/analytics.py", label="Usage of this model", query_params={"slug": slug}, icon=":material/query_stats:")
 
 is_code = model.latest is not None and model.latest.is_code
-names = ["Run", "Ratings and reviews", "Versions", "DSL source"] + (["Code", "Code review"] if is_code else [])
-run_tab, reviews, versions, source, *code_tabs = st.tabs(names)
+names = ["Run", "Ratings and reviews", "Versions", "Discussion", "DSL source"] + (["Code", "Code review"] if is_code else [])
+run_tab, reviews, versions, talk, source, *code_tabs = st.tabs(names)
 with run_tab:
-    schema = parse_schema(model.latest.input_schema if model.latest else None)
-    kept = run_panel(model, prefill_from_query(st.query_params.to_dict(), schema))
+    schema = parse_schema(shown.latest.input_schema if shown.latest else None)
+    kept = run_panel(shown, prefill_from_query(st.query_params.to_dict(), schema), earlier=earlier is not None)
     if kept:
-        run_query(slug, kept["inputs"])  # the address names the inputs of the run shown, so it can be shared
-        remember_prefill(slug, prefill_from_query(st.query_params.to_dict(), schema))
+        # the address names the version and inputs of the run shown, so it can be shared
+        run_query(slug, kept["inputs"], version=earlier.version if earlier else None)
+        remember_prefill(state_key(slug, earlier.version if earlier else None), prefill_from_query(st.query_params.to_dict(), schema))
 with reviews:
     reviews_tab(model)
 with versions:
-    versions_tab(model)
+    versions_tab(model, lineage)
+with talk:
+    discussion("model", slug)
 with source:
-    if model.latest:
-        st.json(model.latest.dsl, expanded=True)
+    if shown.latest:
+        st.json(shown.latest.dsl, expanded=True)
         with st.expander("Input schema"):
-            st.json(model.latest.input_schema)
+            st.json(shown.latest.input_schema)
 if is_code:
     with code_tabs[0]:
-        code_tab(model.latest)
+        code_tab(shown.latest)
     with code_tabs[1]:
         review_history(model)

@@ -11,8 +11,8 @@ from typing import Any
 from contracts.code import CodeBundle
 from contracts.dsl import ModelMeta
 from contracts.errors import ConflictError, InputInvalid, NotFoundError, PermissionDenied
-from contracts.records import Model, ModelQuery, ModelSummary, ModelVersion, User
-from store.common import ADD_VERSION_REFUSED, CODE_LISTING_REFUSED, dt, like_pattern, new_id, squatter_slug, ts
+from contracts.records import ForkEntry, ForkSource, Lineage, Model, ModelQuery, ModelSummary, ModelVersion, User
+from store.common import ADD_VERSION_REFUSED, CODE_LISTING_REFUSED, TAKE_VERSION_REFUSED, dt, fork_name, like_pattern, new_id, squatter_slug, ts
 from store.sqlite.db import Database
 from store.sqlite.visibility import LISTABLE, VERSION_SHOWN, VISIBLE, viewer_id
 
@@ -29,6 +29,8 @@ ORDER = {
     "top_rated": "rating_avg IS NULL, rating_avg DESC, rating_count DESC, m.created_at DESC",
     "newest": "m.created_at DESC",
 }
+
+VERSION_WITH_AUTHOR = "SELECT v.*, p.display_name AS author_name FROM model_versions v LEFT JOIN profiles p ON p.id = v.created_by"
 
 INSERT_VERSION = (
     "INSERT INTO model_versions (id, model_id, version, dsl_json, input_schema, output_schema, changelog, status, created_by, created_at,"
@@ -83,6 +85,7 @@ def version_from_row(row: sqlite3.Row) -> ModelVersion:
         code_bundle=row["code_bundle"],
         dependencies=tuple(json.loads(row["dependencies"])),
         review_status=row["review_status"],
+        author_name=row["author_name"] if "author_name" in set(row.keys()) else None,  # sqlite3.Row's `in` looks at values
     )
 
 
@@ -139,12 +142,12 @@ class SqliteModels:
         own = viewer is not None and row["owner_id"] == viewer.id
         if row["kind"] != "dsl" and not own:  # others run the newest approved version; a new one waits for review
             vrow = self._db.one(
-                f"SELECT v.* FROM model_versions v WHERE v.model_id = ? AND v.status = 'published' AND {VERSION_SHOWN} ORDER BY v.version DESC LIMIT 1",
+                f"{VERSION_WITH_AUTHOR} WHERE v.model_id = ? AND v.status = 'published' AND {VERSION_SHOWN} ORDER BY v.version DESC LIMIT 1",
                 (row["id"],),
             )
             latest = version_from_row(vrow) if vrow else None
         elif row["current_version_id"]:
-            vrow = self._db.one("SELECT * FROM model_versions WHERE id = ?", (row["current_version_id"],))
+            vrow = self._db.one(f"{VERSION_WITH_AUTHOR} WHERE v.id = ?", (row["current_version_id"],))
             latest = version_from_row(vrow) if vrow else None
         return Model(summary_from_row(row), latest)
 
@@ -154,14 +157,23 @@ class SqliteModels:
             return []
         own = viewer is not None and row["owner_id"] == viewer.id
         rows = self._db.all(
-            f"SELECT * FROM model_versions v WHERE model_id = ? AND ((status = 'published' AND {VERSION_SHOWN}) OR ?) ORDER BY version DESC",
+            f"{VERSION_WITH_AUTHOR} WHERE v.model_id = ? AND ((v.status = 'published' AND {VERSION_SHOWN}) OR ?) ORDER BY v.version DESC",
             (row["id"], int(own)),
         )
         return [version_from_row(r) for r in rows]
 
     def _insert_model(
-        self, conn: sqlite3.Connection, owner_id: str | None, meta: ModelMeta, visibility: str, forked_from: str | None, changelog: str, *,
-        template: bool = False, code: CodeBundle | None = None,
+        self,
+        conn: sqlite3.Connection,
+        owner_id: str | None,
+        meta: ModelMeta,
+        visibility: str,
+        forked_from: str | None,
+        changelog: str,
+        *,
+        template: bool = False,
+        code: CodeBundle | None = None,
+        forked_from_version: str | None = None,
     ) -> str:
         if code is not None and visibility != "private":
             raise PermissionDenied(CODE_LISTING_REFUSED)
@@ -170,9 +182,10 @@ class SqliteModels:
         try:
             conn.execute(
                 "INSERT INTO models (id, slug, name, description, owner_id, lab_scope, tags, difficulty, visibility, is_template, forked_from_id,"
-                " current_version_id, kind, review_status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)",
+                " forked_from_version_id, current_version_id, kind, review_status, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)",
                 (model_id, meta.slug, meta.name, meta.description, owner_id, meta.lab_scope, json.dumps(meta.tags), meta.difficulty, visibility,
-                 int(template), forked_from, code.runtime if code else "dsl", "pending" if code else None, stamp, stamp),
+                 int(template), forked_from, forked_from_version, code.runtime if code else "dsl", "pending" if code else None, stamp, stamp),
             )
         except sqlite3.IntegrityError as exc:
             raise ConflictError(f"The address '{meta.slug}' is taken; choose another slug.") from exc
@@ -242,7 +255,7 @@ class SqliteModels:
         ver = source.latest
         meta = ModelMeta(
             slug=new_slug,
-            name=name or source.name,
+            name=(name or "").strip() or fork_name(source.name),
             description=source.description,
             lab_scope=source.lab_scope,
             tags=list(source.tags),
@@ -253,10 +266,67 @@ class SqliteModels:
         )
         code = CodeBundle(ver.runtime, ver.code_bundle or "", ver.dependencies) if ver.is_code else None
         with self._db.tx() as conn:
-            self._insert_model(conn, viewer.id, meta, "private", source.id, f"Forked from {source.slug} v{ver.version}", code=code)
+            self._insert_model(conn, viewer.id, meta, "private", source.id, f"Forked from {source.slug} v{ver.version}", code=code,
+                               forked_from_version=ver.id)
         model = self.get_model(new_slug, viewer)
         assert model is not None
         return model
+
+    def lineage(self, slug: str, viewer: User | None) -> Lineage | None:
+        """The model's source and its listable forks (None when the model is not visible to the viewer)."""
+        who = viewer_id(viewer)
+        me = self._db.one(f"SELECT m.* FROM models m WHERE m.slug = ? AND {VISIBLE}", (slug, who))
+        if me is None:
+            return None
+        source = None
+        if me["forked_from_id"]:
+            row = self._db.one(
+                "SELECT m.slug, m.name, m.is_template, p.display_name AS owner_name, sv.version FROM models m"
+                " LEFT JOIN profiles p ON p.id = m.owner_id LEFT JOIN model_versions sv ON sv.id = ? AND sv.model_id = m.id"
+                f" WHERE m.id = ? AND {VISIBLE}",
+                (me["forked_from_version_id"], me["forked_from_id"], who),
+            )
+            if row is not None:
+                source = ForkSource(row["slug"], row["name"], row["version"], row["owner_name"], bool(row["is_template"]))
+        forks = self._db.all(
+            "SELECT m.slug, m.name, m.created_at, p.display_name AS owner_name, fv.version FROM models m"
+            " LEFT JOIN profiles p ON p.id = m.owner_id LEFT JOIN model_versions fv ON fv.id = m.forked_from_version_id AND fv.model_id = ?"
+            f" WHERE m.forked_from_id = ? AND {LISTABLE} ORDER BY m.created_at, m.slug",
+            (me["id"], me["id"], who),
+        )
+        entries = tuple(ForkEntry(r["slug"], r["name"], r["owner_name"], dt(r["created_at"]), r["version"]) for r in forks)
+        return Lineage(source, entries, source_hidden=bool(me["forked_from_id"]) and source is None)
+
+    def take_source_version(self, viewer: User, fork_slug: str, version: int) -> ModelVersion:
+        """Copy a published version of the fork's source (visible to the viewer) into the fork as its new current
+        version, and remember it as the source version the fork follows; only the fork's owner may."""
+        who = viewer.id
+        with self._db.tx() as conn:
+            fork = conn.execute("SELECT * FROM models WHERE slug = ?", (fork_slug,)).fetchone()
+            if fork is None or fork["owner_id"] != who:
+                raise PermissionDenied(TAKE_VERSION_REFUSED)
+            src = conn.execute(f"SELECT m.* FROM models m WHERE m.id = ? AND {VISIBLE}", (fork["forked_from_id"], who)).fetchone()
+            if src is None:
+                raise NotFoundError("That source model does not exist or is not visible to you.")
+            ver = conn.execute(  # another author's code version only once approved
+                f"SELECT v.* FROM model_versions v WHERE v.model_id = ? AND v.version = ? AND ((v.status = 'published' AND {VERSION_SHOWN}) OR ?)",
+                (src["id"], int(version), int(src["owner_id"] == who)),
+            ).fetchone()
+            if ver is None:
+                raise NotFoundError("That source version does not exist or is not visible to you.")
+            number = conn.execute("SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions WHERE model_id = ?", (fork["id"],)).fetchone()[0]
+            version_id, stamp = new_id(), ts(self._db.now())
+            conn.execute(
+                INSERT_VERSION,
+                (version_id, fork["id"], number, ver["dsl_json"], ver["input_schema"], ver["output_schema"], f"Took {src['slug']} v{ver['version']}",
+                 "published", who, stamp, ver["runtime"], ver["code_bundle"], ver["dependencies"], None if ver["runtime"] == "dsl" else "pending"),
+            )
+            conn.execute(
+                "UPDATE models SET current_version_id = ?, forked_from_version_id = ?, updated_at = ? WHERE id = ?", (version_id, ver["id"], stamp, fork["id"])
+            )
+        row = self._db.one(f"{VERSION_WITH_AUTHOR} WHERE v.id = ?", (version_id,))
+        assert row is not None
+        return version_from_row(row)
 
     def load_seeds(self, metas: list[ModelMeta]) -> int:
         """Reserve the templates' slugs, insert templates that are missing, add a version to a template whose

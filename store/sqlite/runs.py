@@ -18,10 +18,10 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from contracts.errors import AuthError, InputInvalid, NotFoundError, RateLimitExceeded
+from contracts.errors import AuthError, InputInvalid, NotFoundError, PermissionDenied, RateLimitExceeded
 from contracts.records import RunRecord, User
 from contracts.rules import DAILY_QUOTA_STATUSES, RUNS_PER_MINUTE_PER_MODEL, daily_limit
-from store.common import CACHE_TTL, STALE_AFTER_S, STALE_RUN_MESSAGE, day_start, dt, new_id, ts
+from store.common import ANALYTICS_REFUSED, CACHE_TTL, STALE_AFTER_S, STALE_RUN_MESSAGE, day_start, dt, new_id, percentile_cont, ts
 from store.sqlite.db import Database
 from store.sqlite.visibility import VISIBLE, viewer_id
 
@@ -61,6 +61,31 @@ def run_from_row(row: sqlite3.Row) -> RunRecord:
         created_at=dt(row["created_at"]),
         model_slug=row["model_slug"],
         cached_from_run_id=row["cached_from_run_id"],
+    )
+
+
+INPUT_TEXT = "substr(CASE kv.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(kv.value AS TEXT) END, 1, 200)"
+
+
+def bump_usage(
+    conn: sqlite3.Connection, model_id: str, user_id: str, now: datetime, *, runs: int, errors: int, cache_hits: int, inputs_json: str | None = None
+) -> None:
+    """Count a run (or a cache hit) in the model's usage of the day, in the run's own transaction; the user counts
+    among the day's unique users once, when their ``model_usage_users`` row is first inserted."""
+    day = now.astimezone(UTC).date().isoformat()
+    new_user = conn.execute(
+        "INSERT INTO model_usage_users (model_id, date, user_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", (model_id, day, user_id)
+    ).rowcount
+    conn.execute(
+        "INSERT INTO model_usage_daily (id, model_id, date, runs, unique_users, errors, cache_hits) VALUES (?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (model_id, date) DO UPDATE SET runs = runs + excluded.runs, unique_users = unique_users + excluded.unique_users,"
+        " errors = errors + excluded.errors, cache_hits = cache_hits + excluded.cache_hits",
+        (new_id(), model_id, day, runs, max(new_user, 0), errors, cache_hits),
+    )
+    conn.execute(
+        f"INSERT INTO model_input_daily (model_id, date, name, value, runs) SELECT ?, ?, kv.key, {INPUT_TEXT}, 1 FROM json_each(?) kv WHERE kv.type <> 'null'"
+        " ON CONFLICT (model_id, date, name, value) DO UPDATE SET runs = runs + 1",
+        (model_id, day, inputs_json or "{}"),
     )
 
 
@@ -118,16 +143,8 @@ class SqliteRuns:
             )
             if cur.rowcount != 1:
                 raise NotFoundError("That run does not exist or is already finished.")
-            model_id = conn.execute("SELECT model_id FROM model_runs WHERE id = ?", (run_id,)).fetchone()[0]
-            seen = conn.execute(
-                "SELECT 1 FROM model_runs WHERE user_id = ? AND model_id = ? AND id <> ? AND cached = 0 AND status <> 'pending' AND finished_at >= ? LIMIT 1",
-                (viewer.id, model_id, run_id, ts(day_start(now))),
-            ).fetchone()
-            conn.execute(
-                "INSERT INTO model_usage_daily (id, model_id, date, runs, unique_users) VALUES (?, ?, ?, 1, ?)"
-                " ON CONFLICT (model_id, date) DO UPDATE SET runs = runs + 1, unique_users = unique_users + excluded.unique_users",
-                (new_id(), model_id, now.astimezone(UTC).date().isoformat(), 0 if seen else 1),
-            )
+            model_id, inputs_json = conn.execute("SELECT model_id, inputs_json FROM model_runs WHERE id = ?", (run_id,)).fetchone()
+            bump_usage(conn, model_id, viewer.id, now, runs=1, errors=int(status == "error"), cache_hits=0, inputs_json=inputs_json)
 
     def find_cached_run(self, viewer: User | None, version_id: str, inputs_hash: str) -> tuple[str, dict[str, Any]] | None:
         row = self._db.one(
@@ -164,6 +181,8 @@ class SqliteRuns:
                 " FROM model_runs WHERE id = ?",
                 (run_id, viewer.id, stamp, stamp, source_run_id),
             )
+            inputs_json = conn.execute("SELECT inputs_json FROM model_runs WHERE id = ?", (run_id,)).fetchone()[0]
+            bump_usage(conn, source["model_id"], viewer.id, now, runs=0, errors=0, cache_hits=1, inputs_json=inputs_json)
         return run_id
 
     def runs_today(self, viewer: User) -> int:
@@ -183,6 +202,68 @@ class SqliteRuns:
 
     def usage(self, model_id: str, since: datetime) -> list[dict[str, Any]]:
         rows = self._db.all(
-            "SELECT date, runs, unique_users FROM model_usage_daily WHERE model_id = ? AND date >= ? ORDER BY date", (model_id, since.date().isoformat())
+            "SELECT date, runs, unique_users, errors, cache_hits FROM model_usage_daily WHERE model_id = ? AND date >= ? ORDER BY date", (model_id, since.date().isoformat())
         )
         return [dict(r) for r in rows]
+
+    def model_analytics(self, viewer: User, model_id: str, days: int = 30) -> dict[str, Any]:
+        """A model's usage for its owner or an admin (the same answer as Supabase's ``model_analytics()``)."""
+        now = self._db.now().astimezone(UTC)
+        since = now.date() - timedelta(days=max(1, min(int(days), 366)) - 1)
+        start = ts(datetime(since.year, since.month, since.day, tzinfo=UTC))
+        allowed = self._db.one(
+            "SELECT 1 FROM models m WHERE m.id = ? AND (m.owner_id = ? OR EXISTS (SELECT 1 FROM profiles p WHERE p.id = ? AND p.role = 'admin'))",
+            (model_id, viewer.id, viewer.id),
+        )
+        if allowed is None:
+            raise PermissionDenied(ANALYTICS_REFUSED)
+        daily = self._db.all(
+            "SELECT date, runs, unique_users, errors, cache_hits FROM model_usage_daily WHERE model_id = ? AND date >= ? ORDER BY date",
+            (model_id, since.isoformat()),
+        )
+        runtimes = [r[0] for r in self._db.all(
+            "SELECT runtime_ms FROM model_runs WHERE model_id = ? AND created_at >= ? AND cached = 0 AND status = 'success' AND runtime_ms IS NOT NULL",
+            (model_id, start),
+        )]
+        top = self._db.all(
+            "SELECT name, value, SUM(runs) AS n FROM model_input_daily WHERE model_id = ? AND date >= ? GROUP BY name, value ORDER BY n DESC, name, value LIMIT 20",
+            (model_id, since.isoformat()),
+        )
+
+        def per_day(sql: str) -> list[dict[str, Any]]:
+            return [dict(r) for r in self._db.all(sql, (model_id, start))]
+
+        return {
+            "since": since.isoformat(),
+            "daily": [dict(r) for r in daily],
+            "runtime": {"p50": percentile_cont(runtimes, 0.5), "p95": percentile_cont(runtimes, 0.95), "n": len(runtimes)},
+            "top_inputs": [{"name": r["name"], "value": r["value"], "runs": r["n"]} for r in top],
+            "saves": per_day("SELECT substr(created_at, 1, 10) AS date, COUNT(*) AS count FROM model_saves WHERE model_id = ? AND created_at >= ? GROUP BY 1 ORDER BY 1"),
+            "forks": per_day("SELECT substr(created_at, 1, 10) AS date, COUNT(*) AS count FROM models WHERE forked_from_id = ? AND created_at >= ? GROUP BY 1 ORDER BY 1"),
+            "ratings": per_day(
+                "SELECT substr(created_at, 1, 10) AS date, COUNT(*) AS count, ROUND(AVG(rating), 2) AS average FROM model_ratings"
+                " WHERE model_id = ? AND created_at >= ? GROUP BY 1 ORDER BY 1"
+            ),
+        }
+
+    def admin_usage(self, viewer: User, days: int = 30) -> dict[str, Any]:
+        """The site's usage for an admin (the same answer as Supabase's ``admin_usage()``)."""
+        since = (self._db.now().astimezone(UTC).date() - timedelta(days=max(1, min(int(days), 366)) - 1)).isoformat()
+        if self._db.one("SELECT 1 FROM profiles WHERE id = ? AND role = 'admin'", (viewer.id,)) is None:
+            raise PermissionDenied("Only an administrator can see the site's usage.")
+        totals = self._db.one(
+            "SELECT COALESCE(SUM(runs), 0) AS runs, COALESCE(SUM(cache_hits), 0) AS cache_hits, COALESCE(SUM(errors), 0) AS errors,"
+            " (SELECT COUNT(DISTINCT user_id) FROM model_usage_users WHERE date >= ?) AS active_users FROM model_usage_daily WHERE date >= ?",
+            (since, since),
+        )
+        top_models = self._db.all(
+            "SELECT m.slug, m.name, SUM(u.runs) AS runs, SUM(u.cache_hits) AS cache_hits, SUM(u.errors) AS errors, SUM(u.unique_users) AS user_days"
+            " FROM model_usage_daily u JOIN models m ON m.id = u.model_id WHERE u.date >= ? GROUP BY m.id ORDER BY SUM(u.runs) DESC, m.slug LIMIT 10",
+            (since,),
+        )
+        top_users = self._db.all(
+            "SELECT p.display_name AS name, COUNT(DISTINCT uu.date) AS days, COUNT(DISTINCT uu.model_id) AS models FROM model_usage_users uu"
+            " JOIN profiles p ON p.id = uu.user_id WHERE uu.date >= ? GROUP BY p.id ORDER BY days DESC, name LIMIT 10",
+            (since,),
+        )
+        return {"since": since, "totals": dict(totals), "top_models": [dict(r) for r in top_models], "top_users": [dict(r) for r in top_users]}

@@ -357,6 +357,90 @@ MIGRATIONS.append(
     )
 )
 
+# Issue 13: fork lineage. A fork remembers which version of its source it copied or last took
+# (``forked_from_version_id``), so its page says "forked from X, version N" and its owner sees the
+# source's newer versions. Forks made before this are matched to their source version through their
+# first changelog ("Forked from <slug> v<N>"). The Supabase migration 20250101000030 does the same.
+MIGRATIONS.append(
+    (
+        30,
+        """
+        ALTER TABLE models ADD COLUMN forked_from_version_id TEXT REFERENCES model_versions (id) ON DELETE SET NULL;
+        UPDATE models SET forked_from_version_id = (
+            SELECT sv.id FROM model_versions fv, models src, model_versions sv
+             WHERE fv.model_id = models.id AND fv.version = 1 AND src.id = models.forked_from_id AND sv.model_id = src.id
+               AND fv.changelog = 'Forked from ' || src.slug || ' v' || sv.version)
+         WHERE forked_from_id IS NOT NULL;
+        CREATE INDEX models_forked_from_idx ON models (forked_from_id) WHERE forked_from_id IS NOT NULL;
+        """,
+    )
+)
+
+# Issue 13: discussions. The same columns and table as the Supabase migration 20250101000031: a comment on
+# an artifact keeps the artifact's model in model_id and the artifact in artifact_id; replies name their
+# parent; edits, an admin's hiding and the author's deletion are stamped; reports go to comment_reports.
+MIGRATIONS.append(
+    (
+        31,
+        """
+        ALTER TABLE model_comments ADD COLUMN artifact_id TEXT REFERENCES published_artifacts (id) ON DELETE CASCADE;
+        ALTER TABLE model_comments ADD COLUMN parent_id TEXT REFERENCES model_comments (id) ON DELETE CASCADE;
+        ALTER TABLE model_comments ADD COLUMN edited_at TEXT;
+        ALTER TABLE model_comments ADD COLUMN hidden_at TEXT;
+        ALTER TABLE model_comments ADD COLUMN hidden_by TEXT REFERENCES profiles (id) ON DELETE SET NULL;
+        ALTER TABLE model_comments ADD COLUMN deleted_at TEXT;
+        CREATE INDEX model_comments_artifact_idx ON model_comments (artifact_id, created_at) WHERE artifact_id IS NOT NULL;
+        CREATE INDEX model_comments_user_created_idx ON model_comments (user_id, created_at DESC);
+        CREATE TABLE comment_reports (
+            id           TEXT PRIMARY KEY,
+            comment_id   TEXT NOT NULL REFERENCES model_comments (id) ON DELETE CASCADE,
+            reporter_id  TEXT NOT NULL REFERENCES profiles (id) ON DELETE CASCADE,
+            reason       TEXT NOT NULL CHECK (length(reason) BETWEEN 1 AND 500),
+            created_at   TEXT NOT NULL,
+            UNIQUE (comment_id, reporter_id)
+        );
+        CREATE INDEX comment_reports_created_idx ON comment_reports (created_at DESC);
+        """,
+    )
+)
+
+# Issue 13: model_usage_daily kept exact, as the Supabase migration 20250101000032: unique_users counts the
+# distinct users of a model on a UTC day (runs and cache hits) through model_usage_users; errors and
+# cache_hits beside runs (executed runs). Days before it keep their counts; the users of each day so far are
+# entered in model_usage_users, so that nobody who ran a model today is counted twice after the upgrade.
+MIGRATIONS.append(
+    (
+        32,
+        """
+        CREATE TABLE model_usage_users (
+            model_id  TEXT NOT NULL REFERENCES models (id) ON DELETE CASCADE,
+            date      TEXT NOT NULL,
+            user_id   TEXT NOT NULL REFERENCES profiles (id) ON DELETE CASCADE,
+            PRIMARY KEY (model_id, date, user_id)
+        );
+        CREATE TABLE model_input_daily (
+            model_id  TEXT NOT NULL REFERENCES models (id) ON DELETE CASCADE,
+            date      TEXT NOT NULL,
+            name      TEXT NOT NULL,
+            value     TEXT NOT NULL,
+            runs      INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (model_id, date, name, value)
+        );
+        CREATE INDEX model_runs_model_runtime_idx ON model_runs (model_id, created_at, runtime_ms) WHERE cached = 0 AND status = 'success';
+        INSERT INTO model_input_daily (model_id, date, name, value, runs)
+            SELECT r.model_id, substr(COALESCE(r.finished_at, r.created_at), 1, 10), kv.key,
+                   substr(CASE kv.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(kv.value AS TEXT) END, 1, 200), COUNT(*)
+              FROM model_runs r, json_each(r.inputs_json) kv WHERE r.status <> 'pending' AND kv.type <> 'null' GROUP BY 1, 2, 3, 4
+            ON CONFLICT DO NOTHING;
+        ALTER TABLE model_usage_daily ADD COLUMN errors INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE model_usage_daily ADD COLUMN cache_hits INTEGER NOT NULL DEFAULT 0;
+        INSERT INTO model_usage_users (model_id, date, user_id)
+            SELECT DISTINCT model_id, substr(COALESCE(finished_at, created_at), 1, 10), user_id FROM model_runs WHERE status <> 'pending'
+            ON CONFLICT DO NOTHING;
+        """,
+    )
+)
+
 # Code models in review (issues 14 and 15). A code version (runtime python or js) starts 'pending'; an
 # admin approves or rejects it and the decision is kept in model_reviews (who, when, the code's SHA-256,
 # a note). ``models.review_status`` says whether the model has an approved version ('approved'), else

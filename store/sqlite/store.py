@@ -10,6 +10,7 @@ from argon2 import PasswordHasher
 
 from store.common import now_utc
 from store.sqlite.artifacts import SqliteArtifacts
+from store.sqlite.comments import SqliteComments
 from store.sqlite.db import Database
 from store.sqlite.drafts import SqliteDrafts
 from store.sqlite.models import SqliteModels
@@ -21,7 +22,7 @@ from store.sqlite.users import SqliteUsers
 
 
 class SqliteStore:
-    """The embedded backend: ``users``, ``sessions``, ``models``, ``runs``, ``artifacts``, ``social``, ``drafts`` and ``reviews`` share one ``Database``.
+    """The embedded backend: ``users``, ``sessions``, ``models``, ``runs``, ``artifacts``, ``social``, ``drafts``, ``reviews`` and ``comments`` share one ``Database``.
 
     Visibility rules mirror the RLS policies of supabase/migrations: public models are listable,
     unlisted ones readable by slug, private ones and drafts only by their owner; runs and saves only
@@ -49,6 +50,7 @@ class SqliteStore:
         self.social = SqliteSocial(self.db)
         self.drafts = SqliteDrafts(self.db)
         self.reviews = SqliteReviews(self.db)
+        self.comments = SqliteComments(self.db)
 
     def get_setting(self, key: str) -> str | None:
         """A value the store keeps for itself (the seeds' fingerprint), or None."""

@@ -31,6 +31,7 @@ import httpx
 
 from contracts.errors import (
     AuthRequired,
+    CommentLimitExceeded,
     ConflictError,
     InputInvalid,
     NotFoundError,
@@ -40,6 +41,7 @@ from contracts.errors import (
     StoreUnavailable,
 )
 from contracts.records import User
+from contracts.rules import COMMENT_WINDOW_S
 from store.common import day_start
 
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
@@ -85,6 +87,9 @@ def raise_for(exc: Exception) -> None:
             if code == "rate_limit_minute":
                 limit, _, when = ":".join(rest).partition(":")
                 raise RateLimitExceeded("minute", int(limit), datetime.fromisoformat(when).replace(tzinfo=UTC)) from exc
+            if code == "rate_limit_comments":
+                limit, _, when = ":".join(rest).partition(":")
+                raise CommentLimitExceeded(int(limit), COMMENT_WINDOW_S, datetime.fromisoformat(when).replace(tzinfo=UTC)) from exc
             if code == "invalid":
                 raise InputInvalid({"request": detail[:1].upper() + detail[1:] + "."}) from exc
             if code == "permission":

@@ -9,7 +9,7 @@ from typing import Any
 from contracts.code import CodeBundle
 from contracts.dsl import ModelMeta
 from contracts.errors import PermissionDenied
-from contracts.records import Model, ModelQuery, ModelSummary, ModelVersion, User
+from contracts.records import ForkEntry, ForkSource, Lineage, Model, ModelQuery, ModelSummary, ModelVersion, User
 from store.common import ADD_VERSION_REFUSED, CODE_LISTING_REFUSED, squatter_slug
 from store.supabase.client import Clients, execute, parse_time
 from store.supabase.filters import TAG_WORD, postgrest_like
@@ -60,6 +60,7 @@ def version_from_row(row: dict[str, Any]) -> ModelVersion:
         code_bundle=row.get("code_bundle"),
         dependencies=tuple(row.get("dependencies") or ()),
         review_status=row.get("review_status"),
+        author_name=row.get("author_name"),
     )
 
 
@@ -222,6 +223,25 @@ class SupabaseModels:
         model = self.get_model(new_slug, viewer)
         assert model is not None
         return model
+
+    def lineage(self, slug: str, viewer: User | None) -> Lineage | None:
+        """``model_lineage()``: the model's source and its listable forks (None when the model is not visible)."""
+        data = execute(self._clients.for_viewer(viewer).rpc("model_lineage", {"p_slug": slug})).data
+        if not data:
+            return None
+        src = data.get("source")
+        source = ForkSource(src["slug"], src["name"], src.get("version"), src.get("owner_name"), bool(src.get("is_template"))) if src else None
+        forks = tuple(
+            ForkEntry(f["slug"], f["name"], f.get("owner_name"), parse_time(f.get("created_at")), f.get("version")) for f in data.get("forks") or []
+        )
+        return Lineage(source, forks, source_hidden=bool(data.get("source_id")) and source is None)
+
+    def take_source_version(self, viewer: User, fork_slug: str, version: int) -> ModelVersion:
+        """``take_source_version()``: the source's version copied into the fork, atomically, under the owner's JWT."""
+        row = execute(self._clients.for_viewer(viewer).rpc("take_source_version", {"p_fork_slug": fork_slug, "p_version": int(version)})).data
+        if isinstance(row, list):
+            row = row[0]
+        return version_from_row({**row, "author_name": viewer.display_name})
 
     def load_seeds(self, metas: list[ModelMeta]) -> int:
         """Reserve the templates' slugs and insert the templates that are missing (service-role key); return how many.

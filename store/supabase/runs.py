@@ -95,7 +95,15 @@ class SupabaseRuns:
 
     def usage(self, model_id: str, since: datetime) -> list[dict[str, Any]]:
         request = (
-            self._clients.for_viewer(None).table("model_usage_daily").select("date, runs, unique_users")
+            self._clients.for_viewer(None).table("model_usage_daily").select("date, runs, unique_users, errors, cache_hits")
             .eq("model_id", model_id).gte("date", since.date().isoformat()).order("date")
         )
         return list(execute(request).data)
+
+    def model_analytics(self, viewer: User, model_id: str, days: int = 30) -> dict[str, Any]:
+        """``model_analytics()`` under the viewer's JWT: the owner's or an admin's, refused to anyone else."""
+        return dict(execute(self._clients.for_viewer(viewer).rpc("model_analytics", {"p_model_id": model_id, "p_days": int(days)})).data or {})
+
+    def admin_usage(self, viewer: User, days: int = 30) -> dict[str, Any]:
+        """``admin_usage()`` under the viewer's JWT: an admin's only."""
+        return dict(execute(self._clients.for_viewer(viewer).rpc("admin_usage", {"p_days": int(days)})).data or {})

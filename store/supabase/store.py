@@ -9,6 +9,7 @@ import httpx
 
 from store.supabase.artifacts import SupabaseArtifacts
 from store.supabase.client import Clients
+from store.supabase.comments import SupabaseComments
 from store.supabase.drafts import SupabaseDrafts
 from store.supabase.models import SupabaseModels
 from store.supabase.reviews import SupabaseReviews
@@ -44,6 +45,7 @@ class SupabaseStore:
         self.social = SupabaseSocial(self.clients)
         self.drafts = SupabaseDrafts(self.clients)
         self.reviews = SupabaseReviews(self.clients)
+        self.comments = SupabaseComments(self.clients)
 
     def new_client(self, key: str | None = None) -> Any:
         """A fresh supabase client (one per browser session) with retries off and a timeout."""

@@ -120,7 +120,8 @@ create or replace function public.get_model_by_slug(p_slug text)
 returns jsonb language sql stable security definer set search_path = public, pg_temp as $$
     select jsonb_build_object(
         'model', to_jsonb(l),
-        'versions', coalesce((select jsonb_agg(to_jsonb(v) order by v.version desc) from public.model_versions v
+        'versions', coalesce((select jsonb_agg(to_jsonb(v) || jsonb_build_object('author_name', p.display_name) order by v.version desc)
+                                from public.model_versions v left join public.profiles p on p.id = v.created_by
                               where v.model_id = l.id
                                 and ((v.status = 'published' and public.model_shared(v.runtime, v.review_status))
                                      or l.owner_id = auth.uid())), '[]'::jsonb))
@@ -129,8 +130,9 @@ returns jsonb language sql stable security definer set search_path = public, pg_
       and ((l.visibility in ('public', 'unlisted') and public.model_shared(l.kind, l.review_status)) or l.owner_id = auth.uid())
 $$;
 
--- Fork: as before, and a code model's fork starts pending review (the forker's copy of approved code is
--- new code in a new model).
+-- Fork: as before (20250101000030: the "(fork)" name, the source version remembered), and a code model's fork
+-- starts pending review (the forker's copy of approved code is new code in a new model). get_model_by_slug keeps
+-- 20250101000030's author names.
 create or replace function public.fork_model(p_source_slug text, p_new_slug text, p_name text)
 returns public.models language plpgsql security definer set search_path = public, pg_temp as $$
 declare
@@ -160,9 +162,10 @@ begin
         raise exception 'AUSTER:invalid:this model has no version to fork';
     end if;
     insert into public.models (slug, name, description, owner_id, lab_scope, tags, difficulty, visibility, is_template, forked_from_id,
-                               kind, review_status)
-        values (p_new_slug, coalesce(p_name, v_src.name), v_src.description, v_uid, v_src.lab_scope, v_src.tags,
-                v_src.difficulty, 'private', false, v_src.id, v_src.kind, case when v_src.kind = 'dsl' then null else 'pending' end)
+                               forked_from_version_id, kind, review_status)
+        values (p_new_slug, coalesce(nullif(btrim(p_name), ''), left(v_src.name, 113) || ' (fork)'), v_src.description, v_uid,
+                v_src.lab_scope, v_src.tags, v_src.difficulty, 'private', false, v_src.id, v_ver.id, v_src.kind,
+                case when v_src.kind = 'dsl' then null else 'pending' end)
         returning * into v_new;
     insert into public.model_versions (model_id, version, dsl_json, input_schema, output_schema, changelog, status, created_by,
                                        runtime, code_bundle, dependencies, review_status)

@@ -107,3 +107,16 @@ def test_both_backends_reserve_the_same_template_slugs(tmp_path: Path) -> None:
         assert {r[0] for r in store.db.all("SELECT slug FROM reserved_slugs")} == set(RESERVED_TEMPLATE_SLUGS)
     finally:
         store.close()
+
+
+def test_the_comment_limits_of_the_supabase_sql_are_the_rules() -> None:
+    """Issue 13: post_comment() spells the comment window and count as constants; they must be the rules'."""
+    import re
+
+    from contracts.rules import COMMENT_MAX_CHARS, COMMENT_REPORT_MAX_CHARS, COMMENT_WINDOW_S, COMMENTS_PER_WINDOW
+
+    sql = (Path(__file__).resolve().parents[2] / "supabase" / "migrations" / "20250101000031_discussions.sql").read_text()
+    assert re.search(rf"p_limit constant integer := {COMMENTS_PER_WINDOW};", sql)
+    assert re.search(rf"p_window_s constant integer := {COMMENT_WINDOW_S};", sql)
+    assert sql.count(f"char_length(v_body) > {COMMENT_MAX_CHARS}") == 2  # posting and editing
+    assert f"between 1 and {COMMENT_REPORT_MAX_CHARS}" in sql and f"char_length(v_reason) > {COMMENT_REPORT_MAX_CHARS}" in sql

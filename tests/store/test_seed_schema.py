@@ -78,7 +78,7 @@ def test_sqlite_rows_written_with_the_seeds_names_read_back_through_the_store(sq
     run = store.runs.get_run(ana, k["run"])
     assert run.model_version_id == k["version"] and run.inputs == {"start": "2024-01-01"} and run.outputs == RESULT
     assert store.runs.get_run(ana, k["failed"]).error_message == "No data for DGS10."
-    assert store.runs.usage(k["model"], datetime(2030, 1, 1)) == [{"date": "2030-01-01", "runs": 2, "unique_users": 1}]
+    assert store.runs.usage(k["model"], datetime(2030, 1, 1)) == [{"date": "2030-01-01", "runs": 2, "unique_users": 1, "errors": 0, "cache_hits": 0}]
     assert store.social.saved_ids(ana) == {k["model"]} and store.social.ratings(k["model"], ana).mine.rating == 4
     art = store.artifacts.get_artifact("seeded-art", None)
     assert (art.owner_id, art.model_run_id, art.views, art.type) == (ana.id, k["run"], 7, "model_run") and art.result().outputs == RESULT["outputs"]

@@ -181,7 +181,7 @@ def test_artifacts_and_listings_use_the_seeds_column_names(fake: FakeSupabase, b
     assert ("owner_id", "eq.ana") in listing_params(fake.requests[-1])
     assert backend.runs.usage("m", datetime(2025, 1, 1)) == [{"date": "2025-01-01", "runs": 2, "unique_users": 1}]
     params = listing_params(fake.requests[-1])
-    assert ("select", "date,runs,unique_users") in [(k, v.replace(" ", "")) for k, v in params] and ("date", "gte.2025-01-01") in params
+    assert ("select", "date,runs,unique_users,errors,cache_hits") in [(k, v.replace(" ", "")) for k, v in params] and ("date", "gte.2025-01-01") in params
 
 
 # ----------------------------------------------------------------------------- issue 16: JWT expiry

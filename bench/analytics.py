@@ -1,0 +1,149 @@
+"""Benchmark of the usage dashboard's queries on PostgreSQL (issue 13): a fresh database with every Supabase
+migration, filled with a million runs over 500 models and 20,000 users (90 days, popularity skewed as a
+registry's is: a few models take most runs), then each dashboard query timed as PostgREST would run it.
+
+    python bench/analytics.py [--dsn postgresql://postgres@127.0.0.1:5432/postgres] [--runs 1000000] [--repeat 30]
+
+Prints, per query, the median and p95 of ``--repeat`` calls (target: p95 under 200 ms), and the plan's
+top line for any query over the target. Never a test. The database is dropped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import psycopg
+
+from tests.store.supabase_pg import apply_all, as_role, fresh_database
+
+TARGET_MS = 200.0
+
+FILL = [
+    ("users", """
+        insert into auth.users (email) select 'u' || i || '@bench.example' from generate_series(1, %(users)s) i
+    """),
+    ("models", """
+        with owners as (select id, row_number() over (order by created_at, id) as n from public.profiles)
+        insert into public.models (slug, name, description, owner_id, lab_scope, tags, difficulty, visibility)
+        select 'bench-model-' || i, 'Bench model ' || i, 'For the benchmark', o.id, 'econ', array['bench'], 'basic',
+               case when i %% 10 = 0 then 'private' else 'public' end
+          from generate_series(1, %(models)s) i join owners o on o.n = i
+    """),
+    ("versions", """
+        insert into public.model_versions (model_id, version, dsl_json, input_schema, created_by)
+        select id, 1, '{"version": "1.0", "steps": [], "outputs": {}}', '{"fields": []}', owner_id from public.models where slug like 'bench-model-%%'
+    """),
+    ("current versions", "update public.models m set current_version_id = v.id from public.model_versions v where v.model_id = m.id"),
+    ("runs", """
+        with m as (select row_number() over (order by slug) - 1 as n, id, current_version_id from public.models where slug like 'bench-model-%%'),
+             u as (select row_number() over (order by id) - 1 as n, id from public.profiles),
+             r as (select i, floor(%(models)s * power(random(), 3))::int as mn, floor(%(users)s * random())::int as un,
+                          now() - random() * interval '90 days' as at, random() as p from generate_series(1, %(runs)s) i)
+        insert into public.model_runs (model_id, model_version_id, user_id, inputs_json, inputs_hash, outputs_json, runtime_ms, status,
+                                       error_message, cached, created_at, finished_at)
+        select m.id, m.current_version_id, u.id,
+               jsonb_build_object('start', (date '2020-01-01' + (r.i %% 7) * 180)::text, 'symbol', (array['SPY','QQQ','AAPL','MSFT','IWM'])[1 + r.i %% 5]),
+               md5(r.i::text), null, 20 + 400 * power(random(), 2), case when r.p < 0.03 then 'error' else 'success' end,
+               case when r.p < 0.03 then 'no data' end, r.p > 0.7, r.at, r.at + interval '1 second'
+          from r join m on m.n = r.mn join u on u.n = r.un
+    """),
+    ("usage users", """
+        insert into public.model_usage_users (model_id, date, user_id)
+        select distinct model_id, (finished_at at time zone 'utc')::date, user_id from public.model_runs on conflict do nothing
+    """),
+    ("usage days", """
+        insert into public.model_usage_daily (model_id, date, runs, unique_users, errors, cache_hits)
+        select model_id, d, count(*) filter (where not cached), count(distinct user_id), count(*) filter (where status = 'error' and not cached),
+               count(*) filter (where cached)
+          from (select *, (finished_at at time zone 'utc')::date as d from public.model_runs) x group by model_id, d
+        on conflict (model_id, date) do nothing
+    """),
+    ("input values", """
+        insert into public.model_input_daily (model_id, date, name, value, runs)
+        select r.model_id, (r.finished_at at time zone 'utc')::date, kv.key, left(kv.value, 200), count(*)
+          from public.model_runs r, jsonb_each_text(r.inputs_json) kv where kv.value is not null group by 1, 2, 3, 4 on conflict do nothing
+    """),
+    ("saves", """
+        insert into public.model_saves (user_id, model_id, created_at)
+        select u.id, m.id, now() - random() * interval '90 days'
+          from (select id from public.profiles order by random() limit 5000) u
+          cross join lateral (select id from public.models where slug like 'bench-model-%%' order by random() limit 3) m
+        on conflict do nothing
+    """),
+    ("ratings", """
+        insert into public.model_ratings (user_id, model_id, rating, review, created_at, updated_at)
+        select u.id, m.id, 1 + floor(random() * 5)::int, '', now() - random() * interval '90 days', now()
+          from (select id from public.profiles order by random() limit 3000) u
+          cross join lateral (select id from public.models where slug like 'bench-model-%%' order by random() limit 2) m
+        on conflict do nothing
+    """),
+]
+
+
+def timed(conn: psycopg.Connection, user: str | None, sql: str, args: tuple, repeat: int) -> list[float]:
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        with as_role(conn, str(user) if user else None):
+            conn.execute(sql, args).fetchall()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def p95(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dsn", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--runs", type=int, default=1_000_000)
+    parser.add_argument("--models", type=int, default=500)
+    parser.add_argument("--users", type=int, default=20_000)
+    parser.add_argument("--repeat", type=int, default=30)
+    args = parser.parse_args()
+    sizes = {"runs": args.runs, "models": args.models, "users": args.users}
+    with fresh_database(args.dsn) as dsn, psycopg.connect(dsn, autocommit=True) as conn:
+        apply_all(conn)
+        print(f"Filling: {args.runs:,} runs over {args.models} models and {args.users:,} users (90 days)")
+        for name, sql in FILL:
+            started = time.perf_counter()
+            conn.execute(sql, sizes)
+            print(f"  {name:<17} {time.perf_counter() - started:7.1f} s")
+        conn.execute("vacuum analyze")  # as autovacuum would have by now
+        busiest, owner = conn.execute(
+            "select m.id, m.owner_id from public.models m join public.model_runs r on r.model_id = m.id group by m.id order by count(*) desc limit 1"
+        ).fetchone()
+        median_model, median_owner = conn.execute(
+            "select id, owner_id from (select m.id, m.owner_id, count(*) as n from public.models m join public.model_runs r on r.model_id = m.id"
+            " group by m.id order by n) x offset %s limit 1", (args.models // 2,)
+        ).fetchone()
+        counts = {m: conn.execute("select count(*) from public.model_runs where model_id = %s", (m,)).fetchone()[0] for m in (busiest, median_model)}
+        queries = [
+            (f"owner dashboard, busiest model ({counts[busiest]:,} runs), 30 days", owner, "select public.model_analytics(%s, 30)", (busiest,)),
+            ("owner dashboard, busiest model, 90 days", owner, "select public.model_analytics(%s, 90)", (busiest,)),
+            (f"owner dashboard, median model ({counts[median_model]:,} runs), 30 days", median_owner, "select public.model_analytics(%s, 30)", (median_model,)),
+            ("registry listing by popularity (existing view, for comparison)", None,
+             "select * from public.model_listing order by runs_30d desc, rating_count desc, created_at desc limit 60", ()),
+        ]
+        print(f"\n{'query':<66} {'median ms':>10} {'p95 ms':>8}  (target p95 < {TARGET_MS:.0f} ms, {args.repeat} calls each)")
+        for label, user, sql, qargs in queries:
+            timed(conn, user, sql, qargs, 2)  # warm the cache
+            samples = timed(conn, user, sql, qargs, args.repeat)
+            worst = p95(samples)
+            print(f"{label:<66} {statistics.median(samples):10.1f} {worst:8.1f}{'' if worst < TARGET_MS else '  OVER TARGET'}")
+            if worst >= TARGET_MS:
+                with as_role(conn, str(user) if user else None):
+                    plan = conn.execute("explain analyze " + sql, qargs).fetchall()
+                print("    " + "\n    ".join(str(r[0]) for r in plan[:8]))
+
+
+if __name__ == "__main__":
+    main()

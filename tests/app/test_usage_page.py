@@ -1,0 +1,58 @@
+"""The owner's usage page (issue 13) through AppTest: numbers, charts, top inputs and CSV; refused to others."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streamlit.testing.v1 import AppTest
+
+from tests.app.conftest import APP
+from tests.app.test_pages import YIELD_CURVE, no_failure, texts
+from tests.store.conftest import SPREAD_SEED
+
+
+def page_as(user: Any, **query: str) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.session_state["auster.user"] = user
+    at.run()
+    at.query_params.update(query)
+    at.switch_page("views/analytics.py").run()
+    return at
+
+
+def test_the_owner_sees_runs_users_cache_hits_and_the_inputs_used(svc) -> None:
+    ana = svc.auth.sign_up("ana@example.com", "a long passphrase", display_name="Ana")
+    svc.models.create(ana, {**SPREAD_SEED, "slug": "my-spread"}, visibility="public")
+    reader = svc.auth.guest()
+    svc.runs.run_model(ana, "my-spread", {"start": "2024-01-01"})
+    svc.runs.run_model(reader, "my-spread", {"start": "2024-01-01"})  # served from the cache
+    at = page_as(ana, slug="my-spread")
+    no_failure(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Runs"] == "1" and metrics["Cache-hit share"] == "50.0%" and metrics["Error rate"] == "0.0%"
+    assert metrics["Runtime p50"].endswith(" ms") and "the most in one day: 2" in texts(at)
+    usage = [c for c in at.get("plotly_chart") if '"meta":"usage"' in c.proto.spec.replace(" ", "")]
+    assert len(usage) == 3
+    inputs = at.table[0].value
+    assert ("start", "2024-01-01", 2) in set(map(tuple, inputs[["name", "value", "runs"]].values.tolist()))
+    assert len(at.get("download_button")) == 2
+
+
+def test_someone_elses_model_usage_is_one_sentence(svc) -> None:
+    at = page_as(svc.auth.guest(), slug=YIELD_CURVE)
+    assert [e.value for e in at.error] == ["Only the model's owner (or an administrator) can see its usage."]
+
+
+def test_the_admin_page_shows_the_sites_usage(svc) -> None:
+    svc.auth.sign_up("root@example.com", "a long passphrase", display_name="Root")
+    root = svc.store.users.set_profile("root@example.com", role="admin")
+    svc.runs.run_model(svc.auth.guest(), YIELD_CURVE, {})
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.session_state["auster.user"] = root
+    at.run()
+    at.switch_page("views/admin.py").run()
+    no_failure(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Runs"] == "1" and metrics["Active users"] == "1"
+    top = at.table[0].value
+    assert top["slug"].tolist() == [YIELD_CURVE]
