@@ -29,6 +29,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from components.labels import clean_numbers, default_format, is_fraction, readable
+from contracts.dsl import COLOUR_PATTERN
 
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 CHART_KINDS = ("line", "bar", "area", "scatter", "band", "heatmap")
@@ -316,10 +317,15 @@ def _with_alpha(color: str, alpha: float) -> str:
 
 
 def _colour(entry: dict[str, Any], index: int) -> str:
+    """The entry's colour when Plotly accepts it (the validator refuses others, but a result stored before it
+    did may hold one: Plotly would raise inside the page), else the side's or the palette's."""
+    declared = entry.get("color")
+    if declared and not (isinstance(declared, str) and re.fullmatch(COLOUR_PATTERN, declared)):
+        declared = None
     side = _side(entry)
-    if side and not entry.get("color"):
+    if side and not declared:
         return (CALL_STYLE if side == "call" else PUT_STYLE)["color"]
-    return entry.get("color") or PALETTE[index % len(PALETTE)]
+    return declared or PALETTE[index % len(PALETTE)]
 
 
 def _trace(entry: dict[str, Any], colour: str, kind: str, name: str) -> go.BaseTraceType:

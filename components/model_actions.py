@@ -20,7 +20,7 @@ def _flash(slug: str) -> None:
     message = st.session_state.pop(f"{slug}.flash", None)
     if message:
         kind, text = message
-        (st.success if kind == "ok" else st.error)(text)
+        (st.success if kind == "ok" else st.error)(escape(text))
 
 
 def action_bar(model: Any) -> None:
@@ -66,9 +66,9 @@ def reviews_tab(model: Any) -> None:
     try:
         summary = svc.social.ratings(slug, user)
     except AusterError as exc:
-        st.error(str(exc))
+        st.error(escape(exc))
         return
-    st.subheader(rating_text(summary.average, summary.count))
+    st.subheader(escape(rating_text(summary.average, summary.count)))
     _flash(f"{slug}.rating")
     mine = summary.mine
     with st.form(f"{slug}.rate_form"):
@@ -86,7 +86,7 @@ def reviews_tab(model: Any) -> None:
             st.rerun()
     for item in summary.reviews:
         with st.container(border=True):
-            st.caption(f"{STARS.get(item.rating, item.rating)} · {item.updated_at:%Y-%m-%d}")
+            st.caption(escape(f"{STARS.get(item.rating, item.rating)} · {item.updated_at:%Y-%m-%d}"))
             if item.review:
                 st.markdown(escape(item.review))
 
@@ -96,7 +96,7 @@ def versions_tab(model: Any) -> None:
     try:
         versions = get_services().registry.list_versions(model.slug, current_user())
     except AusterError as exc:
-        st.error(str(exc))
+        st.error(escape(exc))
         return
     rows = [{"version": v.version, "created": v.created_at.strftime("%Y-%m-%d %H:%M"), "status": v.status, "changelog": v.changelog} for v in versions]
     st.dataframe(pd.DataFrame(rows, columns=["version", "created", "status", "changelog"]), hide_index=True, width="stretch")

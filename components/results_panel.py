@@ -134,7 +134,7 @@ def results_panel(result: dict[str, Any], key: str, filename: str = "result", me
     meta = meta or ResultMeta()
     outputs = result.get("outputs") or {}
     for warning in result.get("warnings") or []:
-        st.warning(str(warning))
+        st.warning(escape(warning))
     _metrics(outputs.get("metrics") or [])
     charts = result_charts(result, meta, cache_key)
     for chart in charts:
@@ -146,7 +146,7 @@ def results_panel(result: dict[str, Any], key: str, filename: str = "result", me
     if not charts and not outputs.get("tables") and not outputs.get("metrics"):
         st.info("This run produced no outputs to show; the model declares no series, tables or metrics.")
     provenance = result.get("provenance") or []
-    st.caption(f"{data_mode_text(provenance)} Runtime {float(result.get('runtime_ms') or 0):,.0f} ms.")
+    st.caption(escape(f"{data_mode_text(provenance)} Runtime {float(result.get('runtime_ms') or 0):,.0f} ms."))
     with st.expander("Step trace and data provenance"):  # static tables: no data-grid script to load for a results page
         st.table(trace_frame(result.get("trace") or []).style.format({"Milliseconds": "{:,.1f}", "Rows": "{:,.0f}"}), hide_index=True)
         if provenance:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 import streamlit as st
@@ -23,6 +24,7 @@ from components.results_panel import results_panel
 from components.run_form import check_inputs, form_values, parse_schema, run_form, seed_state
 from components.session import current_user, get_services, require_user
 from components.sidebar import refresh_identity
+from components.text import escape
 from contracts.errors import AusterError, InputInvalid, RateLimitExceeded, RunFailed
 from contracts.rules import daily_limit
 
@@ -44,7 +46,7 @@ def _run(slug: str, name: str, inputs: dict[str, Any]) -> None:
     if user is None:
         return
     st.session_state.pop(QUOTA_KEY, None)  # the count changes with this run
-    with st.status(f"Running {name}…", expanded=False) as status:
+    with st.status(escape(f"Running {name}…"), expanded=False) as status:
         try:
             outcome = get_services().runs.run_model(user, slug, inputs)
         except InputInvalid as exc:
@@ -65,7 +67,7 @@ def _run(slug: str, name: str, inputs: dict[str, Any]) -> None:
             return
         result = outcome.result.to_json()
         label = f"Done in {float(result.get('runtime_ms') or 0):,.0f} ms" + (" (from cache)" if outcome.cached else "")
-        status.update(label=label, state="complete")
+        status.update(label=escape(label), state="complete")
     st.session_state.pop(f"{slug}.error", None)
     st.session_state[f"{slug}.last_run"] = {
         "run_id": outcome.run_id,
@@ -77,9 +79,15 @@ def _run(slug: str, name: str, inputs: dict[str, Any]) -> None:
     }
 
 
+def form_today() -> date:
+    """What "today" means for the form's relative dates: the data's reference date (the sample's as-of date on
+    sample data, so "today" is the newest observation rather than a day the data does not reach), else today."""
+    return get_services().runs.reference_date or date.today()
+
+
 def _check(slug: str, schema: Any) -> dict[str, str]:
     """The form's values against the schema and the data (a listed expiration); per-field sentences."""
-    canonical, errors = check_inputs(schema, form_values(slug, schema))
+    canonical, errors = check_inputs(schema, form_values(slug, schema), form_today())
     if errors:
         return errors
     try:
@@ -114,7 +122,7 @@ def run_panel(model: Any, prefill: Mapping[str, Any] | None = None, show_results
     """Form, checks, run, quota and results for ``model``; returns the last run kept for it (if any)."""
     slug = model.slug
     schema = parse_schema(model.latest.input_schema if model.latest else None)
-    problems = seed_state(slug, schema, prefill or {})
+    problems = seed_state(slug, schema, prefill or {}, form_today())
     pressed = bool(st.session_state.get(f"{slug}.run"))
     if pressed:
         st.session_state[f"{slug}.errors"] = _check(slug, schema)
@@ -130,9 +138,9 @@ def run_panel(model: Any, prefill: Mapping[str, Any] | None = None, show_results
             st.rerun()  # the run flow refused a field the form could not check: show it under the field
     quota = quota_text(current_user())
     if quota:
-        st.caption(quota)
+        st.caption(escape(quota))
     if st.session_state.get(f"{slug}.error"):
-        st.error(st.session_state[f"{slug}.error"])
+        st.error(escape(st.session_state[f"{slug}.error"]))
     kept = last_run(slug)
     draws_charts = bool(((model.latest.dsl if model.latest else {}) or {}).get("outputs", {}).get("series"))
     if show_results and draws_charts and not kept and not st.session_state.get(f"{slug}.error"):
@@ -140,7 +148,7 @@ def run_panel(model: Any, prefill: Mapping[str, Any] | None = None, show_results
     if kept and show_results:
         for warning in kept.get("warnings") or []:
             if warning not in (kept["result"].get("warnings") or []):
-                st.warning(str(warning))
+                st.warning(escape(warning))
         meta = ResultMeta(slug=slug, name=model.name, version=kept.get("version") or (model.latest.version if model.latest else None), run_id=kept.get("run_id"))
         results_panel(kept["result"], key=f"{slug}.result", filename=slug, meta=meta, cache_key=kept.get("run_id"))
         if publish:

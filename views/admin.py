@@ -26,6 +26,6 @@ if submitted:
         svc.auth.set_tier(admin, email.strip(), tier)
         user = svc.auth.set_role(admin, email.strip(), role)
     except AusterError as exc:
-        st.error(str(exc))
+        st.error(escape(exc))
     else:
-        st.success(f"{escape(user.email or email)} is now on the {user.tier} tier ({user.daily_limit} runs a day), role {user.role}.")
+        st.success(escape(f"{user.email or email} is now on the {user.tier} tier ({user.daily_limit} runs a day), role {user.role}."))

@@ -28,14 +28,14 @@ except NotFoundError:
     st.page_link("views/registry.py", label="Back to the registry", icon=":material/apps:")
     st.stop()
 except AusterError as exc:
-    st.error(str(exc))
+    st.error(escape(exc))
     st.stop()
 
 st.title(escape(model.name))
 st.markdown(escape(model.description))
 if model.tags:
     st.markdown(tags_line(model.tags))
-st.caption(facts_line(model.summary) + (f" · version {model.latest.version}" if model.latest else ""))
+st.caption(escape(facts_line(model.summary) + (f" · version {model.latest.version}" if model.latest else "")))
 action_bar(model)
 model_builder_actions(model)
 

@@ -9,6 +9,7 @@ from components.downloads import ResultMeta
 from components.model_card import card_grid
 from components.results_panel import results_panel
 from components.session import current_user, get_services
+from components.text import escape
 from contracts.errors import AusterError
 
 st.title("Workspace")
@@ -55,7 +56,7 @@ try:
                     meta = ResultMeta(slug=record.model_slug or "", name=record.model_slug or "", run_id=record.id)
                     results_panel(record.outputs, key=f"run.{record.id}", filename=f"{record.model_slug}-run", meta=meta, cache_key=f"run:{record.id}")
                 else:
-                    st.error(record.error_message or "This run produced no results.")
+                    st.error(escape(record.error_message or "This run produced no results."))
     with artifacts:
         published = svc.publishing.list_artifacts(user, mine=True)
         for artifact in published:
@@ -63,4 +64,4 @@ try:
         if not published:
             st.info("Publish a run from a model page to share it.")
 except AusterError as exc:
-    st.error(str(exc))
+    st.error(escape(exc))

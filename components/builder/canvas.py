@@ -94,8 +94,8 @@ def canvas_view(session: BuilderSession, checked: Checked) -> None:
         hide_watermark=True, layout=ManualLayout(), min_zoom=0.2,
     )
     legend = " ".join(f":{LEGEND_COLOURS[f]}-background[{f}]" for f in FAMILY_COLOURS)
-    st.caption(f"Families: {legend}. Drag from a step's right handle to another step's left handle to use it as an input; "
-               "right-click an edge to delete it. A red border marks a step with errors.")
+    st.caption(escape(f"Families: {legend}. Drag from a step's right handle to another step's left handle to use it as an input; "
+               "right-click an edge to delete it. A red border marks a step with errors."))
     if returned is None or returned is memo["state"] or (returned.timestamp or 0) <= memo["seen"]:
         return
     memo["seen"] = returned.timestamp

@@ -343,3 +343,10 @@ def test_category_ticks_and_hover_are_escaped_for_plotly():
     figure = series_figure([entry("beta", chart="bar", x=[hostile, "QQQ"], y=[1.0, 1.2])])
     assert list(figure.data[0].x) == ["&lt;a href='https://evil.example'&gt;SPY&lt;/a&gt;", "QQQ"]
     assert figure.layout.xaxis.type == "category"
+
+
+@pytest.mark.parametrize("colour", ["notacolour", "#12345g", "rgb(1,2)", "red; background:url(x)", 12])
+def test_a_stored_colour_plotly_would_refuse_falls_back_to_the_palette(colour):
+    """Regression (issue 9): a result stored before the validator refused such colours raised inside the page."""
+    figure = series_figure([entry("a", color=colour), entry("b", chart="bar", color=colour)])
+    assert figure.data[0].line.color.startswith("#") and figure.data[1].marker.color.startswith("#")

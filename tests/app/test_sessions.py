@@ -11,6 +11,7 @@ from starlette.testclient import TestClient
 from streamlit.testing.v1 import AppTest
 
 from components import cookies
+from tests.app.test_pages import charts
 
 YIELD_CURVE = "yield-curve-10y-2y"
 
@@ -43,14 +44,14 @@ def test_signing_in_queues_the_cookie_and_a_reload_resumes_the_user(open_page, s
 def test_signing_out_revokes_the_session_and_clears_the_results(open_page, svc, monkeypatch: pytest.MonkeyPatch) -> None:
     at = open_page("views/model.py", slug=YIELD_CURVE)
     at.button(key=f"{YIELD_CURVE}.run").click().run()  # a guest, made on first need
-    assert at.get("plotly_chart") and at.session_state["auster.user"].is_guest
+    assert charts(at) and at.session_state["auster.user"].is_guest
     token = handed_token(at)
     at = open_page("views/account.py", at=at)
     at.button(key="account.sign_out").click().run()
     assert not at.exception
     assert "auster.user" not in at.session_state and at.session_state[cookies.ACTION_KEY]["action"] == "clear"
     at = open_page("views/model.py", at=at, slug=YIELD_CURVE)
-    assert not at.get("plotly_chart")  # the previous result is gone
+    assert not charts(at)  # the previous result is gone
     assert svc.auth.resume(token) is None  # and nothing brings the session back
     monkeypatch.setattr(cookies, "cookie_token", lambda: token)
     assert "auster.user" not in open_page("views/account.py").session_state
