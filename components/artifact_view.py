@@ -50,7 +50,7 @@ def artifact_view(artifact: Any) -> None:
     st.title(escape(artifact.title))
     if artifact.summary:
         st.markdown(escape(artifact.summary))
-    facts = [f"Model: {escape(model_name)}" + (f" (version {version})" if version else ""), f"published {artifact.created_at:%Y-%m-%d %H:%M} UTC"]
+    facts = [f"Model: {model_name}" + (f" (version {version})" if version else ""), f"published {artifact.created_at:%Y-%m-%d %H:%M} UTC"]
     facts.append(f"{artifact.views:,} view{'s' if artifact.views != 1 else ''}")
     facts.append(artifact.visibility)
     st.caption(escape(" · ".join(facts)))

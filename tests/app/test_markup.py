@@ -11,12 +11,13 @@ call whose text is built from something other than literals, numbers and ``escap
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
 
 from components.model_card import tags_line
-from components.text import escape
+from components.text import JOINER, escape
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = sorted([ROOT / "app.py", *(ROOT / "components").rglob("*.py"), *(ROOT / "views").rglob("*.py")])
@@ -83,12 +84,27 @@ def _markdown_arguments(call: ast.Call, name: str) -> list[ast.AST]:
     return [node for node in found if node is not None]
 
 
+def _calls(node: ast.AST, name: str) -> list[ast.Call]:
+    return [n for n in ast.walk(node) if isinstance(n, ast.Call) and getattr(n.func, "id", getattr(n.func, "attr", None)) == name]
+
+
 def unescaped_markdown(path: Path) -> list[str]:
-    """``file:line: call: text`` for each Markdown text in ``path`` that is not escaped."""
+    """``file:line: call: text`` for each Markdown text in ``path`` that is not escaped (or escaped twice, which
+    shows backslashes), and each ``st.table`` (Markdown in every cell and header) not fed by ``escape_table``."""
     problems = []
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+    where = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path.name
+    tree = ast.parse(path.read_text(), filename=str(path))
+    scope_of = {id(n): scope for scope in [tree, *(s for s in ast.walk(tree) if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)))]
+                for n in ast.walk(scope)}  # the innermost function (or the module) holding each node
+    for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
+        if getattr(node.func, "id", None) == "escape" and any(_calls(arg, "escape") for arg in node.args):
+            problems.append(f"{where}:{node.lineno}: escape(escape(...)) shows backslashes: {ast.unparse(node)[:80]}")
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "table" and node.args:
+            data = node.args[0]
+            if not _calls(data, "escape_table") and not _calls(scope_of[id(node)], "escape_table"):
+                problems.append(f"{where}:{node.lineno}: st.table({ast.unparse(data)[:80]}) without escape_table")
         for name in _called_names(node.func):
             if name not in BODY_CALLS | LABEL_CALLS | {"page_link", "tabs", "update"}:
                 continue
@@ -96,7 +112,7 @@ def unescaped_markdown(path: Path) -> list[str]:
                 continue
             for text in _markdown_arguments(node, name):
                 if not _safe(text):
-                    problems.append(f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path.name}:{node.lineno}: st.{name}({ast.unparse(text)[:80]})")
+                    problems.append(f"{where}:{node.lineno}: st.{name}({ast.unparse(text)[:80]})")
     return sorted(problems, key=lambda problem: int(problem.split(":")[1]))
 
 
@@ -118,9 +134,12 @@ def test_the_audit_catches_what_it_is_for(tmp_path):
         "st.caption(f'{len(rows):,} rows from {escape(source)}')\n"
         "st.error(escape(exc))\n"
         "st.markdown('**Inputs**  \\n' + '  \\n'.join(f'{escape(k)}: {escape(v)}' for k, v in items))\n"
+        "st.caption(escape(f'Model: {escape(name)}'))\n"
+        "def show(frame):\n    st.table(frame.style.format(formats))\n"
+        "def shown(frame):\n    safe, formats = escape_table(frame, formats)\n    st.table(safe.style.format(formats))\n"
     )
     found = [problem.split(": ", 1)[1] for problem in unescaped_markdown(sample)]
-    assert [problem.split("(")[0] for problem in found] == ["st.error", "st.status", "st.tabs", "st.text_input", "st.success", "st.error"]
+    assert [problem.split("(")[0] for problem in found] == ["st.error", "st.status", "st.tabs", "st.text_input", "st.success", "st.error", "escape", "st.table"]
 
 
 PAYLOADS = [
@@ -130,16 +149,19 @@ PAYLOADS = [
     "![img](https://evil.example/a.png)",
     "<script>alert(1)</script>",
     "a\\b \\[c\\]",
+    "bare https://evil.example/x www.evil.example me@evil.example :warning: :material/home:",  # autolinks and shortcodes
 ]
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
 def test_escaped_text_keeps_every_character_and_no_markup(payload):
     escaped = escape(payload)
-    assert escaped.replace("\\", "").replace("  \n", "\n") == payload.replace("\\", "")
+    assert escaped.replace("\\", "").replace(JOINER, "").replace("  \n", "\n") == payload.replace("\\", "")
     for i, ch in enumerate(escaped):
         if ch in "[]()`*_<>:$!":
             assert escaped[i - 1] == "\\", (payload, escaped)
+    seen = escaped.replace("\\", "")
+    assert not re.search(r"https?://|www\.|\w@\w|:[\w/+-]+:", seen), "nothing GitHub autolinks or reads as a shortcode after parsing"
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)

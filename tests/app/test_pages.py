@@ -43,8 +43,8 @@ def texts(at: AppTest) -> str:
 
 
 def unescape(text: str) -> str:
-    """What a reader sees of a markdown-escaped text."""
-    return text.replace("\\", "")
+    """What a reader sees of a markdown-escaped text (backslashes and the invisible word joiners gone)."""
+    return text.replace("\\", "").replace("\u2060", "")
 
 
 def charts(at: AppTest) -> list[Any]:
