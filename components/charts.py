@@ -466,8 +466,9 @@ def _draw_marks(figure: go.Figure, marks: Sequence[Mark]) -> None:
                 figure.add_shape(type="rect", xref="paper", yref=mark.axis, x0=0, x1=1, y0=mark.value, y1=mark.to, fillcolor=RANGE_COLOUR, line={"width": 0}, layer="below")
             else:
                 figure.add_shape(type="line", xref="paper", yref=mark.axis, x0=0, x1=1, y0=mark.value, y1=mark.value, line={"color": MARK_COLOUR, "width": 1.2, "dash": "dash"})
-            figure.add_annotation(x=0.005, xref="paper", y=mark.value, yref=mark.axis, text=label, showarrow=False, xanchor="left", yanchor="bottom",
-                                  font={"size": 11, "color": MARK_COLOUR}, bgcolor="rgba(255,255,255,0.7)")
+            right = mark.axis == "y2"  # labelled beside the axis it belongs to, so it is not read against the other one
+            figure.add_annotation(x=0.995 if right else 0.005, xref="paper", y=mark.value, yref=mark.axis, text=label, showarrow=False,
+                                  xanchor="right" if right else "left", yanchor="bottom", font={"size": 11, "color": MARK_COLOUR}, bgcolor="rgba(255,255,255,0.7)")
 
 
 # ----------------------------------------------------------------------------------------------

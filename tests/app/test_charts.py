@@ -337,6 +337,14 @@ def test_the_chart_title_names_the_series_not_the_shading():
     assert len(charts) == 1 and charts[0].title.startswith("Sahm indicator (pp)")
 
 
+def test_a_mark_on_the_right_axis_is_labelled_on_the_right():
+    """A z-score's +2 line is read against the z-score's axis, not the spread's on the left."""
+    spread = entry("spread", x=MONTHS, y=[3.0 + i / 10 for i in range(9)])
+    z = entry("z", axis="right", x=MONTHS, y=[-1.0, 0.0, 1.0, 2.5, 1.0, 0.0, -1.0, -2.5, 0.0]) | {"reference": [{"value": 2, "label": "+2 standard deviations"}]}
+    [mark] = series_figure([spread, z]).layout.annotations
+    assert (mark.yref, mark.xanchor, mark.x) == ("y2", "right", 0.995)
+
+
 def test_category_ticks_and_hover_are_escaped_for_plotly():
     """Plotly reads a subset of HTML in tick labels: a category such as a typed symbol is shown as written."""
     hostile = "<a href='https://evil.example'>SPY</a>"
