@@ -688,9 +688,13 @@ def placeholder_figure(text: str = "Press Run model to draw this model's chart."
     return figure
 
 
-def context_figure(series: dict[str, dict[str, list[Any]]], units: dict[str, str], title: str = "", context: ChartContext | None = None) -> go.Figure:
+def context_figure(
+    series: dict[str, dict[str, list[Any]]], units: dict[str, str], title: str = "", context: ChartContext | None = None,
+    shading: Sequence[Sequence[str]] = (),
+) -> go.Figure:
     """Lab context chart: one line per series on its own dates; series whose units differ from the
-    first one's go on the right axis (so percent and thousands of persons are both readable)."""
+    first one's go on the right axis (so percent and thousands of persons are both readable); ``shading``
+    (``[start, end)`` ISO date pairs, NBER recessions) drawn as bands behind them."""
     first_units = units.get(next(iter(series), ""), "")
     entries = [
         {
@@ -699,6 +703,8 @@ def context_figure(series: dict[str, dict[str, list[Any]]], units: dict[str, str
         }
         for name, points in series.items()
     ]
+    if shading and entries:
+        entries.append({"id": "ctx.recessions", "label": SHADE_LABEL, "chart": "band", "axis": "right", "shade": True, "x": [], "y": [], "spans": [list(s) for s in shading]})
     return series_figure(entries, title, context)
 
 

@@ -11,7 +11,7 @@ from components.links import page_url
 from components.models_tab import models_tab
 from components.results_panel import CHART_CONFIG, data_mode_text
 from components.text import escape
-from services.labs import SERIES_UNITS
+from services.labs import SERIES_UNITS, recession_spans
 
 st.title("Econ Lab")
 
@@ -90,7 +90,8 @@ with chart_tab:
             as_of = max((str(p.get("as_of") or "")[:10] for p in fetched.provenance), default="")
             chart_context = ChartContext(subject=", ".join(fetched.values), as_of=as_of)
             title = chart_title("FRED series", chart_context, f"{start.isoformat()} to {end.isoformat()}")
-            st.plotly_chart(context_figure(fetched.values, labels, title, chart_context), key="econ.chart", width="stretch", config=CHART_CONFIG, theme=None)
+            figure = context_figure(fetched.values, labels, title, chart_context, shading=recession_spans(start, end))  # NBER recessions shaded
+            st.plotly_chart(figure, key="econ.chart", width="stretch", config=CHART_CONFIG, theme=None)
             kinds = set(labels.values())
             if len(kinds) > 2:
                 st.caption(f"These series come in {len(kinds)} different units; all but the first series' share the right axis. Pick fewer for a clearer chart.")

@@ -13,6 +13,7 @@ from components.charts import (
     SUBTITLE_OPEN,
     WEBGL_POINTS,
     ChartContext,
+    context_figure,
     context_from_result,
     figures_for,
     heatmap_figure,
@@ -358,3 +359,14 @@ def test_a_stored_colour_plotly_would_refuse_falls_back_to_the_palette(colour):
     """Regression (issue 9): a result stored before the validator refused such colours raised inside the page."""
     figure = series_figure([entry("a", color=colour), entry("b", chart="bar", color=colour)])
     assert figure.data[0].line.color.startswith("#") and figure.data[1].marker.color.startswith("#")
+
+
+def test_the_econ_lab_chart_shades_the_recessions_it_is_given():
+    from services.labs import recession_spans
+
+    daily = {"x": ["2019-06-03", "2020-01-02", "2020-06-01", "2021-01-04"], "y": [2.1, 1.9, 0.7, 0.9]}
+    spans = recession_spans(date(2019, 6, 1), date(2021, 1, 31))
+    assert spans == [["2020-03-01", "2020-05-01"]], "the 2020 recession: February's peak to April's trough, as FRED's USREC"
+    figure = context_figure({"DGS10": daily}, {"DGS10": "Percent"}, shading=spans)
+    assert [(b.x0, b.x1) for b in shapes(figure, "rect")] == [("2020-03-01", "2020-05-01")]
+    assert [t.name for t in figure.data if t.showlegend is not False] == ["DGS10 (Percent)", "NBER recession"]
