@@ -109,8 +109,7 @@ def check_inputs(schema: InputSchema, values: Mapping[str, Any], today: date | N
 
 
 def _label(field: InputField) -> str:
-    label = field.label or field.name.replace("_", " ").capitalize()
-    return f"{label} *" if field.required else label
+    return field.label or field.name.replace("_", " ").capitalize()
 
 
 def _help(field: InputField) -> str | None:
@@ -128,20 +127,20 @@ def _widget(field: InputField, key: str) -> None:
     label, help_text = _label(field), _help(field)
     kind = field.type
     if kind == "boolean":
-        st.checkbox(escape(label), key=key, help=escape(help_text) if help_text else None)
+        st.checkbox(escape(label) + (" *" if field.required else ""), key=key, help=escape(help_text) if help_text else None)
     elif kind == "date":
-        st.date_input(escape(label), key=key, help=escape(help_text) if help_text else None, min_value=EARLIEST_DATE, max_value=LATEST_DATE, format="YYYY-MM-DD")
+        st.date_input(escape(label) + (" *" if field.required else ""), key=key, help=escape(help_text) if help_text else None, min_value=EARLIEST_DATE, max_value=LATEST_DATE, format="YYYY-MM-DD")
     elif kind == "enum":
-        st.selectbox(escape(label), options=field.options or [], key=key, help=escape(help_text) if help_text else None)
+        st.selectbox(escape(label) + (" *" if field.required else ""), options=field.options or [], key=key, help=escape(help_text) if help_text else None)
     elif kind == "integer":
         bounds = {k: int(v) for k, v in (("min_value", field.min), ("max_value", field.max)) if v is not None}
-        st.number_input(escape(label), key=key, help=escape(help_text) if help_text else None, step=1, **bounds)
+        st.number_input(escape(label) + (" *" if field.required else ""), key=key, help=escape(help_text) if help_text else None, step=1, **bounds)
     elif kind == "number":
         bounds = {k: float(v) for k, v in (("min_value", field.min), ("max_value", field.max)) if v is not None}
-        st.number_input(escape(label), key=key, help=escape(help_text) if help_text else None, format="%.8g", **bounds)
+        st.number_input(escape(label) + (" *" if field.required else ""), key=key, help=escape(help_text) if help_text else None, format="%.8g", **bounds)
     else:
         placeholder = {"expiration": "nearest", "symbol": "a ticker, e.g. SPY", "series_id": "a FRED id, e.g. DGS10"}.get(kind)
-        st.text_input(escape(label), key=key, help=escape(help_text) if help_text else None, placeholder=placeholder)
+        st.text_input(escape(label) + (" *" if field.required else ""), key=key, help=escape(help_text) if help_text else None, placeholder=placeholder)
 
 
 def _signature(prefill: Mapping[str, Any]) -> str:

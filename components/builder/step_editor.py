@@ -87,7 +87,7 @@ def _delete(session: BuilderSession, step_id: str, key: str | None) -> None:
 # ----------------------------------------------------------------------------- widgets
 def _value_widget(session: BuilderSession, step_id: str, spec: ParamSpec, current: Any, is_set: bool, key: str) -> None:
     shown = current if is_set else spec.default
-    label = spec.title + (" *" if spec.required else "")
+    label = spec.title
     common = {"key": key, "help": spec.description or None, "on_change": _set_value, "args": (session, step_id, spec, key)}
     kind = spec.kind
     if kind in ("integer", "number") and (shown is None or (isinstance(shown, (int, float)) and not isinstance(shown, bool))):
@@ -95,24 +95,24 @@ def _value_widget(session: BuilderSession, step_id: str, spec: ParamSpec, curren
         if shown is not None and ((low is not None and shown < low) or (high is not None and shown > high)):
             low = high = None  # a value typed in the JSON tab outside the bounds: show it, the validator says what is wrong
         if kind == "integer":
-            st.number_input(escape(label), value=None if shown is None else int(shown), min_value=None if low is None else int(low),
+            st.number_input(escape(label) + (" *" if spec.required else ""), value=None if shown is None else int(shown), min_value=None if low is None else int(low),
                             max_value=None if high is None else int(high), step=1, placeholder="not set", **common)
         else:
-            st.number_input(escape(label), value=None if shown is None else float(shown), min_value=low, max_value=high, format="%g", placeholder="not set", **common)
+            st.number_input(escape(label) + (" *" if spec.required else ""), value=None if shown is None else float(shown), min_value=low, max_value=high, format="%g", placeholder="not set", **common)
     elif kind == "boolean" and isinstance(shown, bool | None):
-        st.toggle(escape(label), value=bool(shown), **common)
+        st.toggle(escape(label) + (" *" if spec.required else ""), value=bool(shown), **common)
     elif kind == "enum" and (shown is None or shown in spec.options):
         options = [None, *spec.options] if (spec.nullable or not spec.required or shown is None) else list(spec.options)
         default = f"default ({spec.default})" if spec.default is not None else ("choose…" if spec.required else "not set")
-        st.selectbox(escape(label), options, index=options.index(shown) if shown in options else 0,
+        st.selectbox(escape(label) + (" *" if spec.required else ""), options, index=options.index(shown) if shown in options else 0,
                      format_func=lambda o, d=default: d if o is None else str(o), **common)
     elif kind == "date" and (shown is None or _is_iso(shown)):
-        st.date_input(escape(label), value=date.fromisoformat(shown) if shown else None, min_value=date(1900, 1, 1), max_value=date(2100, 12, 31),
+        st.date_input(escape(label) + (" *" if spec.required else ""), value=date.fromisoformat(shown) if shown else None, min_value=date(1900, 1, 1), max_value=date(2100, 12, 31),
                       format="YYYY-MM-DD", **common)
     else:
         placeholder = f"default: {spec.as_text(spec.default)}" if spec.default is not None else ("required" if spec.required else "not set")
         hint = {"list": " (comma-separated)", "json": " (JSON)"}.get(kind, "")
-        st.text_input(escape(label + hint), value=spec.as_text(current) if is_set else "", placeholder=placeholder, **common)
+        st.text_input(escape(label) + (" *" if spec.required else "") + escape(hint), value=spec.as_text(current) if is_set else "", placeholder=placeholder, **common)
 
 
 def _is_iso(value: Any) -> bool:

@@ -158,7 +158,7 @@ def test_escaped_text_keeps_every_character_and_no_markup(payload):
     escaped = escape(payload)
     assert escaped.replace("\\", "").replace(JOINER, "").replace("  \n", "\n") == payload.replace("\\", "")
     for i, ch in enumerate(escaped):
-        if ch in "[]()`*_<>:$!":
+        if ch in "[]`*_<>:$!|~#":
             assert escaped[i - 1] == "\\", (payload, escaped)
     seen = escaped.replace("\\", "")
     assert not re.search(r"https?://|www\.|\w@\w|:[\w/+-]+:", seen), "nothing GitHub autolinks or reads as a shortcode after parsing"
@@ -205,3 +205,15 @@ def test_the_form_defaults_to_the_data_s_reference_date_not_the_calendar(open_pa
     at = open_page("views/model.py", slug=YIELD_CURVE)
     assert at.date_input(key=f"{YIELD_CURVE}.end").value.isoformat() == "2026-08-21"
     assert at.date_input(key=f"{YIELD_CURVE}.start").value.isoformat() == "1996-08-21"
+
+
+@pytest.mark.parametrize(("text", "escaped"), [
+    ("Window (trading days)", "Window (trading days)"),  # harmless marks stay: a label is also an accessible name
+    ("10y - 2y, in pp.", "10y - 2y, in pp."),
+    ("- a list?", "\\- a list?"),
+    ("1. first", "1\\. first"),
+    ("title\n===", "title  \n\\==="),
+    ("[x](y)", "\\[x\\](y)"),
+])
+def test_only_what_could_be_markup_is_escaped(text, escaped):
+    assert escape(text) == escaped
