@@ -156,6 +156,7 @@ def test_markup_payloads_render_as_text(browser, server, shots):
         # The model page from a link whose start date is a markdown link: the error box shows it as written.
         page.goto(f"{base}/model?slug={SLUG}&start={quote(LINK)}&note={quote(NOTE)}")
         page.get_by_text("the default is shown").first.wait_for()
+        page.get_by_role("button", name="Run model").wait_for()  # the whole form is drawn (a loaded machine draws it in parts)
         settle(page)
         text = body_text(page)
         for payload in (NAME, DESCRIPTION, shown(TAG), LINK, LABEL):
