@@ -149,18 +149,18 @@ def test_markup_payloads_render_as_text(browser, server, shots):
         settle(page)
         text = body_text(page)
         for payload in (NAME, shown(TAG), "<img src=x onerror=alert(1)>"):
-            assert shown(payload) in text, (payload, text[text.find("Notes") - 50:text.find("Notes") + 300])
+            assert shown(payload) in text, (payload, text[text.find("Note") - 50:text.find("Note") + 200])
         assert_nothing_injected(page, alerts)
         page.screenshot(path=str(shots / "markup-registry.png"), full_page=True)
 
         # The model page from a link whose start date is a markdown link: the error box shows it as written.
         page.goto(f"{base}/model?slug={SLUG}&start={quote(LINK)}&note={quote(NOTE)}")
         page.get_by_text("the default is shown").first.wait_for()
-        page.get_by_role("button", name="Run model").wait_for()  # the whole form is drawn (a loaded machine draws it in parts)
+        page.get_by_text("Note [label]").first.wait_for()  # the whole form is drawn (it comes in parts)
         settle(page)
         text = body_text(page)
         for payload in (NAME, DESCRIPTION, shown(TAG), LINK, LABEL):
-            assert shown(payload) in text, (payload, text[text.find("Notes") - 50:text.find("Notes") + 300])
+            assert shown(payload) in text, (payload, text[text.find("Note") - 50:text.find("Note") + 200])
         assert NOTE in page.evaluate("[...document.querySelectorAll('input')].map(i => i.value)"), "a linked string stays as written in its field"
         assert_nothing_injected(page, alerts)
         # Run it: the status label carries the model's name.
@@ -178,7 +178,7 @@ def test_markup_payloads_render_as_text(browser, server, shots):
         settle(page)
         text = body_text(page)
         for payload in (TITLE, f"Summary {LINK}", NOTE, CELL):
-            assert shown(payload) in text, (payload, text[text.find("Notes") - 50:text.find("Notes") + 300])
+            assert shown(payload) in text, (payload, text[text.find("Note") - 50:text.find("Note") + 200])
         plotly = page.evaluate(PLOTLY_TEXTS)
         assert CATEGORY in plotly, plotly
         assert_nothing_injected(page, alerts)
