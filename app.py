@@ -6,6 +6,7 @@ import streamlit as st
 
 from components.session import cookie_bridge, current_user, expire, get_services, session_notice
 from components.sidebar import sidebar
+from components.text import escape
 from contracts.errors import AusterError, SessionExpired
 
 # url_path values are part of every shared link: never rename them.
@@ -49,7 +50,7 @@ def run() -> None:
     try:
         get_services()  # opens the store: a database the app cannot write to is a sentence, not a traceback
     except AusterError as exc:
-        st.error(str(exc), icon=":material/database:")
+        st.error(escape(exc), icon=":material/database:")
         st.stop()
     page = st.navigation(pages())
     sidebar()

@@ -16,6 +16,15 @@ from contracts.artifact import ArtifactPayload
 ARTIFACT_PAGE = "views/artifact.py"
 
 
+def _shown(value: Any) -> str:
+    """An input's value as a reader wants it: a list comma-separated, nothing as a dash."""
+    if value is None or value == "":
+        return "–"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(str, value))
+    return str(value)
+
+
 def rerun_query(content: ArtifactPayload) -> dict[str, str]:
     """Query parameters that open the model with the artifact's inputs."""
     inputs = content.inputs
@@ -31,7 +40,7 @@ def artifact_card(artifact: Any) -> None:
         st.page_link(ARTIFACT_PAGE, label=escape(artifact.title), query_params={"slug": artifact.slug}, icon=":material/article:")
         if artifact.summary:
             st.markdown(escape(artifact.summary[:300]))
-        st.caption(f"{escape(model_name)} · {artifact.created_at:%Y-%m-%d} · {artifact.views:,} view{'s' if artifact.views != 1 else ''} · {artifact.visibility}")
+        st.caption(escape(f"{model_name} · {artifact.created_at:%Y-%m-%d} · {artifact.views:,} view{'s' if artifact.views != 1 else ''} · {artifact.visibility}"))
 
 
 def artifact_view(artifact: Any) -> None:
@@ -41,14 +50,14 @@ def artifact_view(artifact: Any) -> None:
     st.title(escape(artifact.title))
     if artifact.summary:
         st.markdown(escape(artifact.summary))
-    facts = [f"Model: {escape(model_name)}" + (f" (version {version})" if version else ""), f"published {artifact.created_at:%Y-%m-%d %H:%M} UTC"]
+    facts = [f"Model: {model_name}" + (f" (version {version})" if version else ""), f"published {artifact.created_at:%Y-%m-%d %H:%M} UTC"]
     facts.append(f"{artifact.views:,} view{'s' if artifact.views != 1 else ''}")
     facts.append(artifact.visibility)
-    st.caption(" · ".join(facts))
-    st.caption(data_mode_text(result.get("provenance") or []))
+    st.caption(escape(" · ".join(facts)))
+    st.caption(escape(data_mode_text(result.get("provenance") or [])))
     inputs = content.inputs
     if inputs:
-        st.markdown("**Inputs**  \n" + "  \n".join(f"{escape(k)}: `{str(v).replace('`', '')}`" for k, v in inputs.items()))
+        st.markdown("**Inputs**  \n" + "  \n".join(f"{escape(k)}: {escape(_shown(v))}" for k, v in inputs.items()))
     with st.container(horizontal=True, gap="small"):
         st.page_link(MODEL_PAGE, label="Run this model yourself with the same inputs", query_params=rerun_query(content), icon=":material/play_arrow:")
         with st.popover("Copy link", icon=":material/link:"):  # opened on demand: the code block's script loads only then

@@ -29,6 +29,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from components.labels import clean_numbers, default_format, is_fraction, readable
+from contracts.dsl import COLOUR_PATTERN
 
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 CHART_KINDS = ("line", "bar", "area", "scatter", "band", "heatmap")
@@ -37,6 +38,8 @@ WEBGL_POINTS = 1_500  # series with more points than this are drawn with WebGL (
 CALL_STYLE = {"color": "#1f77b4", "symbol": "circle"}
 PUT_STYLE = {"color": "#d62728", "symbol": "triangle-down"}
 MARK_COLOUR = "#444"
+SHADE_FILL = "rgba(127, 127, 127, 0.2)"  # shaded spans (NBER recessions): grey, light enough that every line stays readable
+SHADE_LABEL = "NBER recession"
 RANGE_COLOUR = "rgba(255, 127, 14, 0.12)"
 QUANTILES = {"min": 0.0, "p5": 5.0, "p10": 10.0, "p25": 25.0, "median": 50.0, "p50": 50.0, "p75": 75.0, "p90": 90.0, "p95": 95.0, "max": 100.0}
 UNIT_TITLES = {"%": "Percent", "pp": "Percentage points", "$": "US dollars", "% y/y": "Percent, year over year", "vol pts": "Volatility points"}
@@ -314,10 +317,15 @@ def _with_alpha(color: str, alpha: float) -> str:
 
 
 def _colour(entry: dict[str, Any], index: int) -> str:
+    """The entry's colour when Plotly accepts it (the validator refuses others, but a result stored before it
+    did may hold one: Plotly would raise inside the page), else the side's or the palette's."""
+    declared = entry.get("color")
+    if declared and not (isinstance(declared, str) and re.fullmatch(COLOUR_PATTERN, declared)):
+        declared = None
     side = _side(entry)
-    if side and not entry.get("color"):
+    if side and not declared:
         return (CALL_STYLE if side == "call" else PUT_STYLE)["color"]
-    return entry.get("color") or PALETTE[index % len(PALETTE)]
+    return declared or PALETTE[index % len(PALETTE)]
 
 
 def _trace(entry: dict[str, Any], colour: str, kind: str, name: str) -> go.BaseTraceType:
@@ -458,8 +466,9 @@ def _draw_marks(figure: go.Figure, marks: Sequence[Mark]) -> None:
                 figure.add_shape(type="rect", xref="paper", yref=mark.axis, x0=0, x1=1, y0=mark.value, y1=mark.to, fillcolor=RANGE_COLOUR, line={"width": 0}, layer="below")
             else:
                 figure.add_shape(type="line", xref="paper", yref=mark.axis, x0=0, x1=1, y0=mark.value, y1=mark.value, line={"color": MARK_COLOUR, "width": 1.2, "dash": "dash"})
-            figure.add_annotation(x=0.005, xref="paper", y=mark.value, yref=mark.axis, text=label, showarrow=False, xanchor="left", yanchor="bottom",
-                                  font={"size": 11, "color": MARK_COLOUR}, bgcolor="rgba(255,255,255,0.7)")
+            right = mark.axis == "y2"  # labelled beside the axis it belongs to, so it is not read against the other one
+            figure.add_annotation(x=0.995 if right else 0.005, xref="paper", y=mark.value, yref=mark.axis, text=label, showarrow=False,
+                                  xanchor="right" if right else "left", yanchor="bottom", font={"size": 11, "color": MARK_COLOUR}, bgcolor="rgba(255,255,255,0.7)")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -499,11 +508,68 @@ def _y_axis(entries: Sequence[dict[str, Any]], marks: Sequence[Mark], axis: str)
     return layout
 
 
+def is_shade(entry: Mapping[str, Any]) -> bool:
+    """True for an output drawn as shaded spans behind the others (``shade: true``, e.g. NBER recessions)."""
+    return bool(entry.get("shade"))
+
+
+def _clipped_spans(entry: Mapping[str, Any], low: str, high: str) -> list[tuple[str, str]]:
+    """The entry's ``spans`` that overlap ``[low, high]`` (ISO dates), cut to it, so shading never widens the axis."""
+    spans: list[tuple[str, str]] = []
+    for span in entry.get("spans") or []:
+        if not isinstance(span, (list, tuple)) or len(span) != 2 or not all(isinstance(v, str) and is_date_axis([v]) for v in span):
+            continue
+        start, end = max(span[0], low), min(span[1], high)
+        if start < end:
+            spans.append((start, end))
+    return spans
+
+
+def _draw_shading(figure: go.Figure, shaded: Sequence[dict[str, Any]], others: Sequence[dict[str, Any]]) -> None:
+    """Each shade output's spans as grey vertical bands behind every trace, with one legend entry naming it."""
+    dates = [str(v) for e in others for v in (e.get("x") or [])[:1] + (e.get("x") or [])[-1:] if isinstance(v, str)]
+    if not dates:
+        return
+    low, high = min(dates), max(dates)
+    for entry in shaded:
+        spans = _clipped_spans(entry, low, high)
+        colour = SHADE_FILL  # one grey for every chart, as FRED's graphs shade recessions
+        for start, end in spans:
+            figure.add_shape(type="rect", xref="x", yref="paper", x0=start, x1=end, y0=0, y1=1, fillcolor=colour, line={"width": 0}, layer="below")
+        if spans:
+            figure.add_trace(go.Scatter(
+                x=[None], y=[None], mode="markers", name=plotly_text(shade_label(entry)), hoverinfo="skip",
+                marker={"symbol": "square", "size": 14, "color": colour, "line": {"width": 0}},
+            ))
+
+
+def shade_label(entry: Mapping[str, Any]) -> str:
+    """The legend name of a shaded output: its label, or "NBER recession"."""
+    return str(entry.get("label") or SHADE_LABEL)
+
+
+def _escaped_categories(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Entries whose x values are categories (text that is not a date) with each category escaped: Plotly
+    reads a subset of HTML in tick labels and hover text, and categories can come from inputs or data."""
+    if not entries:
+        return entries
+    x_values = entries[0].get("x") or []
+    if is_date_axis(x_values) or _numeric(x_values):
+        return entries
+    return [{**e, "x": [v if v is None or isinstance(v, (int, float)) else plotly_text(v) for v in e.get("x") or []]} for e in entries]
+
+
 def series_figure(entries: list[dict[str, Any]], title: str = "", context: ChartContext | None = None) -> go.Figure:
     """One figure over a shared x axis: lines, bars, areas, markers and bands, on a left and/or right axis,
-    with axis titles, formats, zero lines and reference marks."""
+    with axis titles, formats, zero lines and reference marks; ``shade`` outputs as bands behind them all."""
     context = context or ChartContext()
     figure = go.Figure()
+    shaded = [e for e in entries if is_shade(e)]
+    if shaded and len(shaded) < len(entries) and is_date_axis([v for e in entries for v in (e.get("x") or [])[:1]]):
+        entries = [e for e in entries if not is_shade(e)]
+    else:
+        shaded = []
+    entries = _escaped_categories(entries)
     by_output: dict[str, list[dict[str, Any]]] = {}
     for entry in entries:
         by_output.setdefault(output_id(entry), []).append(entry)
@@ -535,6 +601,8 @@ def series_figure(entries: list[dict[str, Any]], title: str = "", context: Chart
     if entries and not is_date_axis(x_values):
         xaxis["type"] = "linear" if _numeric(x_values) else "category"
     layout["xaxis"] = xaxis
+    if shaded:
+        _draw_shading(figure, shaded, entries)
     layout["showlegend"] = sum(1 for t in figure.data if t.showlegend is not False) > 1
     figure.update_layout(**layout)
     _draw_marks(figure, marks)
@@ -595,8 +663,9 @@ def figures_for(series: list[dict[str, Any]], context: ChartContext | None = Non
     charts: list[Chart] = []
     for group in (dated, other):
         if group:
-            outputs = list(dict.fromkeys(output_id(e) for e in group))
-            labels = list(dict.fromkeys(base_label(e) for e in group))
+            named = [e for e in group if not is_shade(e)] or group  # shading explains a chart, it does not name it
+            outputs = list(dict.fromkeys(output_id(e) for e in named))
+            labels = list(dict.fromkeys(base_label(e) for e in named))
             what = labels[0] if len(outputs) == 1 else (context.name or " and ".join(labels[:3]))
             title = chart_title(what, context, _period(group) if group is dated else "")
             charts.append(Chart(f"chart-{output_id(group[0])}", title, series_figure(group, title, context)))
@@ -619,9 +688,13 @@ def placeholder_figure(text: str = "Press Run model to draw this model's chart."
     return figure
 
 
-def context_figure(series: dict[str, dict[str, list[Any]]], units: dict[str, str], title: str = "", context: ChartContext | None = None) -> go.Figure:
+def context_figure(
+    series: dict[str, dict[str, list[Any]]], units: dict[str, str], title: str = "", context: ChartContext | None = None,
+    shading: Sequence[Sequence[str]] = (),
+) -> go.Figure:
     """Lab context chart: one line per series on its own dates; series whose units differ from the
-    first one's go on the right axis (so percent and thousands of persons are both readable)."""
+    first one's go on the right axis (so percent and thousands of persons are both readable); ``shading``
+    (``[start, end)`` ISO date pairs, NBER recessions) drawn as bands behind them."""
     first_units = units.get(next(iter(series), ""), "")
     entries = [
         {
@@ -630,6 +703,8 @@ def context_figure(series: dict[str, dict[str, list[Any]]], units: dict[str, str
         }
         for name, points in series.items()
     ]
+    if shading and entries:
+        entries.append({"id": "ctx.recessions", "label": SHADE_LABEL, "chart": "band", "axis": "right", "shade": True, "x": [], "y": [], "spans": [list(s) for s in shading]})
     return series_figure(entries, title, context)
 
 

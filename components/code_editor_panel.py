@@ -60,17 +60,17 @@ def _current() -> Any:
 
 def _trial_panel(trial: Any) -> None:
     if trial.error:
-        st.error(trial.error)
+        st.error(escape(trial.error))
         if trial.detail:
             st.code(trial.detail, language="text")
     else:
         results_panel(trial.result.to_json(), key="editor.result", filename="test-run")
     limits = trial.limits
     used = f" · used {trial.runtime_ms:,.0f} ms, peak {trial.peak_memory_mb or 0:,.0f} MB ({trial.start} start)" if trial.runtime_ms else ""
-    st.caption(f"Limits: {limits['max_runtime_ms'] / 1000:g} s, {limits['max_memory_mb']} MB memory, {limits['max_output_kb']} KB of output{used}.")
+    st.caption(escape(f"Limits: {limits['max_runtime_ms'] / 1000:g} s, {limits['max_memory_mb']} MB memory, {limits['max_output_kb']} KB of output{used}."))
     cut = " (cut: only the first part is shown)" if trial.logs_truncated else ""
-    st.text_area("Standard output" + cut, trial.stdout, disabled=True, height=120, key="editor.stdout")
-    st.text_area("Standard error" + cut, trial.stderr, disabled=True, height=120, key="editor.stderr")
+    st.text_area(escape("Standard output" + cut), trial.stdout, disabled=True, height=120, key="editor.stdout")
+    st.text_area(escape("Standard error" + cut), trial.stderr, disabled=True, height=120, key="editor.stderr")
 
 
 def editor_page() -> None:
@@ -83,7 +83,7 @@ def editor_page() -> None:
             try:
                 _start(svc.editor.load(user, slug))
             except AusterError as exc:
-                st.error(str(exc))
+                st.error(escape(exc))
                 st.stop()
         else:
             _start(svc.editor.from_template("python"))
@@ -97,7 +97,7 @@ def editor_page() -> None:
             st.rerun()
         st.caption("A new code model starts private; an admin reviews its code before anyone else can see or run it.")
     else:
-        st.caption(f"Editing {escape(draft.slug)} ({RUNTIME_LABEL[draft.runtime]}). Saving adds a version that waits for review; the last approved one stays live.")
+        st.caption(escape(f"Editing {draft.slug} ({RUNTIME_LABEL[draft.runtime]}). Saving adds a version that waits for review; the last approved one stays live."))
 
     code_tab, steps_tab, inputs_tab = st.tabs(["Code", "Fetch steps and outputs (DSL)", "Input schema"])
     with code_tab:
@@ -117,9 +117,9 @@ def editor_page() -> None:
             with st.spinner("Running in the sandbox..."):
                 st.session_state["editor.trial"] = svc.editor.trial(current_user(), _current())
         except InputInvalid as exc:
-            st.error(" ".join(exc.fields.values()))
+            st.error(escape(" ".join(exc.fields.values())))
         except AusterError as exc:
-            st.error(str(exc))
+            st.error(escape(exc))
     if st.session_state.get("editor.trial") is not None:
         _trial_panel(st.session_state["editor.trial"])
 
@@ -133,21 +133,21 @@ def editor_page() -> None:
             new_slug = st.text_input("Address (slug)", key="editor.slug", placeholder="my-spread")
             changelog = st.text_input("Changelog", value="First version", key="editor.first_changelog")
             label = "Save and submit for review"
-        saved = st.form_submit_button(label, type="primary", icon=":material/save:")
+        saved = st.form_submit_button(escape(label), type="primary", icon=":material/save:")
     if saved and require_user("save a model") is not None:
         try:
             current = _current()
             if draft.slug:
                 version = svc.editor.save_version(current_user(), current, changelog)
-                st.success(f"Saved version {version.version}; it waits for an admin's review.")
+                st.success(escape(f"Saved version {version.version}; it waits for an admin's review."))
                 target = draft.slug
             else:
                 model = svc.editor.save_new(current_user(), current, new_slug.strip(), name.strip(), changelog=changelog)
                 st.success(f"Saved {escape(model.name)}; it waits for an admin's review. Only you can see and run it until then.")
                 target = model.slug
         except InputInvalid as exc:
-            st.error(" ".join(exc.fields.values()))
+            st.error(escape(" ".join(exc.fields.values())))
         except AusterError as exc:
-            st.error(str(exc))
+            st.error(escape(exc))
         else:
             st.page_link("views/model.py", label="Open the model page", icon=":material/insights:", query_params={"slug": target})

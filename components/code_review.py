@@ -22,13 +22,13 @@ def review_badge(version: Any) -> None:
     """One line under the title: the runtime and where this version stands in review."""
     if version is None or not version.is_code:
         return
-    label, icon = STATUS.get(version.review_status or "pending", STATUS["pending"])
+    label, _icon = STATUS.get(version.review_status or "pending", STATUS["pending"])
     note = {
         "pending": "Only you can see and run it until an admin approves it.",
         "rejected": "Only you can see it; read the review, change the code and save a new version.",
         "approved": "Runs isolated: no network, no files, limited time and memory.",
     }.get(version.review_status or "pending", "")
-    st.caption(f"{icon} {'Python' if version.runtime == 'python' else 'JavaScript'} model, version {version.version}: {label}. {note}")
+    st.caption(escape(f"{'Python' if version.runtime == 'python' else 'JavaScript'} model, version {version.version}: {label}. {note}"))
 
 
 def code_tab(version: Any) -> None:
@@ -43,14 +43,14 @@ def review_history(model: Any) -> None:
     try:
         history = get_services().review.history(current_user(), model.slug)
     except AusterError as exc:
-        st.error(str(exc))
+        st.error(escape(exc))
         return
     if not history:
         st.caption("No review decision yet.")
         return
     for review in history:
-        label, icon = STATUS[review.decision]
+        label, _icon = STATUS[review.decision]
         when = review.created_at.strftime("%Y-%m-%d %H:%M UTC")
-        st.markdown(f"{icon} **{label}**, version {review.version}, by {escape(review.reviewer_name)} on {when} · code `{review.code_sha256[:12]}`")
+        st.markdown(f"**{escape(label)}**, " + escape(f"version {review.version}, by {review.reviewer_name} on {when} · code {review.code_sha256[:12]}"))
         if review.note:
             st.markdown(f"> {escape(review.note)}")

@@ -18,7 +18,7 @@ MAX_INDENT = 4  # deeper replies sit at this depth, still under their parent in 
 def _flash(key: str) -> None:
     message = st.session_state.pop(key, None)
     if message:
-        (st.success if message[0] == "ok" else st.error)(message[1])
+        (st.success if message[0] == "ok" else st.error)(escape(message[1]))
 
 
 def _act(key: str, done: str, action: object) -> None:
@@ -58,12 +58,12 @@ def discussion(target: str, slug: str) -> None:
     try:
         thread = svc.discussions.thread(user, target, slug)
     except AusterError as exc:
-        st.error(str(exc))
+        st.error(escape(exc))
         return
     _flash(f"{key}.flash")
     st.caption(
-        f"{len(thread)} comment{'s' if len(thread) != 1 else ''}. Plain text, up to {COMMENT_MAX_CHARS:,} characters; "
-        f"at most {COMMENTS_PER_WINDOW} comments in {COMMENT_WINDOW_S // 60} minutes."
+        escape(f"{len(thread)} comment{'s' if len(thread) != 1 else ''}. Plain text, up to {COMMENT_MAX_CHARS:,} characters; "
+        f"at most {COMMENTS_PER_WINDOW} comments in {COMMENT_WINDOW_S // 60} minutes.")
     )
     with st.form(f"{key}.new", clear_on_submit=True):
         body = st.text_area("Add a comment", max_chars=COMMENT_MAX_CHARS, key=f"{key}.body", placeholder="Ask a question or share what you found")
@@ -112,7 +112,7 @@ def _comment(key: str, target: str, slug: str, comment: Comment, depth: int, use
         if admin:
             with bar:
                 label = "Unhide" if comment.hidden else "Hide"
-                if st.button(label, key=f"{ckey}.hide", icon=":material/visibility_off:"):
+                if st.button(escape(label), key=f"{ckey}.hide", icon=":material/visibility_off:"):
                     _act(key, f"The comment is {'visible again' if comment.hidden else 'hidden from readers'}.",
                          lambda: svc.discussions.hide(user, comment.id, not comment.hidden))
 
@@ -123,7 +123,7 @@ def reports_panel(admin: object) -> None:
     try:
         reports = svc.discussions.reports(admin)
     except AusterError as exc:
-        st.error(str(exc))
+        st.error(escape(exc))
         return
     _flash("admin.reports.flash")
     if not reports:
@@ -132,13 +132,13 @@ def reports_panel(admin: object) -> None:
     for report in reports:
         with st.container(border=True):
             page = "views/model.py" if report.target == "model" else "views/artifact.py"
-            st.caption(f"Reported by {escape(report.reporter_name or 'someone')} · {report.created_at:%Y-%m-%d %H:%M} UTC · {report.target} {escape(report.slug)}")
+            st.caption(escape(f"Reported by {report.reporter_name or 'someone'} · {report.created_at:%Y-%m-%d %H:%M} UTC · {report.target} {report.slug}"))
             st.markdown(f"**Reason:** {escape(report.reason)}")
             st.markdown(comment_body(report.comment))
             row = st.container(horizontal=True, gap="small")
             with row:
-                st.page_link(page, label=f"Open the {report.target}", query_params={"slug": report.slug}, width="content")
+                st.page_link(page, label=escape(f"Open the {report.target}"), query_params={"slug": report.slug}, width="content")
                 label = "Unhide" if report.comment.hidden else "Hide"
-                if st.button(label, key=f"admin.report.{report.id}.hide", width="content"):
+                if st.button(escape(label), key=f"admin.report.{report.id}.hide", width="content"):
                     _act("admin.reports", f"The comment is {'visible again' if report.comment.hidden else 'hidden from readers'}.",
                          lambda r=report: svc.discussions.hide(admin, r.comment.id, not r.comment.hidden))

@@ -19,7 +19,7 @@ def _flash(slug: str) -> None:
     message = st.session_state.pop(f"{slug}.flash", None)
     if message:
         kind, text = message
-        (st.success if kind == "ok" else st.error)(text)
+        (st.success if kind == "ok" else st.error)(escape(text))
 
 
 def action_bar(model: Any) -> None:
@@ -65,9 +65,9 @@ def reviews_tab(model: Any) -> None:
     try:
         summary = svc.social.ratings(slug, user)
     except AusterError as exc:
-        st.error(str(exc))
+        st.error(escape(exc))
         return
-    st.subheader(rating_text(summary.average, summary.count))
+    st.subheader(escape(rating_text(summary.average, summary.count)))
     _flash(f"{slug}.rating")
     mine = summary.mine
     with st.form(f"{slug}.rate_form"):
@@ -85,6 +85,6 @@ def reviews_tab(model: Any) -> None:
             st.rerun()
     for item in summary.reviews:
         with st.container(border=True):
-            st.caption(f"{STARS.get(item.rating, item.rating)} · {item.updated_at:%Y-%m-%d}")
+            st.caption(escape(f"{STARS.get(item.rating, item.rating)} · {item.updated_at:%Y-%m-%d}"))
             if item.review:
                 st.markdown(escape(item.review))

@@ -33,7 +33,9 @@ def facts_line(summary: Any) -> str:
 
 
 def tags_line(tags: tuple[str, ...] | list[str]) -> str:
-    return " ".join(f"`{t.replace('`', '')}`" for t in tags)
+    """Tags as grey badges, each escaped (a tag is user text: in a code span a blank line or a backtick
+    would end the span and let what follows be read as markup)."""
+    return " ".join(f":gray-badge[{escape(' '.join(str(t).split()))}]" for t in tags)
 
 
 def model_card(summary: Any, key: str, query: dict[str, Any] | None = None, description_chars: int = 220) -> None:
@@ -46,7 +48,7 @@ def model_card(summary: Any, key: str, query: dict[str, Any] | None = None, desc
         st.markdown(escape(text))
         if summary.tags:
             st.markdown(tags_line(summary.tags))
-        st.caption(facts_line(summary))
+        st.caption(escape(facts_line(summary)))
 
 
 def card_grid(summaries: list[Any], key: str, columns: int = 3, query: dict[str, Any] | None = None) -> None:

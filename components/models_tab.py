@@ -22,7 +22,7 @@ def models_tab(lab_scope: str, context: Mapping[str, Any], key: str) -> None:
     try:
         models = svc.registry.list_models(current_user(), lab_scope=lab_scope, sort="popular")
     except AusterError as exc:
-        st.error(str(exc))
+        st.error(escape(exc))
         return
     if not models:
         st.info("No models for this lab yet.")
@@ -35,10 +35,10 @@ def models_tab(lab_scope: str, context: Mapping[str, Any], key: str) -> None:
     try:
         model = svc.registry.get_model(slug, current_user())
     except AusterError as exc:
-        st.error(str(exc))
+        st.error(escape(exc))
         return
     st.markdown(escape(summary.description))
-    st.caption(facts_line(summary))
+    st.caption(escape(facts_line(summary)))
     schema = parse_schema(model.latest.input_schema if model.latest else None)
     prefill = prefill_from_context(context, schema)
     if prefill:

@@ -47,7 +47,7 @@ def publish_form(run_id: str, slug: str, default_title: str) -> None:
     try:
         artifact = get_services().publishing.publish(user, run_id, title=title.strip(), summary=summary.strip(), visibility=visibility)
     except AusterError as exc:
-        st.error(str(exc))
+        st.error(escape(exc))
         return
     st.session_state[f"{slug}.published"] = {"run_id": run_id, "slug": artifact.slug, "title": artifact.title}
     show_artifact_link(artifact.slug, artifact.title)

@@ -21,7 +21,7 @@ import streamlit as st
 from components.charts import Chart, context_from_result, figures_for
 from components.downloads import ResultMeta, series_csv, table_csv
 from components.tables import MAX_ROWS_SHOWN, styler_formats, table_view
-from components.text import escape
+from components.text import escape, escape_table
 
 PROVIDER_NAMES = {"fred": "FRED", "polygon": "Polygon/Massive", "sample": "the bundled sample"}
 CHART_CONFIG = {"displaylogo": False, "responsive": True}
@@ -99,7 +99,8 @@ def show_table(table: dict[str, Any]) -> None:
     """A stored table with readable labels, formatted numbers and blank empty cells."""
     view = table_view(table)
     height: int | str = "content" if len(view.frame) <= 15 else 420
-    st.table(view.frame.style.format(styler_formats(view), na_rep=""), hide_index=True, height=height)
+    frame, formats = escape_table(view.frame, styler_formats(view))
+    st.table(frame.style.format(formats, na_rep=""), hide_index=True, height=height)
     if view.rows > len(view.frame):
         st.caption(f"The first {MAX_ROWS_SHOWN:,} of {view.rows:,} rows; the CSV download has them all.")
 
@@ -134,7 +135,7 @@ def results_panel(result: dict[str, Any], key: str, filename: str = "result", me
     meta = meta or ResultMeta()
     outputs = result.get("outputs") or {}
     for warning in result.get("warnings") or []:
-        st.warning(str(warning))
+        st.warning(escape(warning))
     _metrics(outputs.get("metrics") or [])
     charts = result_charts(result, meta, cache_key)
     for chart in charts:
@@ -146,10 +147,11 @@ def results_panel(result: dict[str, Any], key: str, filename: str = "result", me
     if not charts and not outputs.get("tables") and not outputs.get("metrics"):
         st.info("This run produced no outputs to show; the model declares no series, tables or metrics.")
     provenance = result.get("provenance") or []
-    st.caption(f"{data_mode_text(provenance)} Runtime {float(result.get('runtime_ms') or 0):,.0f} ms.")
+    st.caption(escape(f"{data_mode_text(provenance)} Runtime {float(result.get('runtime_ms') or 0):,.0f} ms."))
     with st.expander("Step trace and data provenance"):  # static tables: no data-grid script to load for a results page
-        st.table(trace_frame(result.get("trace") or []).style.format({"Milliseconds": "{:,.1f}", "Rows": "{:,.0f}"}), hide_index=True)
+        frame, formats = escape_table(trace_frame(result.get("trace") or []), {"Milliseconds": "{:,.1f}", "Rows": "{:,.0f}"})
+        st.table(frame.style.format(formats), hide_index=True)
         if provenance:
-            st.table(provenance_frame(provenance), hide_index=True)
+            st.table(escape_table(provenance_frame(provenance))[0], hide_index=True)
     with st.expander("Downloads"):
         _downloads(result, key, filename, meta)

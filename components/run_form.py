@@ -13,6 +13,7 @@ from typing import Any
 
 import streamlit as st
 
+from components.text import escape
 from contracts.dsl import InputField, InputSchema
 from contracts.errors import InputInvalid
 from contracts.inputs import coerce, resolve_inputs
@@ -108,8 +109,7 @@ def check_inputs(schema: InputSchema, values: Mapping[str, Any], today: date | N
 
 
 def _label(field: InputField) -> str:
-    label = field.label or field.name.replace("_", " ").capitalize()
-    return f"{label} *" if field.required else label
+    return field.label or field.name.replace("_", " ").capitalize()
 
 
 def _help(field: InputField) -> str | None:
@@ -127,20 +127,20 @@ def _widget(field: InputField, key: str) -> None:
     label, help_text = _label(field), _help(field)
     kind = field.type
     if kind == "boolean":
-        st.checkbox(label, key=key, help=help_text)
+        st.checkbox(escape(label) + (" *" if field.required else ""), key=key, help=escape(help_text) if help_text else None)
     elif kind == "date":
-        st.date_input(label, key=key, help=help_text, min_value=EARLIEST_DATE, max_value=LATEST_DATE, format="YYYY-MM-DD")
+        st.date_input(escape(label) + (" *" if field.required else ""), key=key, help=escape(help_text) if help_text else None, min_value=EARLIEST_DATE, max_value=LATEST_DATE, format="YYYY-MM-DD")
     elif kind == "enum":
-        st.selectbox(label, options=field.options or [], key=key, help=help_text)
+        st.selectbox(escape(label) + (" *" if field.required else ""), options=field.options or [], key=key, help=escape(help_text) if help_text else None)
     elif kind == "integer":
         bounds = {k: int(v) for k, v in (("min_value", field.min), ("max_value", field.max)) if v is not None}
-        st.number_input(label, key=key, help=help_text, step=1, **bounds)
+        st.number_input(escape(label) + (" *" if field.required else ""), key=key, help=escape(help_text) if help_text else None, step=1, **bounds)
     elif kind == "number":
         bounds = {k: float(v) for k, v in (("min_value", field.min), ("max_value", field.max)) if v is not None}
-        st.number_input(label, key=key, help=help_text, format="%.8g", **bounds)
+        st.number_input(escape(label) + (" *" if field.required else ""), key=key, help=escape(help_text) if help_text else None, format="%.8g", **bounds)
     else:
         placeholder = {"expiration": "nearest", "symbol": "a ticker, e.g. SPY", "series_id": "a FRED id, e.g. DGS10"}.get(kind)
-        st.text_input(label, key=key, help=help_text, placeholder=placeholder)
+        st.text_input(escape(label) + (" *" if field.required else ""), key=key, help=escape(help_text) if help_text else None, placeholder=placeholder)
 
 
 def _signature(prefill: Mapping[str, Any]) -> str:
@@ -198,13 +198,13 @@ def run_form(
             with columns[i % len(columns)]:
                 _widget(field, f"{slug}.{field.name}")
                 if field.name in messages:
-                    st.error(messages[field.name])
+                    st.error(escape(messages[field.name]))
         if not parsed.fields:
             st.caption("This model takes no inputs.")
         unknown = {k: v for k, v in (errors or {}).items() if parsed.field(k) is None}
         for message in unknown.values():
-            st.error(message)
-        submitted = st.form_submit_button(submit_label, type="primary", disabled=disabled, key=f"{slug}.run")
+            st.error(escape(message))
+        submitted = st.form_submit_button(escape(submit_label), type="primary", disabled=disabled, key=f"{slug}.run")
     if not submitted:
         return None
     return form_values(slug, parsed)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 import streamlit as st
@@ -23,6 +24,7 @@ from components.results_panel import results_panel
 from components.run_form import check_inputs, form_values, parse_schema, run_form, seed_state
 from components.session import current_user, get_services, require_user
 from components.sidebar import refresh_identity
+from components.text import escape
 from contracts.errors import AusterError, InputInvalid, RateLimitExceeded, RunFailed
 from contracts.rules import daily_limit
 
@@ -91,14 +93,14 @@ def queued_panel(slug: str, version: int | None) -> None:
             state = get_services().queue.status(user, run_id)
         except AusterError as exc:
             st.session_state.pop(f"{slug}.queued", None)
-            st.caption(str(exc))
+            st.caption(escape(exc))
             return
         if state.finished:
             _adopt(slug, state, version)
             st.rerun()
         st.session_state[f"{slug}.queued"] = run_id
         left, right = st.columns([4, 1])
-        left.info(f"{STATE_LABEL[state.state]} · {state.elapsed_s:,.0f} s", icon=":material/hourglass_top:")
+        left.info(escape(f"{STATE_LABEL[state.state]} · {state.elapsed_s:,.0f} s"), icon=":material/hourglass_top:")
         if right.button("Cancel", key=f"{slug}.cancel", icon=":material/cancel:"):
             get_services().queue.cancel(user, run_id)
             st.rerun()
@@ -118,7 +120,7 @@ def _run(slug: str, name: str, inputs: dict[str, Any], version: int | None = Non
     if user is None:
         return
     st.session_state.pop(QUOTA_KEY, None)  # the count changes with this run
-    with st.status(f"Running {name}…", expanded=False) as status:
+    with st.status(escape(f"Running {name}…"), expanded=False) as status:
         try:
             outcome = get_services().runs.run_model(user, run_slug, inputs, version=version)
         except InputInvalid as exc:
@@ -139,7 +141,7 @@ def _run(slug: str, name: str, inputs: dict[str, Any], version: int | None = Non
             return
         result = outcome.result.to_json()
         label = f"Done in {float(result.get('runtime_ms') or 0):,.0f} ms" + (" (from cache)" if outcome.cached else "")
-        status.update(label=label, state="complete")
+        status.update(label=escape(label), state="complete")
     st.session_state.pop(f"{slug}.error", None)
     st.session_state[f"{slug}.last_run"] = {
         "run_id": outcome.run_id,
@@ -151,9 +153,15 @@ def _run(slug: str, name: str, inputs: dict[str, Any], version: int | None = Non
     }
 
 
+def form_today() -> date:
+    """What "today" means for the form's relative dates: the data's reference date (the sample's as-of date on
+    sample data, so "today" is the newest observation rather than a day the data does not reach), else today."""
+    return get_services().runs.reference_date or date.today()
+
+
 def _check(slug: str, schema: Any) -> dict[str, str]:
     """The form's values against the schema and the data (a listed expiration); per-field sentences."""
-    canonical, errors = check_inputs(schema, form_values(slug, schema))
+    canonical, errors = check_inputs(schema, form_values(slug, schema), form_today())
     if errors:
         return errors
     try:
@@ -199,7 +207,7 @@ def run_panel(
     version = model.latest.version if model.latest else None
     slug = state_key(run_slug, version if earlier else None)
     schema = parse_schema(model.latest.input_schema if model.latest else None)
-    problems = seed_state(slug, schema, prefill or {})
+    problems = seed_state(slug, schema, prefill or {}, form_today())
     pressed = bool(st.session_state.get(f"{slug}.run"))
     if pressed:
         st.session_state[f"{slug}.errors"] = _check(slug, schema)
@@ -216,9 +224,9 @@ def run_panel(
     queued_panel(slug, model.latest.version if model.latest else None)
     quota = quota_text(current_user())
     if quota:
-        st.caption(quota)
+        st.caption(escape(quota))
     if st.session_state.get(f"{slug}.error"):
-        st.error(st.session_state[f"{slug}.error"])
+        st.error(escape(st.session_state[f"{slug}.error"]))
     kept = last_run(slug)
     draws_charts = bool(((model.latest.dsl if model.latest else {}) or {}).get("outputs", {}).get("series"))
     if show_results and draws_charts and not kept and not st.session_state.get(f"{slug}.error"):
@@ -226,7 +234,7 @@ def run_panel(
     if kept and show_results:
         for warning in kept.get("warnings") or []:
             if warning not in (kept["result"].get("warnings") or []):
-                st.warning(str(warning))
+                st.warning(escape(warning))
         meta = ResultMeta(slug=run_slug, name=model.name, version=kept.get("version") or (model.latest.version if model.latest else None), run_id=kept.get("run_id"))
         results_panel(kept["result"], key=f"{slug}.result", filename=run_slug if not earlier else f"{run_slug}-v{version}", meta=meta, cache_key=kept.get("run_id"))
         if publish:

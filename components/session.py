@@ -26,6 +26,7 @@ import streamlit as st
 
 import services
 from components import cookies
+from components.text import escape
 from contracts.errors import AusterError, SessionExpired
 
 log = logging.getLogger(__name__)
@@ -235,7 +236,7 @@ def require_user(action: str) -> Any | None:
     try:
         return start_guest()
     except AusterError as exc:
-        st.error(f"Could not start a guest session to {action}: {exc}")
+        st.error(escape(f"Could not start a guest session to {action}: {exc}"))
         return None
 
 
@@ -243,7 +244,7 @@ def session_notice() -> None:
     """A sentence about the session, shown once (signed out elsewhere, the sign-in service unavailable)."""
     message = st.session_state.pop(NOTICE_KEY, None)
     if message:
-        st.sidebar.warning(message, icon=":material/logout:")
+        st.sidebar.warning(escape(message), icon=":material/logout:")
 
 
 def cookie_bridge(before_page: bool) -> None:

@@ -28,13 +28,13 @@ def identity() -> None:
         tier = getattr(user, "tier", "free")
         role = " · admin" if getattr(user, "is_admin", False) else ""
         st.markdown(f"Signed in as **{escape(display_name(user))}**")
-        st.caption(f"{tier} tier{role}")
+        st.caption(escape(f"{tier} tier{role}"))
 
 
 def data_badge() -> None:
     """Whether data is live or the sample snapshot, and its as-of date."""
     live, sentence = data_mode_badge()
-    (st.success if live else st.info)(sentence, icon=":material/cloud_done:" if live else ":material/inventory_2:")
+    (st.success if live else st.info)(escape(sentence), icon=":material/cloud_done:" if live else ":material/inventory_2:")
 
 
 def sidebar() -> None:

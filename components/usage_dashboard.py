@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from components.charts import plotly_text
-from components.text import escape
+from components.text import escape, escape_table
 from services.analytics import ModelDashboard
 
 
@@ -70,13 +70,13 @@ def usage_dashboard(board: ModelDashboard) -> None:
     columns[3].metric("Runtime p50", _ms(board.runtime_p50_ms))
     columns[4].metric("Runtime p95", _ms(board.runtime_p95_ms))
     peak = max((d["unique_users"] for d in board.daily), default=0)
-    st.caption(f"Unique users are counted per day (the most in one day: {peak}). Runtimes are of {board.runtime_runs:,} executed successful runs.")
+    st.caption(escape(f"Unique users are counted per day (the most in one day: {peak}). Runtimes are of {board.runtime_runs:,} executed successful runs."))
     st.plotly_chart(runs_figure(board), key=f"usage.{board.slug}.runs", width="stretch")
     st.plotly_chart(rates_figure(board), key=f"usage.{board.slug}.rates", width="stretch")
     st.plotly_chart(social_figure(board), key=f"usage.{board.slug}.social", width="stretch")
     st.subheader("Most used input values")
     if board.top_inputs:
-        st.table(pd.DataFrame(board.top_inputs, columns=["name", "value", "runs"]), hide_index=True)
+        st.table(escape_table(pd.DataFrame(board.top_inputs, columns=["name", "value", "runs"]))[0], hide_index=True)
     else:
         st.caption("No runs in this period yet.")
     row = st.container(horizontal=True, gap="small")

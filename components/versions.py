@@ -19,7 +19,7 @@ from components.charts import plotly_text, thin
 from components.model_card import MODEL_PAGE
 from components.run_panel import last_run
 from components.session import current_user, get_services, require_user
-from components.text import escape
+from components.text import escape, escape_table
 from contracts.errors import AusterError
 from contracts.records import Lineage, ModelVersion
 from services.versions import MISSING, Comparison, ItemDiff, SeriesPair, TableDiff, VersionDiff
@@ -58,6 +58,12 @@ def item_lines(item: ItemDiff) -> list[str]:
     if item.summary:
         head += f" · {escape(item.summary)}"
     return [head] + [f"- {change_line(c.path, c.before, c.after)}" for c in item.changes]
+
+
+def item_markdown(item: ItemDiff) -> str:
+    """The item's line, then its changes as a list under it (markdown, values escaped)."""
+    head, *changes = item_lines(item)
+    return "\n".join([head, "", *changes]) if changes else head
 
 
 def diff_summary(diff: VersionDiff, old_name: str | None = None, new_name: str | None = None) -> str:
@@ -161,7 +167,7 @@ def lineage_text(lineage: Lineage) -> str | None:
 def _flash(key: str) -> None:
     message = st.session_state.pop(key, None)
     if message:
-        (st.success if message[0] == "ok" else st.error)(message[1])
+        (st.success if message[0] == "ok" else st.error)(escape(message[1]))
 
 
 def lineage_line(model: Any) -> Lineage | None:
@@ -174,10 +180,10 @@ def lineage_line(model: Any) -> Lineage | None:
     if text:
         row = st.container(horizontal=True, gap="small", vertical_alignment="center")
         with row:
-            st.markdown(text, width="content")
+            st.markdown(lineage_text(lineage), width="content")
             if lineage.source is not None:
                 query = {"slug": lineage.source.slug} | ({"version": str(lineage.source.version)} if lineage.source.version else {})
-                st.page_link(MODEL_PAGE, label=f"Open {lineage.source.slug}", query_params=query, icon=":material/call_split:", width="content")
+                st.page_link(MODEL_PAGE, label=escape(f"Open {lineage.source.slug}"), query_params=query, icon=":material/call_split:", width="content")
     return lineage
 
 
@@ -192,13 +198,13 @@ def earlier_version(model: Any, requested: str | None) -> ModelVersion | None:
         st.error(f"'{escape(requested)}' is not a version number; the current version is shown.")
         return None
     except AusterError as exc:
-        st.error(str(exc) + " The current version is shown.")
+        st.error(escape(str(exc) + " The current version is shown."))
         return None
     if model.latest is not None and version.id == model.latest.id:
         return None
     current = model.latest.version if model.latest else "none"
     when = version.created_at.strftime("%Y-%m-%d")
-    st.info(f"You are looking at version {version.version} of this model ({when}); the current version is {current}. Runs here run version {version.version}.")
+    st.info(escape(f"You are looking at version {version.version} of this model ({when}); the current version is {current}. Runs here run version {version.version}."))
     st.page_link(MODEL_PAGE, label="Open the current version", query_params={"slug": model.slug}, icon=":material/update:")
     return version
 
@@ -223,10 +229,10 @@ def versions_tab(model: Any, lineage: Lineage | None = None) -> None:
     try:
         versions = svc.versions.history(user, slug)
     except AusterError as exc:
-        st.error(str(exc))
+        st.error(escape(exc))
         return
     current_id = model.latest.id if model.latest else None
-    st.table(history_frame(versions, current_id), hide_index=True)  # static: readable by anyone, light to load
+    st.table(escape_table(history_frame(versions, current_id))[0], hide_index=True)  # static: readable by anyone, light to load
     _flash(f"{slug}.versions.flash")
     numbers = [v.version for v in versions]
     if not numbers:
@@ -240,21 +246,20 @@ def versions_tab(model: Any, lineage: Lineage | None = None) -> None:
         try:
             show_diff(svc.versions.diff(user, slug, int(old), int(new)))
         except AusterError as exc:
-            st.error(str(exc))
+            st.error(escape(exc))
         _compare(model, int(old), int(new))
     _forks(model, lineage)
 
 
 def show_diff(diff: VersionDiff, old_name: str | None = None, new_name: str | None = None) -> None:
     """The diff as sections of lines a reader scans: steps, inputs, outputs."""
-    st.markdown(diff_summary(diff, old_name, new_name))
+    st.markdown(escape(diff_summary(diff, old_name, new_name)))
     for title, items in (("Steps", diff.steps), ("Inputs", diff.inputs), ("Outputs", diff.outputs)):
         if not items:
             continue
-        st.markdown(f"**{title}**")
+        st.markdown(f"**{escape(title)}**")
         for item in items:
-            head, *changes = item_lines(item)
-            st.markdown("\n".join([head, "", *changes]) if changes else head)
+            st.markdown(item_markdown(item))
 
 
 def _open_or_restore(model: Any, versions: list[ModelVersion], current_id: str | None) -> None:
@@ -265,11 +270,11 @@ def _open_or_restore(model: Any, versions: list[ModelVersion], current_id: str |
         chosen = st.selectbox("Version", numbers, key=f"{slug}.pick", width=160)
     picked = next(v for v in versions if v.version == chosen)
     with row:
-        st.page_link(MODEL_PAGE, label=f"Open version {chosen}", query_params={"slug": slug, "version": str(chosen)}, icon=":material/history:", width="content")
+        st.page_link(MODEL_PAGE, label=escape(f"Open version {chosen}"), query_params={"slug": slug, "version": str(chosen)}, icon=":material/history:", width="content")
     owner = user is not None and model.owner_id == user.id
     if owner and picked.id != current_id:
         with row:
-            if st.button(f"Restore version {chosen} as a new version", key=f"{slug}.restore", icon=":material/restore:", width="content"):
+            if st.button(escape(f"Restore version {chosen} as a new version"), key=f"{slug}.restore", icon=":material/restore:", width="content"):
                 try:
                     restored = svc.versions.restore(user, slug, int(chosen))
                     st.session_state[f"{slug}.versions.flash"] = ("ok", f"Version {chosen} is restored as version {restored.version}, now the current one.")
@@ -285,14 +290,14 @@ def _compare(model: Any, old: int, new: int) -> None:
     kept = last_run(slug)
     inputs = dict((kept or {}).get("inputs") or {})
     st.caption(
-        f"Runs version {old} and version {new} with the same inputs ("
+        escape(f"Runs version {old} and version {new} with the same inputs ("
         + ("those of your last run on this page" if inputs else "each input's default")
-        + "); each run counts like any other, and a repeated one comes from the cache."
+        + "); each run counts like any other, and a repeated one comes from the cache.")
     )
     if old == new:
         st.caption("Choose two different versions above to compare their results.")
         return
-    if st.button(f"Compare results of v{old} and v{new}", key=f"{slug}.compare", icon=":material/compare_arrows:"):
+    if st.button(escape(f"Compare results of v{old} and v{new}"), key=f"{slug}.compare", icon=":material/compare_arrows:"):
         user = require_user("compare versions")
         if user is not None:
             with st.spinner(f"Running versions {old} and {new}…"):
@@ -303,7 +308,7 @@ def _compare(model: Any, old: int, new: int) -> None:
                     st.session_state.pop(f"{slug}.comparison", None)
                     st.session_state[f"{slug}.compare.error"] = str(exc)
     if st.session_state.get(f"{slug}.compare.error"):
-        st.error(st.session_state[f"{slug}.compare.error"])
+        st.error(escape(st.session_state[f"{slug}.compare.error"]))
     comparison: Comparison | None = st.session_state.get(f"{slug}.comparison")
     if comparison is not None:
         show_comparison(slug, comparison)
@@ -312,21 +317,23 @@ def _compare(model: Any, old: int, new: int) -> None:
 def show_comparison(slug: str, comparison: Comparison) -> None:
     old, new = comparison.old.version, comparison.new.version
     if comparison.same:
-        st.success(f"Versions {old} and {new} give the same results for these inputs.")
+        st.success(escape(f"Versions {old} and {new} give the same results for these inputs."))
     else:
         differing = sum(not s.same for s in comparison.series) + sum(not t.same for t in comparison.tables) + sum(not m.same for m in comparison.metrics)
-        st.warning(f"Versions {old} and {new} give different results for these inputs: {differing} of their outputs differ.")
+        st.warning(escape(f"Versions {old} and {new} give different results for these inputs: {differing} of their outputs differ."))
     for version, names in comparison.left_out.items():
-        st.caption(f"Version {version} takes no input {', '.join(map(escape, names))}; it ran without it.")
+        st.caption(escape(f"Version {version} takes no input {', '.join(names)}; it ran without it."))
     if comparison.metrics:
-        st.table(metrics_frame(comparison), hide_index=True)
+        st.table(escape_table(metrics_frame(comparison))[0], hide_index=True)
     for i, pair in enumerate(comparison.series):
         st.plotly_chart(overlay_figure(pair, old, new), key=f"{slug}.compare.series.{i}", width="stretch")
     for table in comparison.tables:
         st.markdown(f"**{escape(table.label)}**" + ("" if not table.same else " (the same in both versions)"))
         frame = table_frame(table, old, new)
+        shown, _ = escape_table(frame)
         styles = table_styles(table)
-        st.table(frame.style.apply(lambda _, css=styles: css, axis=None), hide_index=True)
+        styles.columns, styles.index = shown.columns, shown.index  # the same cells, under their escaped labels
+        st.table(shown.style.apply(lambda _, css=styles: css, axis=None), hide_index=True)
 
 
 def _forks(model: Any, lineage: Lineage | None) -> None:
@@ -336,7 +343,7 @@ def _forks(model: Any, lineage: Lineage | None) -> None:
         st.subheader(f"Forks ({len(lineage.forks)})")
         for fork in lineage.forks:
             label = f"{fork.name} by {fork.owner_name or 'someone'}" + (f" (from version {fork.version})" if fork.version else "")
-            st.page_link(MODEL_PAGE, label=label, query_params={"slug": fork.slug}, icon=":material/call_split:")
+            st.page_link(MODEL_PAGE, label=escape(label), query_params={"slug": fork.slug}, icon=":material/call_split:")
     try:
         updates = svc.versions.source_updates(user, slug)
     except AusterError:
@@ -346,13 +353,13 @@ def _forks(model: Any, lineage: Lineage | None) -> None:
     st.subheader("Updates from the source")
     _flash(f"{slug}.take.flash")
     if not updates.newer:
-        st.caption(f"Your fork follows {escape(updates.source_slug)} version {updates.following}; the source has no newer version.")
+        st.caption(escape(f"Your fork follows {updates.source_slug} version {updates.following}; the source has no newer version."))
         return
-    st.info(f"{escape(updates.source_slug)} has {len(updates.newer)} newer version(s) than the one your fork follows (version {updates.following}).")
+    st.info(escape(f"{updates.source_slug} has {len(updates.newer)} newer version(s) than the one your fork follows (version {updates.following})."))
     for version, diff in updates.newer:
-        with st.expander(f"Version {version.version}: {version.changelog or 'no changelog'}", expanded=version is updates.newer[-1][0]):
+        with st.expander(escape(f"Version {version.version}: {version.changelog or 'no changelog'}"), expanded=version is updates.newer[-1][0]):
             show_diff(diff, "your fork's current version", f"{updates.source_slug} version {version.version}")
-            if st.button(f"Take version {version.version} into your fork", key=f"{slug}.take.{version.version}", icon=":material/download:"):
+            if st.button(escape(f"Take version {version.version} into your fork"), key=f"{slug}.take.{version.version}", icon=":material/download:"):
                 try:
                     taken = svc.versions.take(user, slug, version.version)
                     st.session_state[f"{slug}.take.flash"] = ("ok", f"Your fork now runs {updates.source_slug} version {version.version}, as its version {taken.version}.")

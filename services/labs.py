@@ -19,6 +19,7 @@ from contracts.dsl import InputSchema
 from contracts.errors import AusterError, DataError
 from engine.data import DataAccess
 from engine.executor import run_values
+from engine.nber import PEAKS_AND_TROUGHS
 from gateways.sample import CHAIN_FILES
 from gateways.sample import as_of_date as sample_as_of_date
 from services.config import Settings
@@ -165,6 +166,19 @@ class LabsService:
             if day is not None and day not in listed:
                 problems[field_.name] = unlisted_sentence(symbol, day, listed)
         return problems
+
+
+def recession_spans(start: date, end: date) -> list[list[str]]:
+    """NBER recessions overlapping ``[start, end]`` as ``[first month, month after the trough)`` ISO date pairs,
+    the spans a ``recession_indicator`` output carries (FRED's USREC convention: from the month after the peak
+    through the trough month), for shading a lab chart."""
+    spans: list[list[str]] = []
+    for peak, trough in PEAKS_AND_TROUGHS:
+        first = (pd.Period(peak, "M") + 1).to_timestamp().date()
+        after = (pd.Period(trough, "M") + 1).to_timestamp().date()
+        if first <= end and after > start:
+            spans.append([first.isoformat(), after.isoformat()])
+    return spans
 
 
 def _as_date(value: Any) -> date | None:

@@ -12,13 +12,12 @@ svc = get_services()
 user = current_user()
 
 if user is not None:
-    email = f" (`{user.email.replace('`', '')}`)" if user.email else ""
-    st.markdown(f"Signed in as **{escape(display_name(user))}**{email}")
+    st.markdown(f"Signed in as **{escape(display_name(user))}**" + (f" ({escape(user.email)})" if user.email else ""))
     try:
         remaining = svc.runs.remaining_today(user)
     except AusterError as exc:
         remaining = None
-        st.error(str(exc))
+        st.error(escape(exc))
     left, right = st.columns(2)
     left.metric("Tier", "guest" if user.is_guest else user.tier)
     right.metric("Runs left today", "n/a" if remaining is None else f"{remaining} of {user.daily_limit}")
@@ -31,7 +30,7 @@ if user is not None:
         try:
             session.sign_out()
         except AusterError as exc:
-            st.error(str(exc))
+            st.error(escape(exc))
         st.rerun()
     if not user.is_guest and everywhere.button("Sign out everywhere", key="account.sign_out_everywhere", help="End every session of yours, on every device."):
         try:
@@ -48,9 +47,9 @@ if user is not None:
                     svc.auth.change_password(user, current, new, token=st.session_state.get(session.TOKEN_KEY))
                     st.success("Password changed; your other devices are signed out.")
                 except InputInvalid as exc:
-                    st.error(" ".join(exc.fields.values()))
+                    st.error(escape(" ".join(exc.fields.values())))
                 except AusterError as exc:
-                    st.error(str(exc))
+                    st.error(escape(exc))
         st.stop()
 
 sign_in, sign_up = st.tabs(["Sign in", "Sign up"])
@@ -62,7 +61,7 @@ with sign_in, st.form("account.sign_in_form"):
             session.sign_in(email.strip(), password)
             st.rerun()
         except AusterError as exc:
-            st.error(str(exc))
+            st.error(escape(exc))
 with sign_up, st.form("account.sign_up_form"):
     name = st.text_input("Display name", key="account.sign_up.name", max_chars=60)
     new_email = st.text_input("Email", key="account.sign_up.email")
@@ -72,10 +71,10 @@ with sign_up, st.form("account.sign_up_form"):
             session.sign_up(new_email.strip(), new_password, display_name=name.strip() or None)
             st.rerun()
         except AusterError as exc:
-            st.error(str(exc))
+            st.error(escape(exc))
 if user is None and st.button("Continue as guest", key="account.guest", icon=":material/person_outline:"):
     try:
         session.start_guest()
         st.rerun()
     except AusterError as exc:
-        st.error(str(exc))
+        st.error(escape(exc))

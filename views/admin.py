@@ -5,7 +5,7 @@ import streamlit as st
 
 from components.discussion import reports_panel
 from components.session import current_user, get_services
-from components.text import escape
+from components.text import escape, escape_table
 from contracts.errors import AusterError
 from contracts.rules import ROLES, TIERS, daily_limit
 
@@ -28,15 +28,15 @@ if submitted:
         svc.auth.set_tier(admin, email.strip(), tier)
         user = svc.auth.set_role(admin, email.strip(), role)
     except AusterError as exc:
-        st.error(str(exc))
+        st.error(escape(exc))
     else:
-        st.success(f"{escape(user.email or email)} is now on the {user.tier} tier ({user.daily_limit} runs a day), role {user.role}.")
+        st.success(escape(f"{user.email or email} is now on the {user.tier} tier ({user.daily_limit} runs a day), role {user.role}."))
 
 st.subheader("Usage in the last 30 days")
 try:
     site = get_services().analytics.site_usage(admin, 30)
 except AusterError as exc:
-    st.error(str(exc))
+    st.error(escape(exc))
 else:
     totals = site.get("totals") or {}
     cols = st.columns(4)
@@ -46,10 +46,10 @@ else:
     cols[3].metric("Active users", f"{int(totals.get('active_users') or 0):,}")
     if site.get("top_models"):
         st.markdown("**Top models**")
-        st.table(pd.DataFrame(site["top_models"], columns=["slug", "name", "runs", "cache_hits", "errors", "user_days"]), hide_index=True)
+        st.table(escape_table(pd.DataFrame(site["top_models"], columns=["slug", "name", "runs", "cache_hits", "errors", "user_days"]))[0], hide_index=True)
     if site.get("top_users"):
         st.markdown("**Most active users** (days with a run, models used)")
-        st.table(pd.DataFrame(site["top_users"], columns=["name", "days", "models"]), hide_index=True)
+        st.table(escape_table(pd.DataFrame(site["top_users"], columns=["name", "days", "models"]))[0], hide_index=True)
 
 st.subheader("Reported comments")
 reports_panel(admin)

@@ -22,7 +22,7 @@ days = st.segmented_control("Period", [7, 30, 90], default=30, format_func=lambd
 try:
     board = get_services().analytics.model_dashboard(user, slug, int(days))
 except AusterError as exc:
-    st.error(str(exc))
+    st.error(escape(exc))
     st.stop()
 st.page_link(MODEL_PAGE, label=f"Back to {escape(board.name)}", query_params={"slug": slug}, icon=":material/arrow_back:")
 usage_dashboard(board)

@@ -5,6 +5,7 @@ import streamlit as st
 from components.artifact_view import artifact_view
 from components.discussion import discussion
 from components.session import browser_key, current_user, get_services
+from components.text import escape
 from contracts.errors import AusterError, NotFoundError
 
 slug = st.query_params.get("slug", "").strip()
@@ -24,7 +25,7 @@ except NotFoundError:
     st.page_link("views/artifacts.py", label="Browse published artifacts", icon=":material/collections_bookmark:")
     st.stop()
 except AusterError as exc:
-    st.error(str(exc))
+    st.error(escape(exc))
     st.stop()
 viewed.add(slug)
 artifact_view(artifact)

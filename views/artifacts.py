@@ -4,6 +4,7 @@ import streamlit as st
 
 from components.artifact_view import artifact_card
 from components.session import get_services
+from components.text import escape
 from contracts.errors import AusterError
 
 st.title("Published artifacts")
@@ -12,7 +13,7 @@ st.caption("Runs that analysts published. Each one is stored as it was run: open
 try:
     artifacts = get_services().publishing.list_artifacts(None)
 except AusterError as exc:
-    st.error(str(exc))
+    st.error(escape(exc))
     st.stop()
 
 if not artifacts:

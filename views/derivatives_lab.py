@@ -10,6 +10,7 @@ from components.lab_url import parse_date, seed_widget, sync_query
 from components.links import page_url
 from components.models_tab import models_tab
 from components.results_panel import CHART_CONFIG, data_mode_text, show_table
+from components.text import escape
 from contracts.errors import AusterError
 from services.labs import smile_points, spot_price, unlisted_sentence
 
@@ -27,7 +28,7 @@ with st.sidebar:
     try:
         choices = expirations(symbol)
     except AusterError as exc:
-        st.error(str(exc))
+        st.error(escape(exc))
         st.stop()
     wanted = parse_date(st.query_params.get("expiration", "")) if from_link and f"deriv.expiration.{symbol}" not in st.session_state else None
     seed_widget(f"deriv.expiration.{symbol}", "expiration", parse_date, allowed=choices)
@@ -37,11 +38,11 @@ with st.sidebar:
 
 for note in notes:
     if note:
-        st.warning(note)
+        st.warning(escape(note))
 try:
     chain, provenance = option_chain(symbol, expiration)
 except AusterError as exc:
-    st.error(str(exc))
+    st.error(escape(exc))
     st.stop()
 spot = spot_price(chain)
 query = {"symbol": symbol, "expiration": expiration}
@@ -55,7 +56,7 @@ context = {"symbol": symbol, "expiration": expiration, "spot_price": spot}
 
 chain_tab, models = st.tabs(["Chain and smile", "Models"])
 with chain_tab:
-    st.caption(data_mode_text(provenance))
+    st.caption(escape(data_mode_text(provenance)))
     calls, puts = chain[chain["type"] == "call"], chain[chain["type"] == "put"]
     as_of = max((str(p.get("as_of") or "")[:10] for p in provenance), default="")
     title = chart_title("Implied volatility by strike", ChartContext(subject=f"{symbol} {expiration} expiry", as_of=as_of))
@@ -63,8 +64,8 @@ with chain_tab:
     sources = chain["greeks_source"].value_counts().to_dict() if "greeks_source" in chain else {}
     if sources.get("engine"):
         vendor = f"the vendor's on {sources['vendor']:,} contracts, " if sources.get("vendor") else ""
-        st.caption(f"Greeks: {vendor}computed by the engine on {sources['engine']:,} contracts (Black-Scholes-Merton at each contract's implied volatility; "
-                   "theta per calendar day, vega per volatility point). The Greeks column says which.")
+        st.caption(escape(f"Greeks: {vendor}computed by the engine on {sources['engine']:,} contracts (Black-Scholes-Merton at each contract's implied volatility; "
+                   "theta per calendar day, vega per volatility point). The Greeks column says which."))
     shown = [c for c in CHAIN_COLUMNS if c in chain.columns]
     rows = [{c: (None if isinstance(v, float) and math.isnan(v) else v) for c, v in zip(shown, row, strict=True)} for row in chain[shown].itertuples(index=False, name=None)]
     show_table({"columns": shown, "rows": rows, "formats": {"strike": ",.2f", "bid": ",.2f", "ask": ",.2f", "mid": ",.3f", "last": ",.2f", "delta": ".3f", "gamma": ".4f", "theta": ".3f", "vega": ".3f"}})

@@ -10,7 +10,8 @@ from components.lab_url import parse_date, parse_list, parse_units, seed_widget,
 from components.links import page_url
 from components.models_tab import models_tab
 from components.results_panel import CHART_CONFIG, data_mode_text
-from services.labs import SERIES_UNITS
+from components.text import escape
+from services.labs import SERIES_UNITS, recession_spans
 
 st.title("Econ Lab")
 
@@ -52,7 +53,7 @@ with st.sidebar:
         st.session_state["econ.start"] = earliest
     st.session_state["econ.end"] = min(max(st.session_state["econ.end"], earliest), today)
     start = st.date_input("Start", key="econ.start", min_value=earliest, max_value=today, format="YYYY-MM-DD",
-                          help=f"Any date from {earliest.isoformat()}, the first observation of the chosen series.")
+                          help=escape(f"Any date from {earliest.isoformat()}, the first observation of the chosen series."))
     end = st.date_input("End", key="econ.end", min_value=earliest, max_value=today, format="YYYY-MM-DD")
     linked_units = parse_units(st.query_params.get("units", ""))
     units: dict[str, str] = {}
@@ -62,7 +63,7 @@ with st.sidebar:
                 key = f"econ.units.{sid}"
                 if key not in st.session_state:
                     st.session_state[key] = linked_units.get(sid, "lin") if linked_units.get(sid, "lin") in SERIES_UNITS else "lin"
-                units[sid] = st.selectbox(sid, list(SERIES_UNITS), format_func=SERIES_UNITS.get, key=key, help="As FRED's own graph offers them.")
+                units[sid] = st.selectbox(escape(sid), list(SERIES_UNITS), format_func=SERIES_UNITS.get, key=key, help="As FRED's own graph offers them.")
     query = {"start": start, "end": end, "series_ids": chosen, "units": units_text(units)}
     sync_query(**query)
     with st.popover("Copy link", icon=":material/link:", width="stretch"):
@@ -71,7 +72,7 @@ with st.sidebar:
 
 for note in notes:
     if note:
-        st.warning(note)
+        st.warning(escape(note))
 context = {"start": start, "end": end, "series": chosen}
 
 chart_tab, models = st.tabs(["Chart", "Models"])
@@ -83,16 +84,17 @@ with chart_tab:
     else:
         fetched = lab_series(tuple(chosen), start, end, tuple(sorted(units.items())))
         for sid, message in fetched.errors.items():
-            st.error(message if sid in message else f"{sid}: {message}")
+            st.error(escape(message if sid in message else f"{sid}: {message}"))
         if fetched.values:
             labels = {sid: _units_label(sid, units.get(sid, "lin")) for sid in fetched.values}
             as_of = max((str(p.get("as_of") or "")[:10] for p in fetched.provenance), default="")
             chart_context = ChartContext(subject=", ".join(fetched.values), as_of=as_of)
             title = chart_title("FRED series", chart_context, f"{start.isoformat()} to {end.isoformat()}")
-            st.plotly_chart(context_figure(fetched.values, labels, title, chart_context), key="econ.chart", width="stretch", config=CHART_CONFIG, theme=None)
+            figure = context_figure(fetched.values, labels, title, chart_context, shading=recession_spans(start, end))  # NBER recessions shaded
+            st.plotly_chart(figure, key="econ.chart", width="stretch", config=CHART_CONFIG, theme=None)
             kinds = set(labels.values())
             if len(kinds) > 2:
                 st.caption(f"These series come in {len(kinds)} different units; all but the first series' share the right axis. Pick fewer for a clearer chart.")
-            st.caption(data_mode_text(fetched.provenance))
+            st.caption(escape(data_mode_text(fetched.provenance)))
 with models:
     models_tab("econ", context, key="econ.models")

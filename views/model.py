@@ -32,7 +32,7 @@ except NotFoundError:
     st.page_link("views/registry.py", label="Back to the registry", icon=":material/apps:")
     st.stop()
 except AusterError as exc:
-    st.error(str(exc))
+    st.error(escape(exc))
     st.stop()
 
 st.title(escape(model.name))
@@ -41,7 +41,7 @@ if model.tags:
     st.markdown(tags_line(model.tags))
 earlier = earlier_version(model, st.query_params.get("version"))
 shown = Model(model.summary, earlier) if earlier else model  # /model?slug=X&version=N runs version N
-st.caption(facts_line(model.summary) + (f" · version {shown.latest.version}" if shown.latest else ""))
+st.caption(escape(facts_line(model.summary) + (f" · version {shown.latest.version}" if shown.latest else "")))
 review_badge(shown.latest)
 lineage = lineage_line(model)
 action_bar(model)

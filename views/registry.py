@@ -6,6 +6,7 @@ from components.builder.links import new_model_link
 from components.filters import registry_filters
 from components.model_card import card_grid
 from components.session import current_user, get_services
+from components.text import escape
 from contracts.errors import AusterError
 
 st.title("Model registry")
@@ -24,7 +25,7 @@ def registry() -> None:
             user, text=filters.text, lab_scope=filters.lab_scope, tags=filters.tags, difficulty=filters.difficulty, sort=filters.sort
         )
     except AusterError as exc:
-        st.error(str(exc))
+        st.error(escape(exc))
         return
     if not models:
         st.info("No model matches these filters. Clear the search or pick fewer tags.")

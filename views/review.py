@@ -21,7 +21,7 @@ svc = get_services()
 try:
     queue = svc.review.queue(admin)
 except AusterError as exc:
-    st.error(str(exc))
+    st.error(escape(exc))
     st.stop()
 if not queue:
     st.success("Nothing is waiting for review.")
@@ -32,8 +32,8 @@ labels = {i.version.id: f"{i.model.name} ({i.model.slug}) · v{i.version.version
 chosen = st.selectbox("Version", list(labels), format_func=lambda vid: labels[vid], key="review.version")
 view = svc.review.open(admin, chosen)
 version = view.item.version
-st.markdown(f"**{escape(view.item.model.name)}**, version {version.version}: {escape(version.changelog or 'no changelog')}")
-st.caption(f"Dependencies: {escape(', '.join(version.dependencies) or 'none')} · code SHA-256 `{view.bundle.sha256[:16]}`")
+st.markdown(f"**{escape(view.item.model.name)}**, " + escape(f"version {version.version}: {version.changelog or 'no changelog'}"))
+st.caption(escape(f"Dependencies: {', '.join(version.dependencies) or 'none'} · code SHA-256 {view.bundle.sha256[:16]}"))
 
 code, diff, trial = st.tabs(["Code", "Changes since the last approved version", "Trial run"])
 with code:
@@ -50,12 +50,12 @@ with trial:
     result = st.session_state.get(f"review.trial.{chosen}")
     if result is not None:
         if result.error:
-            st.error(result.error)
+            st.error(escape(result.error))
         else:
             outputs = result.result.outputs
             st.success(f"Done: {len(outputs['series'])} series, {len(outputs['tables'])} table(s), {len(outputs['metrics'])} metric(s).")
-        st.caption(f"Limits: {result.limits['max_runtime_ms'] / 1000:g} s, {result.limits['max_memory_mb']} MB, {result.limits['max_output_kb']} KB of output"
-                   + (f" · used {result.runtime_ms:,.0f} ms, peak {result.peak_memory_mb or 0:,.0f} MB" if result.runtime_ms else ""))
+        st.caption(escape(f"Limits: {result.limits['max_runtime_ms'] / 1000:g} s, {result.limits['max_memory_mb']} MB, {result.limits['max_output_kb']} KB of output"
+                   + (f" · used {result.runtime_ms:,.0f} ms, peak {result.peak_memory_mb or 0:,.0f} MB" if result.runtime_ms else "")))
         st.text_area("Standard output", result.stdout, disabled=True, key=f"review.stdout.{chosen}")
         st.text_area("Standard error", result.stderr, disabled=True, key=f"review.stderr.{chosen}")
 
@@ -68,8 +68,8 @@ if approve or reject:
     try:
         svc.review.decide(admin, chosen, "approved" if approve else "rejected", note, view.bundle.sha256)
     except AusterError as exc:
-        st.error(str(exc))
+        st.error(escape(exc))
     else:
         st.session_state.pop(f"review.trial.{chosen}", None)
-        st.success(f"{'Approved' if approve else 'Rejected'}: {escape(view.item.model.name)} v{version.version}.")
+        st.success(escape(f"{'Approved' if approve else 'Rejected'}: {view.item.model.name} v{version.version}."))
         st.rerun()

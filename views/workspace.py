@@ -9,6 +9,7 @@ from components.downloads import ResultMeta
 from components.model_card import card_grid
 from components.results_panel import results_panel
 from components.session import current_user, get_services
+from components.text import escape, escape_table
 from contracts.errors import AusterError
 
 st.title("Workspace")
@@ -45,7 +46,8 @@ try:
                  "Inputs": ", ".join(f"{k}={'' if v is None else v}" for k, v in (r.inputs or {}).items()), "Error": r.error_message or ""}
                 for r in records
             ]
-            st.table(pd.DataFrame(rows).style.format({"Runtime (ms)": lambda v: "" if v is None or v != v else f"{v:,.0f}"}), hide_index=True,
+            frame, formats = escape_table(pd.DataFrame(rows), {"Runtime (ms)": lambda v: "" if v is None or v != v else f"{v:,.0f}"})
+            st.table(frame.style.format(formats), hide_index=True,
                      height="content" if len(rows) <= 12 else 420)
             labels = {r.id: f"{r.created_at:%Y-%m-%d %H:%M:%S} · {r.model_slug} · {r.status}" for r in records}
             chosen = st.selectbox("Open a run's results", list(labels), format_func=labels.get, index=None, key="workspace.run")
@@ -55,7 +57,7 @@ try:
                     meta = ResultMeta(slug=record.model_slug or "", name=record.model_slug or "", run_id=record.id)
                     results_panel(record.outputs, key=f"run.{record.id}", filename=f"{record.model_slug}-run", meta=meta, cache_key=f"run:{record.id}")
                 else:
-                    st.error(record.error_message or "This run produced no results.")
+                    st.error(escape(record.error_message or "This run produced no results."))
     with artifacts:
         published = svc.publishing.list_artifacts(user, mine=True)
         for artifact in published:
@@ -63,4 +65,4 @@ try:
         if not published:
             st.info("Publish a run from a model page to share it.")
 except AusterError as exc:
-    st.error(str(exc))
+    st.error(escape(exc))

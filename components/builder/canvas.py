@@ -93,8 +93,8 @@ def canvas_view(session: BuilderSession, checked: Checked) -> None:
         get_node_on_click=True, get_edge_on_click=False, enable_edge_menu=True, enable_node_menu=False, enable_pane_menu=False,
         hide_watermark=True, layout=ManualLayout(), min_zoom=0.2,
     )
-    legend = " ".join(f":{LEGEND_COLOURS[f]}-background[{f}]" for f in FAMILY_COLOURS)
-    st.caption(f"Families: {legend}. Drag from a step's right handle to another step's left handle to use it as an input; "
+    st.caption("Families: " + " ".join(f":{escape(LEGEND_COLOURS[f])}-background[{escape(f)}]" for f in FAMILY_COLOURS)
+               + ". Drag from a step's right handle to another step's left handle to use it as an input; "
                "right-click an edge to delete it. A red border marks a step with errors.")
     if returned is None or returned is memo["state"] or (returned.timestamp or 0) <= memo["seen"]:
         return

@@ -49,7 +49,7 @@ def inputs_editor(session: BuilderSession, checked: Checked) -> None:
             continue
         name, kind = str(field.get("name", "")), field.get("type", "string")
         errors = [item for item in located if item.key == index]
-        with st.expander(f"{name or '(no name)'} · {kind}" + (f" · {len(errors)} error(s)" if errors else ""), expanded=bool(errors)):
+        with st.expander(escape(f"{name or '(no name)'} · {kind}" + (f" · {len(errors)} error(s)" if errors else "")), expanded=bool(errors)):
             _field(session, index, field, fields)
             for item in errors:
                 st.error(f"{escape(item.field)}: {escape(item.text)}" if item.field else escape(item.text))
@@ -92,7 +92,7 @@ def _field(session: BuilderSession, index: int, field: dict[str, Any], fields: l
                        format_func=lambda v: "none" if v is None else str(v), key=key("default"), on_change=_change, args=(session, index, "default", key("default"), "raw"))
     else:
         helptext = "YYYY-MM-DD, or relative: today, today-5y, today-6m, today-2w, today-30d" if kind == "date" else None
-        left.text_input("Default", value="" if default is None else str(default), key=key("default"), help=helptext,
+        left.text_input("Default", value="" if default is None else str(default), key=key("default"), help=escape(helptext) if helptext else None,
                         placeholder="today-5y" if kind == "date" else "none", on_change=_change, args=(session, index, "default", key("default")))
     if kind == "enum":
         right.text_input("Choices (comma-separated)", value=", ".join(str(o) for o in field.get("options") or []), key=key("options"),

@@ -10,6 +10,7 @@ import streamlit as st
 from components.builder.page import fork_and_edit
 from components.builder.state import BUILDER_PAGE
 from components.session import current_user, get_services
+from components.text import escape
 from contracts.errors import AusterError
 
 
@@ -37,12 +38,12 @@ def model_builder_actions(model: Any) -> None:
             return  # a code model is forked with the Fork button; the builder edits DSL models
         if own:
             if model.visibility != "public" and st.button("Publish the model", key=f"{model.slug}.make_public", icon=":material/public:", width="content",
-                                                          help=f"It is {model.visibility}: make it public so anyone can find and run it."):
+                                                          help=escape(f"It is {model.visibility}: make it public so anyone can find and run it.")):
                 try:
                     svc.models.set_visibility(user, model.slug, "public")
                     st.rerun()
                 except AusterError as exc:
-                    st.error(str(exc))
+                    st.error(escape(exc))
         else:
             if st.button("Fork and edit", key=f"{model.slug}.fork_edit", icon=":material/edit_note:", width="content",
                          help="Copy it into your workspace (private) and open the copy in the builder."):

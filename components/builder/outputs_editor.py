@@ -67,7 +67,7 @@ def outputs_editor(svc: Any, user: Any, session: BuilderSession, checked: Checke
         except ValidationFailed as exc:
             st.error(f"Fix {len(exc.problems)} error(s) first.")
         except AusterError as exc:
-            st.error(str(exc))
+            st.error(escape(exc))
     kept = st.session_state.get(OUTPUTS_PREVIEW)
     if kept and kept[0] == session.key:
         if kept[1] != session.revision:
@@ -81,7 +81,7 @@ def _output(session: BuilderSession, checked: Checked, kind: str, index: int, it
 
     source = item.get("source")
     title = f"{KIND_LABELS[kind]} · {item.get('label') or item.get('id')} ← {source}" + (f" · {len(errors)} error(s)" if errors else "")
-    with st.expander(title, expanded=bool(errors)):
+    with st.expander(escape(title), expanded=bool(errors)):
         left, right = st.columns(2)
         fitting = [s for s in ids if checked.types.get(s) in FITS[kind] or s == source]
         left.selectbox("Step", fitting, index=fitting.index(source) if source in fitting else None, key=key("source"),

@@ -43,11 +43,11 @@ def builder_page() -> None:
     try:
         session = open_session(svc, user, slug, start_from)
     except PermissionDenied as exc:
-        st.error(str(exc))
+        st.error(escape(exc))
         _fork_offer(svc, user, slug)
         st.stop()
     except AusterError as exc:
-        st.error(str(exc))
+        st.error(escape(exc))
         st.stop()
     checked = session.check()
     with st.container():  # one block above the tabs whatever it holds, so the tabs keep their place from run to run
@@ -96,7 +96,7 @@ def _heading(svc: Any, user: Any, session: BuilderSession) -> None:
                 kind, _, target = record.key.partition(":")
                 params = {"slug": target} if kind == "model" else {"from": target} if kind == "from" else {}
                 name = (record.document.get("meta") or {}).get("name") or target or "new model"
-                st.page_link(BUILDER_PAGE, label=f"{name} · saved {record.updated_at:%Y-%m-%d %H:%M} UTC", query_params=params)
+                st.page_link(BUILDER_PAGE, label=escape(f"{name} · saved {record.updated_at:%Y-%m-%d %H:%M} UTC"), query_params=params)
 
 
 def _discard(svc: Any, user: Any, key: str) -> None:
@@ -110,11 +110,11 @@ def _toolbar(session: BuilderSession, checked: Checked) -> None:
     redo.button("Redo", key="builder.redo", icon=":material/redo:", disabled=not session.history.can_redo, width="stretch", on_click=session.redo)
     count = checked.count
     if count:
-        status.error(f"{count} error{'s' if count != 1 else ''}: fix {'them' if count != 1 else 'it'} to save (each is shown on its step and field).", icon=":material/error:")
+        status.error(escape(f"{count} error{'s' if count != 1 else ''}: fix {'them' if count != 1 else 'it'} to save (each is shown on its step and field)."), icon=":material/error:")
     else:
         status.success("No errors: ready to save.", icon=":material/check_circle:")
     save.button("Save…", key="builder.save", type="primary", icon=":material/save:", disabled=count > 0, width="stretch",
-                on_click=open_save_dialog, help=f"Fix the {count} error(s) first." if count else "Asks for a one-line changelog.")
+                on_click=open_save_dialog, help=escape(f"Fix the {count} error(s) first." if count else "Asks for a one-line changelog."))
     elsewhere = [item for item in checked.located if item.area == "document"]
     for item in elsewhere:
         st.error(f"{escape(item.field) + ': ' if item.field else ''}{escape(item.text)}")
@@ -125,7 +125,7 @@ def _autosave(svc: Any, user: Any, session: BuilderSession) -> None:
         if svc.builder.autosave(user, session):
             st.session_state["builder.autosaved"] = True
     except AusterError as exc:
-        st.warning(f"Your draft could not be kept: {exc}")
+        st.warning(escape(f"Your draft could not be kept: {exc}"))
         return
     if session.saved_fingerprint is not None:
         st.caption("Draft saved automatically; it comes back when you return to this page.")
@@ -145,6 +145,6 @@ def fork_and_edit(svc: Any, user: Any, slug: str) -> None:
     try:
         fork = svc.models.fork(acting, slug)
     except AusterError as exc:
-        st.error(str(exc))
+        st.error(escape(exc))
         return
     st.switch_page(BUILDER_PAGE, query_params={"slug": fork.slug})

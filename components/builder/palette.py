@@ -26,7 +26,7 @@ def palette_panel(session: BuilderSession) -> None:
     if not groups:
         st.caption("No operation matches; try fewer words.")
     for family, cards in groups.items():
-        with st.expander(f"{family} ({len(cards)})", expanded=bool(query.strip())):
+        with st.expander(escape(f"{family} ({len(cards)})"), expanded=bool(query.strip())):
             for card in cards:
-                st.button(card.name, key=f"builder.add.{card.name}", icon=":material/add:", help=card.doc, on_click=_add, args=(session, card.name), width="stretch")
+                st.button(escape(card.name), key=f"builder.add.{card.name}", icon=":material/add:", help=escape(card.doc) if card.doc else None, on_click=_add, args=(session, card.name), width="stretch")
                 st.caption(f"{escape(card.signature)} · {escape(card.summary)}")

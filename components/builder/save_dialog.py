@@ -63,7 +63,7 @@ def _dialog(svc: Any, user: Any, session: BuilderSession) -> None:
         else:
             st.error(escape(check.message), icon=":material/link_off:")
             if check.suggestion:
-                st.button(f"Use '{check.suggestion}'", key="builder.save.suggestion", on_click=_use_slug, args=(session, check.suggestion))
+                st.button(escape(f"Use '{check.suggestion}'"), key="builder.save.suggestion", on_click=_use_slug, args=(session, check.suggestion))
         left, right = st.columns(2)
         left.selectbox("Lab", LAB_SCOPES, index=LAB_SCOPES.index(meta.get("lab_scope")) if meta.get("lab_scope") in LAB_SCOPES else 0,
                        key="builder.save.lab_scope", on_change=_meta, args=(session, "lab_scope", "builder.save.lab_scope"))
@@ -85,7 +85,7 @@ def _dialog(svc: Any, user: Any, session: BuilderSession) -> None:
                 st.error(escape(message))
             return
         except AusterError as exc:
-            st.error(str(exc))
+            st.error(escape(exc))
             return
         st.session_state[SAVED] = {"slug": saved.slug, "version": saved.version, "created": saved.created}
         for key in [k for k in st.session_state if str(k).startswith("builder.save.")]:
@@ -111,7 +111,7 @@ def saved_panel(svc: Any, user: Any) -> None:
         return
     slug = saved["slug"]
     what = "Created your model" if saved["created"] else f"Saved version {saved['version']} of"
-    st.success(f"{what} **{escape(slug)}**.", icon=":material/check_circle:")
+    st.success(f"{escape(what)} **{escape(slug)}**.", icon=":material/check_circle:")
     try:
         model = svc.registry.get_model(slug, user)
     except AusterError:
@@ -123,7 +123,7 @@ def saved_panel(svc: Any, user: Any) -> None:
         if cols[2].button("Publish the model (make it public)", key="builder.saved.publish", icon=":material/public:"):
             try:
                 svc.models.set_visibility(user, slug, "public")
-                st.toast(f"'{slug}' is public now.")
+                st.toast(escape(f"'{slug}' is public now."))
             except AusterError as exc:
-                st.error(str(exc))
-        st.caption(f"It is {model.visibility}: only you can see it until you publish it.")
+                st.error(escape(exc))
+        st.caption(escape(f"It is {model.visibility}: only you can see it until you publish it."))

@@ -8,6 +8,7 @@ from typing import Any
 
 import streamlit as st
 
+from components.text import escape
 from contracts.errors import AusterError
 from services.authoring.service import draft_key
 from services.authoring.session import BuilderSession
@@ -57,4 +58,4 @@ def show_notice(session: BuilderSession) -> None:
     if (key, revision) != (session.key, session.revision):
         st.session_state.pop(NOTICE, None)
         return
-    st.warning(message, icon=":material/block:")
+    st.warning(escape(message), icon=":material/block:")

@@ -87,7 +87,7 @@ def _delete(session: BuilderSession, step_id: str, key: str | None) -> None:
 # ----------------------------------------------------------------------------- widgets
 def _value_widget(session: BuilderSession, step_id: str, spec: ParamSpec, current: Any, is_set: bool, key: str) -> None:
     shown = current if is_set else spec.default
-    label = spec.title + (" *" if spec.required else "")
+    label = spec.title
     common = {"key": key, "help": spec.description or None, "on_change": _set_value, "args": (session, step_id, spec, key)}
     kind = spec.kind
     if kind in ("integer", "number") and (shown is None or (isinstance(shown, (int, float)) and not isinstance(shown, bool))):
@@ -95,24 +95,24 @@ def _value_widget(session: BuilderSession, step_id: str, spec: ParamSpec, curren
         if shown is not None and ((low is not None and shown < low) or (high is not None and shown > high)):
             low = high = None  # a value typed in the JSON tab outside the bounds: show it, the validator says what is wrong
         if kind == "integer":
-            st.number_input(label, value=None if shown is None else int(shown), min_value=None if low is None else int(low),
+            st.number_input(escape(label) + (" *" if spec.required else ""), value=None if shown is None else int(shown), min_value=None if low is None else int(low),
                             max_value=None if high is None else int(high), step=1, placeholder="not set", **common)
         else:
-            st.number_input(label, value=None if shown is None else float(shown), min_value=low, max_value=high, format="%g", placeholder="not set", **common)
+            st.number_input(escape(label) + (" *" if spec.required else ""), value=None if shown is None else float(shown), min_value=low, max_value=high, format="%g", placeholder="not set", **common)
     elif kind == "boolean" and isinstance(shown, bool | None):
-        st.toggle(label, value=bool(shown), **common)
+        st.toggle(escape(label) + (" *" if spec.required else ""), value=bool(shown), **common)
     elif kind == "enum" and (shown is None or shown in spec.options):
         options = [None, *spec.options] if (spec.nullable or not spec.required or shown is None) else list(spec.options)
         default = f"default ({spec.default})" if spec.default is not None else ("choose…" if spec.required else "not set")
-        st.selectbox(label, options, index=options.index(shown) if shown in options else 0,
+        st.selectbox(escape(label) + (" *" if spec.required else ""), options, index=options.index(shown) if shown in options else 0,
                      format_func=lambda o, d=default: d if o is None else str(o), **common)
     elif kind == "date" and (shown is None or _is_iso(shown)):
-        st.date_input(label, value=date.fromisoformat(shown) if shown else None, min_value=date(1900, 1, 1), max_value=date(2100, 12, 31),
+        st.date_input(escape(label) + (" *" if spec.required else ""), value=date.fromisoformat(shown) if shown else None, min_value=date(1900, 1, 1), max_value=date(2100, 12, 31),
                       format="YYYY-MM-DD", **common)
     else:
         placeholder = f"default: {spec.as_text(spec.default)}" if spec.default is not None else ("required" if spec.required else "not set")
         hint = {"list": " (comma-separated)", "json": " (JSON)"}.get(kind, "")
-        st.text_input(label + hint, value=spec.as_text(current) if is_set else "", placeholder=placeholder, **common)
+        st.text_input(escape(label) + (" *" if spec.required else "") + escape(hint), value=spec.as_text(current) if is_set else "", placeholder=placeholder, **common)
 
 
 def _is_iso(value: Any) -> bool:
@@ -136,13 +136,13 @@ def _param(session: BuilderSession, step: dict[str, Any], spec: ParamSpec, locat
     left, right = st.columns([3, 2], vertical_alignment="bottom")
     with right:
         key = wkey(session, "param", step_id, spec.name, "source")
-        st.selectbox(f"{spec.title} from", sources, index=sources.index(chosen), format_func=labels.get, key=key,
+        st.selectbox(escape(f"{spec.title} from"), sources, index=sources.index(chosen), format_func=labels.get, key=key,
                      on_change=_set_source, args=(session, step_id, spec, key), label_visibility="collapsed",
                      help="Give a value here, or take it from a run input (the form users fill in).")
     with left:
         if mode == "input":
-            st.text_input(spec.title, value=f"${current}", disabled=True, key=wkey(session, "param", step_id, spec.name, "bound"),
-                          help=f"Bound to the run input '{current}': each run uses the value given in the form.")
+            st.text_input(escape(spec.title), value=f"${current}", disabled=True, key=wkey(session, "param", step_id, spec.name, "bound"),
+                          help=escape(f"Bound to the run input '{current}': each run uses the value given in the form."))
         else:
             _value_widget(session, step_id, spec, current, mode == "value", wkey(session, "param", step_id, spec.name))
     if mode == "value" and not spec.required:
@@ -177,7 +177,7 @@ def step_editor(svc: Any, user: Any, session: BuilderSession, checked: Checked) 
         if current is not None and current not in options:
             options.append(current)
         key = wkey(session, "input", step_id, position)
-        st.selectbox(f"{name} ({kinds})", options, index=options.index(current) if current in options else 0, key=key,
+        st.selectbox(escape(f"{name} ({kinds})"), options, index=options.index(current) if current in options else 0, key=key,
                      on_change=_set_input, args=(session, step_id, position, key), help="Only steps upstream of this one whose output fits are offered.")
         _errors(on_field(located, step_id, f"inputs.{position}"))
 
@@ -188,8 +188,8 @@ def step_editor(svc: Any, user: Any, session: BuilderSession, checked: Checked) 
         _param(session, step, spec, located)
     params = step.get("params") if isinstance(step.get("params"), dict) else {}
     for extra in [n for n in params if n not in {s.name for s in specs}]:
-        st.text_input(f"{extra} (not a parameter of {operation})", value=json.dumps(params[extra]), disabled=True, key=wkey(session, "extra", step_id, extra))
-        st.button(f"Remove {extra}", key=wkey(session, "extra", step_id, extra, "remove"), on_click=_unset, args=(session, step_id, extra))
+        st.text_input(escape(f"{extra} (not a parameter of {operation})"), value=json.dumps(params[extra]), disabled=True, key=wkey(session, "extra", step_id, extra))
+        st.button(escape(f"Remove {extra}"), key=wkey(session, "extra", step_id, extra, "remove"), on_click=_unset, args=(session, step_id, extra))
         _errors(on_field(located, step_id, f"params.{extra}"))
 
     preview_panel(svc, user, session, step_id)
@@ -201,7 +201,7 @@ def _delete_control(session: BuilderSession, step_id: str) -> None:
     with st.popover("Delete this step", icon=":material/delete:"):
         key = None
         if users:
-            st.markdown(f"{len(users)} step(s) use it: " + ", ".join(f"`{escape(u)}`" for u in users) + ". What should happen to them?")
+            st.markdown(f"{len(users)} step(s) use it: " + escape(", ".join(users)) + ". What should happen to them?")
             key = wkey(session, "delete", step_id, "choice")
             st.radio("Steps that use it", list(E.DEPENDENT_CHOICES), format_func=E.DEPENDENT_CHOICES.get, key=key)
         else:
@@ -229,7 +229,7 @@ def preview_panel(svc: Any, user: Any, session: BuilderSession, step_id: str) ->
             st.error(f"Fix {len(exc.problems)} error(s) in this step or above it first." if exc.problems else "This step's type is not known yet; connect its inputs.")
         except AusterError as exc:
             st.session_state.pop(PREVIEW, None)
-            st.error(str(exc))
+            st.error(escape(exc))
     kept = st.session_state.get(PREVIEW)
     if not kept or kept[0] != session.key or kept[1] != step_id:
         return
@@ -252,6 +252,6 @@ def render_preview(shown: Any, key: str) -> None:
     for metric in outputs.get("metrics") or []:
         st.metric(escape(metric.get("label") or metric.get("id")), metric.get("text") or metric.get("value"))
     step = f"'{shown.step_id}' took {shown.step_ms:,.1f} ms; " if shown.step_ms is not None else ""
-    st.caption(f"{step}the preview ran in {shown.runtime_ms:,.0f} ms on {shown.data} data. Not recorded as a run; it does not use your daily runs.")
+    st.caption(escape(f"{step}the preview ran in {shown.runtime_ms:,.0f} ms on {shown.data} data. Not recorded as a run; it does not use your daily runs."))
     for warning in shown.warnings:
         st.warning(escape(warning))

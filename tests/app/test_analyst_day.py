@@ -16,7 +16,7 @@ from tests.app.test_pages import EXPECTED_MOVE, YIELD_CURVE, charts, no_failure,
 
 
 def form_errors(at: AppTest) -> list[str]:
-    return [e.value for form in at.get("form") for e in form.error]
+    return [unescape(e.value) for form in at.get("form") for e in form.error]
 
 
 def runs_of(svc: Any, at: AppTest) -> int:
@@ -120,7 +120,7 @@ def test_the_model_pages_address_names_the_inputs_of_the_run_shown(open_page):
     run_model(at, YIELD_CURVE)
     assert at.query_params["slug"] == [YIELD_CURVE] or at.query_params["slug"] == YIELD_CURVE
     query = {k: (v[0] if isinstance(v, list) else v) for k, v in at.query_params.items()}
-    assert query["start"] == "2001-02-03" and query["end"] == date.today().isoformat()
+    assert query["start"] == "2001-02-03" and query["end"] == "2026-08-21", "'today' in a default is the sample data's as-of date"
     at.date_input(key=f"{YIELD_CURVE}.start").set_value(date(2005, 1, 3))
     run_model(at, YIELD_CURVE)
     query = {k: (v[0] if isinstance(v, list) else v) for k, v in at.query_params.items()}
@@ -280,9 +280,9 @@ def test_derivatives_lab_shows_greeks_for_every_chain(open_page, symbol):
 
 def test_a_bad_lab_link_says_so_instead_of_silently_showing_spy(open_page):
     at = open_page("views/derivatives_lab.py", symbol="ZZZ")
-    assert any("ZZZ" in w.value and "not available" in w.value for w in at.warning)
+    assert any("ZZZ" in unescape(w.value) and "not available" in unescape(w.value) for w in at.warning)
     at = open_page("views/derivatives_lab.py", symbol="SPY", expiration="2026-05-09")
-    assert any("SPY has no options expiring 2026-05-09" in w.value for w in at.warning)
+    assert any("SPY has no options expiring 2026-05-09" in unescape(w.value) for w in at.warning)
     assert at.sidebar.selectbox(key="deriv.expiration.SPY").value != date(2026, 5, 9)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from streamlit.testing.v1 import AppTest
 
 from tests.app.conftest import APP
-from tests.app.test_pages import texts
+from tests.app.test_pages import texts, unescape
 
 BUILDER = "views/builder.py"
 
@@ -93,7 +93,7 @@ def test_connecting_in_the_list_and_a_refused_edge_says_why(open_page) -> None:
     add(at, "fetch_options_chain")
     add(at, "zscore")
     connect(at, "options_chain", "zscore")
-    assert "'zscore' (zscore) takes a series as its input 'x', but 'options_chain' gives a frame." in [w.value for w in at.warning]
+    assert "'zscore' (zscore) takes a series as its input 'x', but 'options_chain' gives a frame." in [unescape(w.value) for w in at.warning]
     assert "inputs" not in session(at).draft.dsl["steps"][1]
     add(at, "fetch_series")
     connect(at, "series", "zscore")
@@ -172,7 +172,7 @@ def test_inputs_are_added_and_edited_in_the_inputs_tab(open_page) -> None:
     set_text(at, "builder.field.0.default.", "today-5y")
     assert session(at).draft.input_schema == {"fields": [{"name": "start", "type": "date", "label": "Start", "default": "today-5y"}]}
     set_text(at, "builder.field.0.default.", "soon")
-    assert any("'soon' is not a date" in w.value for w in at.warning)
+    assert any("'soon' is not a date" in unescape(w.value) for w in at.warning)
 
 
 def test_preview_shows_the_steps_value_with_its_timing_and_no_run_is_recorded(open_page, svc) -> None:
@@ -181,7 +181,7 @@ def test_preview_shows_the_steps_value_with_its_timing_and_no_run_is_recorded(op
     set_text(at, "builder.param.series.series_id.r", "DGS10")
     at.button(key="builder.preview.run.series").click().run()
     no_failure(at)
-    assert any("Not recorded as a run" in c.value for c in at.caption)
+    assert any("Not recorded as a run" in unescape(c.value) for c in at.caption)
     assert len(at.get("plotly_chart")) >= 1
     assert svc.runs.list_runs(at.session_state["auster.user"]) == []
 

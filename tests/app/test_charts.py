@@ -13,6 +13,7 @@ from components.charts import (
     SUBTITLE_OPEN,
     WEBGL_POINTS,
     ChartContext,
+    context_figure,
     context_from_result,
     figures_for,
     heatmap_figure,
@@ -281,3 +282,91 @@ def test_a_long_title_breaks_after_what_is_shown_so_a_narrow_screen_keeps_it():
     assert fig.layout.title.text == "10y - 2y &lt;pp&gt;" + SUBTITLE_OPEN + "DGS10, DGS2 · 2026-01-02 to 2026-01-06 · as of 2026-08-20" + SUBTITLE_CLOSE
     short = series_figure([entry("a")], "Short title")
     assert short.layout.title.text == "Short title"
+
+
+# ----------------------------------------------------------------------------------------------
+# Shaded spans (outputs with ``shade: true``, such as NBER recessions) and category labels
+# ----------------------------------------------------------------------------------------------
+
+MONTHS = ["2019-10-01", "2019-11-01", "2019-12-01", "2020-01-01", "2020-02-01", "2020-03-01", "2020-04-01", "2020-05-01", "2020-06-01"]
+
+
+def recessions(spans, months=MONTHS) -> dict:
+    """A ``recession_indicator`` output as the engine stores it: 0/1 values plus the spans to shade."""
+    on = {m for start, end in spans for m in months if start <= m < end}
+    return {"id": "recessions", "label": "NBER recession", "color": "#c7c7c7", "chart": "band", "axis": "right", "shade": True,
+            "x": months, "y": [1.0 if m in on else 0.0 for m in months], "spans": spans}
+
+
+def shapes(figure: go.Figure, kind: str) -> list:
+    return [s for s in figure.layout.shapes if s.type == kind]
+
+
+def test_a_shade_output_is_drawn_as_bands_behind_the_series_not_as_a_trace():
+    unemployment = entry("unrate", x=MONTHS, y=[3.6, 3.6, 3.6, 3.5, 3.5, 4.4, 14.8, 13.2, 11.0])
+    figure = series_figure([unemployment, recessions([["2020-03-01", "2020-05-01"]])])
+    bands = shapes(figure, "rect")
+    assert [(b.x0, b.x1) for b in bands] == [("2020-03-01", "2020-05-01")]
+    assert all(b.layer == "below" and b.yref == "paper" and (b.y0, b.y1) == (0, 1) for b in bands), "behind the lines, the plot's full height"
+    drawn = [t for t in figure.data if list(t.x) != [None]]
+    assert [t.name for t in drawn] == ["unrate"], "the 0/1 indicator itself is not drawn"
+    assert "yaxis2" not in figure.layout.to_plotly_json(), "no right axis just for the indicator"
+
+
+def test_the_shading_has_one_legend_entry_named_nber_recession():
+    figure = series_figure([entry("unrate", x=MONTHS, y=list(range(9))), recessions([["2019-11-01", "2019-12-01"], ["2020-03-01", "2020-05-01"]])])
+    legend = [t.name for t in figure.data if t.showlegend is not False]
+    assert legend == ["unrate", "NBER recession"]
+    assert figure.layout.showlegend is True
+    assert len(shapes(figure, "rect")) == 2
+
+
+def test_shading_is_cut_to_the_dates_the_chart_shows():
+    """A span running past the plotted series (the indicator covers whole months) does not widen the axis."""
+    figure = series_figure([entry("spread", x=MONTHS[:5], y=[0.1, 0.2, 0.3, 0.2, 0.1]), recessions([["2019-11-01", "2020-06-01"]])])
+    assert [(b.x0, b.x1) for b in shapes(figure, "rect")] == [("2019-11-01", "2020-02-01")]
+
+
+def test_no_recession_in_range_means_no_band_and_no_legend_entry():
+    figure = series_figure([entry("spread", x=MONTHS, y=list(range(9))), recessions([])])
+    assert shapes(figure, "rect") == [] and [t.name for t in figure.data] == ["spread"]
+    assert figure.layout.showlegend is False
+
+
+def test_the_chart_title_names_the_series_not_the_shading():
+    charts = figures_for([entry("sahm", x=MONTHS, y=list(range(9))) | {"label": "Sahm indicator (pp)"}, recessions([["2020-03-01", "2020-05-01"]])])
+    assert len(charts) == 1 and charts[0].title.startswith("Sahm indicator (pp)")
+
+
+def test_a_mark_on_the_right_axis_is_labelled_on_the_right():
+    """A z-score's +2 line is read against the z-score's axis, not the spread's on the left."""
+    spread = entry("spread", x=MONTHS, y=[3.0 + i / 10 for i in range(9)])
+    z = entry("z", axis="right", x=MONTHS, y=[-1.0, 0.0, 1.0, 2.5, 1.0, 0.0, -1.0, -2.5, 0.0]) | {"reference": [{"value": 2, "label": "+2 standard deviations"}]}
+    [mark] = series_figure([spread, z]).layout.annotations
+    assert (mark.yref, mark.xanchor, mark.x) == ("y2", "right", 0.995)
+
+
+def test_category_ticks_and_hover_are_escaped_for_plotly():
+    """Plotly reads a subset of HTML in tick labels: a category such as a typed symbol is shown as written."""
+    hostile = "<a href='https://evil.example'>SPY</a>"
+    figure = series_figure([entry("beta", chart="bar", x=[hostile, "QQQ"], y=[1.0, 1.2])])
+    assert list(figure.data[0].x) == ["&lt;a href='https://evil.example'&gt;SPY&lt;/a&gt;", "QQQ"]
+    assert figure.layout.xaxis.type == "category"
+
+
+@pytest.mark.parametrize("colour", ["notacolour", "#12345g", "rgb(1,2)", "red; background:url(x)", 12])
+def test_a_stored_colour_plotly_would_refuse_falls_back_to_the_palette(colour):
+    """Regression (issue 9): a result stored before the validator refused such colours raised inside the page."""
+    figure = series_figure([entry("a", color=colour), entry("b", chart="bar", color=colour)])
+    assert figure.data[0].line.color.startswith("#") and figure.data[1].marker.color.startswith("#")
+
+
+def test_the_econ_lab_chart_shades_the_recessions_it_is_given():
+    from services.labs import recession_spans
+
+    daily = {"x": ["2019-06-03", "2020-01-02", "2020-06-01", "2021-01-04"], "y": [2.1, 1.9, 0.7, 0.9]}
+    spans = recession_spans(date(2019, 6, 1), date(2021, 1, 31))
+    assert spans == [["2020-03-01", "2020-05-01"]], "the 2020 recession: February's peak to April's trough, as FRED's USREC"
+    figure = context_figure({"DGS10": daily}, {"DGS10": "Percent"}, shading=spans)
+    assert [(b.x0, b.x1) for b in shapes(figure, "rect")] == [("2020-03-01", "2020-05-01")]
+    assert [t.name for t in figure.data if t.showlegend is not False] == ["DGS10 (Percent)", "NBER recession"]

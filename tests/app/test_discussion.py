@@ -6,6 +6,7 @@ from typing import Any
 
 from streamlit.testing.v1 import AppTest
 
+from components.text import escape
 from tests.app.conftest import APP
 from tests.app.test_pages import XSS, YIELD_CURVE, no_failure, texts, unescape
 
@@ -40,8 +41,10 @@ def test_comment_and_reply_on_a_model_shown_as_plain_text(svc) -> None:
     assert any("Your comment is posted." in s.value for s in at.success)
     (comment,) = svc.discussions.thread(None, "model", YIELD_CURVE)
     body = next(m for m in comment_markdown(at) if "fred" in m)
-    assert "[https\\:\\/\\/fred\\.stlouisfed\\.org\\/series\\/T10Y2Y](<https://fred.stlouisfed.org/series/T10Y2Y>)" in body  # http(s) is a link
-    assert "<script>" not in body and "](javascript" not in body and "\\<script\\>" in body  # everything else is text
+    url = "https://fred.stlouisfed.org/series/T10Y2Y"
+    assert f"[{escape(url)}](<{url}>)" in body  # http(s) is a link
+    # everything else is text: the tag and the brackets of the javascript: link are escaped
+    assert "<script>" not in body and "\\<script\\>" in body and "\\[click\\](javascript" in body
 
     reply_key = f"{key}.{comment.comment.id}"
     at.text_area(key=f"{reply_key}.reply_body").input("And the 3m spread?")

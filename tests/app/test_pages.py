@@ -36,15 +36,15 @@ def no_failure(at: AppTest) -> None:
 
 
 def texts(at: AppTest) -> str:
-    """Everything written on the page as markdown, captions, titles and text."""
+    """Everything written on the page as markdown, captions, titles and text, as a reader sees it (unescaped)."""
     parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [t.value for t in at.title] + [t.value for t in at.text]
     parts += [s.value for s in at.success] + [s.value for s in at.info] + [s.value for s in at.warning] + [s.value for s in at.error]
-    return "\n".join(parts)
+    return unescape("\n".join(parts))
 
 
 def unescape(text: str) -> str:
-    """What a reader sees of a markdown-escaped text."""
-    return text.replace("\\", "")
+    """What a reader sees of a markdown-escaped text (backslashes and the invisible word joiners gone)."""
+    return text.replace("\\", "").replace("\u2060", "")
 
 
 def charts(at: AppTest) -> list[Any]:
@@ -120,7 +120,7 @@ def test_a_bad_field_gets_its_own_sentence_and_costs_no_run(open_page, svc):
     at.text_input(key=f"{EXPECTED_MOVE}.expiration").input("next friday")
     run_model(at, EXPECTED_MOVE)
     assert not at.exception
-    form_errors = [e.value for e in at.get("form")[0].error] if at.get("form") else []
+    form_errors = [unescape(e.value) for e in at.get("form")[0].error] if at.get("form") else []
     assert any(m.startswith("Expiration: 'next friday' is not a date; use YYYY-MM-DD") for m in form_errors), form_errors
     assert "Traceback" not in texts(at)
     assert "auster.user" not in at.session_state, "a refused input starts no guest session and costs no run"
@@ -253,7 +253,7 @@ def test_rate_and_review(open_page):
     at.text_area(key=f"{YIELD_CURVE}.review").input("Clear and useful.")
     next(b for b in at.button if b.label == "Rate this model").click().run()
     no_failure(at)
-    assert "★ 4.0 (1)" in [s.value for s in at.subheader]
+    assert "★ 4.0 (1)" in [unescape(s.value) for s in at.subheader]
     assert "Clear and useful" in unescape(texts(at))
 
 

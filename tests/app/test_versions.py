@@ -8,6 +8,7 @@ from typing import Any
 
 from streamlit.testing.v1 import AppTest
 
+from components.text import escape
 from tests.app.conftest import APP
 from tests.app.test_pages import charts, no_failure, texts, unescape
 from tests.store.conftest import SPREAD_SEED
@@ -104,7 +105,7 @@ def test_compare_results_overlays_the_series_and_highlights_the_table(open_page,
     assert len(overlay) == 1 and '"v1: 10y - 2y (pp)"' in overlay[0].proto.spec and '"dash":"dot"' in overlay[0].proto.spec.replace(" ", "")
     table = frame_with(at, "change", "metric", "value")
     mean = table[table["metric"] == "mean"].iloc[0]
-    assert mean["change"] == "1 changed" and "(v1: " in mean["value"]
+    assert mean["change"] == "1 changed" and "(v1: " in mean["value"].replace("\\", "")  # the cell as a reader sees it
     assert at.session_state[f"{SLUG}.comparison"].old.version == 1
 
 
@@ -118,7 +119,7 @@ def test_a_fork_says_where_it_came_from_and_its_owner_takes_a_newer_source_versi
     at.query_params.update({"slug": fork_slug})
     at.switch_page("views/model.py").run()
     no_failure(at)
-    assert at.title[0].value == "Spread watch \\(fork\\)"
+    assert at.title[0].value == escape("Spread watch (fork)")
     assert "Forked from **Spread watch**, version 3, by Ana" in [m.value for m in at.markdown]
     assert any(link.proto.query_string == f"slug={SLUG}&version=3" for link in at.get("page_link"))
     assert "the source has no newer version" in texts(at)

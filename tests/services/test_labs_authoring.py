@@ -80,3 +80,17 @@ def test_relative_defaults_resolve_against_the_sample_as_of_date(svc: Services) 
     expected = as_of_date().replace(year=as_of_date().year - 1).isoformat()
     assert outcome.result.inputs["start"] == expected
     assert outcome.result.outputs["series"][0]["x"][0] >= expected
+
+
+def test_the_labs_recession_spans_are_the_engines_shaded_spans():
+    """The Econ Lab shades the same months a model's recession_indicator output does (1960 to 2025)."""
+    import pandas as pd
+
+    from engine.outputs import shade_spans
+    from engine.primitives.cycles import RecessionParams, recession_indicator
+    from services.labs import recession_spans
+
+    months = pd.Series(1.0, index=pd.date_range("1960-01-01", "2025-12-01", freq="MS"))
+    expected = shade_spans(recession_indicator(months, params=RecessionParams()))
+    assert recession_spans(date(1960, 1, 1), date(2025, 12, 31)) == expected
+    assert len(expected) == 9 and expected[-1] == ["2020-03-01", "2020-05-01"]
