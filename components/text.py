@@ -54,7 +54,9 @@ def _link(url: str) -> str:
     """A Markdown link to ``url`` whose text is the address itself, escaped; its destination in angle brackets
     with every character that could end or bend it percent-encoded."""
     destination = url.replace("%", "%25").replace("<", "%3C").replace(">", "%3E").replace(" ", "%20").replace("\\", "%5C")
-    return f"[{escape(url)}](<{destination}>)"
+    # no word joiner in a link's text: links do not nest, so nothing there can become an autolink, and the
+    # joiner would end up in the link's accessible name and in what a reader copies
+    return f"[{escape(url).replace(JOINER, '')}](<{destination}>)"
 
 
 def linked_text(text: object) -> str:

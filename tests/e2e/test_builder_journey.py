@@ -22,7 +22,7 @@ NAME = "10y minus 3m spread with its 5-year z-score"
 CANVAS = "iframe[title='streamlit_flow.streamlit_flow']"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # a fresh server and database for each attempt (the journey is retried once)
 def base_url(tmp_path_factory: pytest.TempPathFactory, shots: Path) -> Iterator[str]:
     db_path = tmp_path_factory.mktemp("e2e-builder") / "auster.db"
     base, process = start_app(db_path, shots / "streamlit-builder.log")
@@ -143,6 +143,10 @@ def sign_in(me: Builder, base_url: str, *, new: bool) -> None:
     me.settle()
 
 
+# A browser journey on a busy machine can lose a click to a redraw; one retry, on a fresh server and database.
+# Known flaky step (builder: an edge drawn while the canvas redraws; code: a worker quicker than the address
+# check, fixed; versions: none known): a second failure fails the suite.
+@pytest.mark.flaky(reruns=1)
 def test_builder_journey(browser, base_url, shots):
     # 1800 wide: on a busy machine the canvas can keep the fit it had before the step editor narrowed it, and a
     # step at its right edge would be out of reach of the mouse (a reader pans; the journey needs the handle).

@@ -41,7 +41,7 @@ def arrange_people(db_path: Path) -> None:
         os.environ.update(saved)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # a fresh server and database for each attempt (the journey is retried once)
 def app_url(tmp_path_factory: pytest.TempPathFactory, shots: Path, python_sandbox_ready: None) -> Iterator[tuple[str, Path]]:
     folder = tmp_path_factory.mktemp("code-e2e")
     db_path = folder / "auster.db"
@@ -92,6 +92,20 @@ class Person:
         self.settle()
 
 
+# Every address the page sets through the History API (Streamlit writes query parameters that way).
+RECORD_ADDRESSES = """(() => {
+  window.__addresses = [];
+  for (const name of ["pushState", "replaceState"]) {
+    const original = history[name].bind(history);
+    history[name] = (state, title, url) => { if (url) window.__addresses.push(String(url)); return original(state, title, url); };
+  }
+})()"""
+
+
+# A browser journey on a busy machine can lose a click to a redraw; one retry, on a fresh server and database.
+# Known flaky step (builder: an edge drawn while the canvas redraws; code: a worker quicker than the address
+# check, fixed; versions: none known): a second failure fails the suite.
+@pytest.mark.flaky(reruns=1)
 def test_write_review_run_publish_a_code_model(browser, app_url, shots):
     base, db_path = app_url
     ana, root, bob = (Person(browser, base, shots, p) for p in ("1-author", "2-admin", "3-colleague"))
@@ -146,13 +160,16 @@ def test_write_review_run_publish_a_code_model(browser, app_url, shots):
 
         # Another user runs it: queued or running, then done with a chart; publishes the result.
         bob.sign_in("bob@example.com", "Bob Colleague")
+        bob.page.add_init_script(RECORD_ADDRESSES)
         bob.page.goto(f"{base}/model?slug={SLUG}")
         bob.page.get_by_role("heading", name="Spread written in the browser").wait_for()
         bob.page.get_by_role("button", name="Run model").click()
         bob.page.get_by_text("Queued, waiting for a worker").or_(bob.page.get_by_text("Running on a worker")).first.wait_for()
         bob.shot("queued")
-        bob.page.wait_for_url("**run=*")  # the address names the queued run while it waits: a reload reads it back
         bob.page.wait_for_function(f"({VISIBLE_CHARTS}) > 0")
+        # while it waited, the address named the queued run (so a reload reads it back); a quick worker may already
+        # have finished when the test looks, so every address the page took is checked, not only the last
+        assert bob.page.evaluate("() => window.__addresses.some(a => a.includes('run='))")
         bob.settle()
         bob.shot("done")
         bob.page.get_by_role("button", name="Publish this run").click()

@@ -46,7 +46,7 @@ def arrange_model_edited_twice(db_path: Path) -> None:
         os.environ.update(saved)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # a fresh server and database for each attempt (the journey is retried once)
 def base_url(tmp_path_factory: pytest.TempPathFactory, shots: Path) -> Iterator[str]:
     db_path = tmp_path_factory.mktemp("e2e-versions") / "auster.db"
     arrange_model_edited_twice(db_path)
@@ -55,6 +55,10 @@ def base_url(tmp_path_factory: pytest.TempPathFactory, shots: Path) -> Iterator[
     stop_app(process)
 
 
+# A browser journey on a busy machine can lose a click to a redraw; one retry, on a fresh server and database.
+# Known flaky step (builder: an edge drawn while the canvas redraws; code: a worker quicker than the address
+# check, fixed; versions: none known): a second failure fails the suite.
+@pytest.mark.flaky(reruns=1)
 def test_diff_compare_and_fork_a_model_edited_twice(browser, base_url, shots) -> None:
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     me = Journey(context.new_page(), shots, "versions")
