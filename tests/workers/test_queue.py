@@ -327,3 +327,19 @@ def test_the_sweep_settings_are_read_with_the_others():
     assert (Settings.load(env={}, secrets={}).queue_sweep_s, Settings.load(env={}, secrets={}).queue_lost_after_s) == (30.0, 10.0)
     with pytest.raises(ConfigurationError, match="AUSTER_QUEUE_LOST_AFTER_S is '0'"):
         Settings.load(env={"AUSTER_QUEUE_LOST_AFTER_S": "0"}, secrets={})
+
+
+def test_one_worker_sweeps_per_interval_across_machines(redis_url):
+    """Each worker holds its own connection (as on separate machines); the lock expires after one interval."""
+    from redis import Redis
+
+    from services.queue import RedisSweepLock
+
+    key = f"auster:test-{uuid.uuid4().hex[:8]}:sweep"
+    workers = [RedisSweepLock(Redis.from_url(redis_url), key, ttl_s=1.0) for _ in range(3)]
+    try:
+        assert [lock.acquire() for lock in workers] == [True, False, False]
+        time.sleep(1.2)
+        assert [lock.acquire() for lock in reversed(workers)] == [True, False, False]  # the next interval, whoever comes first
+    finally:
+        workers[0].redis.delete(key)
