@@ -435,12 +435,14 @@ class LocalQueue:
 
 
 def sweep_lost(store: Any, knows: Callable[[RunRecord], bool], lost_after_s: float, confirm_s: float = LOST_CONFIRM_S,
-               wait: Callable[[float], bool] | None = None, limit: int = 100) -> list[str]:
+               wait: Callable[[float], bool] | None = None, limit: int = 1000) -> list[str]:
     """Fail the queued runs still pending past ``lost_after_s`` that the queue does not know, now nor ``confirm_s``
     later (a running job's heartbeat writes back a claim a restart lost by then); return the ids failed.
 
     ``wait(seconds)`` returns True when the sweeper is being stopped (then nothing is failed). Only a run still
-    pending is finished, so a run failed by another sweeper or finished by its worker meanwhile is left as it is."""
+    pending is finished, so a run failed by another sweeper or finished by its worker meanwhile is left as it is.
+    The oldest ``limit`` queued runs are looked at per round (the store's most): a backlog of more runs still
+    waiting than that would hide newer lost ones until it shrinks."""
     suspects = [run for run in store.runs.pending_queued_runs(lost_after_s, limit) if not knows(run)]
     if not suspects:
         return []
