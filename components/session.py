@@ -48,7 +48,9 @@ _CONFIG_NAMES = ("AUSTER_DB_PATH", "AUSTER_DATA_MODE", "SUPABASE_URL", "FRED_API
 @st.cache_resource(show_spinner="Opening the model store…")
 def _services(config: tuple[tuple[str, str], ...]) -> Any:
     threading.Thread(target=_warm_charts, name="auster-warm-charts", daemon=True).start()
-    return services.build()
+    built = services.build()
+    built.queue.start_sweeping(built.settings.queue_sweep_s)  # the embedded queue's lost runs, swept by the app that hosts it
+    return built
 
 
 def _warm_charts() -> None:

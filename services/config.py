@@ -79,6 +79,8 @@ class Settings:
     queue_threads: int = 2  # local worker threads when there is no Redis queue
     queue_cap: int = 2  # queued or running jobs per user at once
     queue_name: str = "auster-runs"  # the RQ queue (and the prefix of its claims) in the queue's Redis
+    queue_sweep_s: float = 30.0  # how often (jittered) workers, or the app's embedded queue, fail queued runs the queue lost; 0: never
+    queue_lost_after_s: float = 10.0  # a queued run the queue does not know counts as lost once recorded this long ago
 
     @property
     def backend(self) -> str:
@@ -172,6 +174,8 @@ class Settings:
             "queue_threads": number("AUSTER_QUEUE_THREADS", 2, 1, 64),
             "queue_cap": number("AUSTER_QUEUE_CAP", 2, 1, 1000),
             "queue_name": pick("AUSTER_QUEUE_NAME") or "auster-runs",
+            "queue_sweep_s": number("AUSTER_QUEUE_SWEEP_S", 30.0, 0, 86_400, whole=False),
+            "queue_lost_after_s": number("AUSTER_QUEUE_LOST_AFTER_S", 10.0, 0.5, 86_400, whole=False),
         }
         known = {f.name for f in fields(cls)}
         unknown = set(overrides) - known

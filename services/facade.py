@@ -104,7 +104,7 @@ class Services:
     analytics: AnalyticsService
 
     def close(self) -> None:
-        self.queue.backend.close()
+        self.queue.close()
         self.store.close()
 
 
@@ -156,7 +156,8 @@ def build(
         builder=BuilderService(store, registry, models, preview, today=runs.reference_date),
         review=ReviewService(store, registry, settings.limits, data, runs.reference_date),
         editor=CodeEditorService(registry, models, settings.limits, data, runs.reference_date),
-        queue=QueueService(store, runs, _queue_backend(settings, store, runner, data), _queue_secret(settings), settings.queue_cap),
+        queue=QueueService(store, runs, _queue_backend(settings, store, runner, data), _queue_secret(settings), settings.queue_cap,
+                           lost_after_s=settings.queue_lost_after_s),
         versions=VersionsService(store, registry, models, runs),
         discussions=DiscussionsService(store),
         analytics=AnalyticsService(store, registry),

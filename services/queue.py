@@ -22,6 +22,16 @@ that finds it still unknown ``LOST_CONFIRM_S`` after first finding it so fails i
 is older than ``LOST_AFTER_S``), so it is never shown queued forever, is not charged, and is never run twice
 (nobody enqueues it again behind the user's back).
 
+A lost run whose owner never comes back is failed all the same by the sweep, which needs no owner: every
+``AUSTER_QUEUE_SWEEP_S`` (30 s, jittered) one worker (``python -m workers``; one at a time across machines,
+under a lock in Redis that expires after one interval) or, without Redis, the app's embedded queue lists the
+runs recorded for the queue (``queued``) still pending past ``AUSTER_QUEUE_LOST_AFTER_S``, asks the queue about
+each by the same rules, asks again ``LOST_CONFIRM_S`` later about those it did not know, and fails those still
+unknown with ``QUEUE_LOST``. Finishing a run is conditional (only a run still pending is finished), so a run
+is failed once however many sweepers look, and a run that finishes meanwhile is never overwritten. A run the
+app executes in place (not queued) is pending too and no queue knows it: it is not marked queued, so the
+sweep leaves it alone.
+
 ``MODEL_WORKER_URL`` is the Redis of the queue (default: ``REDIS_URL``); ``MODEL_WORKER_SECRET`` signs
 each job (HMAC-SHA256) and workers refuse a job whose signature does not verify, so whoever can write
 to that Redis still cannot make a worker record runs in someone else's name.
@@ -34,6 +44,7 @@ import hashlib
 import hmac
 import json
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -361,13 +372,18 @@ class RQBackend:
             return False
 
     def knows(self, run_id: str, recorded_at: datetime) -> bool:
-        from rq.job import Job
-
-        claimed, alive, _ = self.claims.state(run_id)
-        return claimed or alive or Job.exists(run_id, connection=self.redis)
+        return rq_knows(self.claims, run_id)
 
     def close(self) -> None:
         self.redis.close()
+
+
+def rq_knows(claims: RedisClaims, run_id: str) -> bool:
+    """Whether RQ's Redis still has the run: claimed, beating, or its job in any state (waiting, started, finished)."""
+    from rq.job import Job
+
+    claimed, alive, _ = claims.state(run_id)
+    return claimed or alive or Job.exists(run_id, connection=claims.redis)
 
 
 class LocalQueue:
@@ -414,6 +430,74 @@ class LocalQueue:
 
 
 # ----------------------------------------------------------------------------------------------
+# The sweep: lost runs failed with nobody looking
+# ----------------------------------------------------------------------------------------------
+
+
+def sweep_lost(store: Any, knows: Callable[[RunRecord], bool], lost_after_s: float, confirm_s: float = LOST_CONFIRM_S,
+               wait: Callable[[float], bool] | None = None, limit: int = 1000) -> list[str]:
+    """Fail the queued runs still pending past ``lost_after_s`` that the queue does not know, now nor ``confirm_s``
+    later (a running job's heartbeat writes back a claim a restart lost by then); return the ids failed.
+
+    ``wait(seconds)`` returns True when the sweeper is being stopped (then nothing is failed). Only a run still
+    pending is finished, so a run failed by another sweeper or finished by its worker meanwhile is left as it is.
+    The oldest ``limit`` queued runs are looked at per round (the store's most): a backlog of more runs still
+    waiting than that would hide newer lost ones until it shrinks."""
+    suspects = [run for run in store.runs.pending_queued_runs(lost_after_s, limit) if not knows(run)]
+    if not suspects:
+        return []
+    if (wait or (lambda seconds: time.sleep(seconds) or False))(confirm_s):
+        return []
+    failed = []
+    for run in suspects:
+        if knows(run):
+            continue
+        if _finish(Recorder(store, DataSettings()), User(run.user_id, None, ""), run.id, "error", None, None, QUEUE_LOST):
+            log.warning("queued run %s is unknown to the queue (Redis restarted without its data?); failed it", run.id)
+            failed.append(run.id)
+    return failed
+
+
+class RedisSweepLock:
+    """One sweeper at a time across machines: ``SET NX`` with a TTL of one interval, never released early, so
+    the workers sweep about once an interval between them; a sweeper that dies frees it by expiring."""
+
+    def __init__(self, redis: Any, key: str, ttl_s: float):
+        self.redis = redis
+        self.key = key
+        self.ttl_ms = max(int(ttl_s * 1000), 1000)
+
+    def acquire(self) -> bool:
+        return bool(self.redis.set(self.key, repr(time.time()), nx=True, px=self.ttl_ms))
+
+
+class Sweeper:
+    """Call ``sweep(wait)`` every ``interval_s`` (jittered by a fifth either way) in a daemon thread until stopped."""
+
+    def __init__(self, sweep: Callable[[Callable[[float], bool]], list[str]], interval_s: float, name: str = "auster-queue-sweep"):
+        if interval_s <= 0:
+            raise ValueError("a sweeper needs an interval above 0 s")
+        self._sweep = sweep
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+
+    def start(self) -> Sweeper:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval_s * random.uniform(0.8, 1.2)):
+            try:
+                self._sweep(self._stop.wait)
+            except Exception as exc:  # Redis or the database blinked: try again next round
+                log.warning("sweeping the run queue failed: %s", exc)
+
+
+# ----------------------------------------------------------------------------------------------
 # The use case
 # ----------------------------------------------------------------------------------------------
 
@@ -446,6 +530,24 @@ class QueueService:
         self.lost_after_s = lost_after_s
         self.lost_confirm_s = lost_confirm_s
         self._unknown_since: dict[str, float] = {}  # run id -> when this process first found the queue not knowing it
+        self._sweeper: Sweeper | None = None
+
+    def start_sweeping(self, interval_s: float) -> bool:
+        """Sweep the embedded queue's lost runs from this process (the app's); True when started. RQ's are swept by
+        the workers, and a process that only reads (the command line) must not sweep, so the app calls this."""
+        if self.backend.name != "local" or interval_s <= 0 or self._sweeper is not None:
+            return False
+        self._sweeper = Sweeper(self.sweep, interval_s).start()
+        return True
+
+    def sweep(self, wait: Callable[[float], bool] | None = None) -> list[str]:
+        """One round of the sweep over this queue (see ``sweep_lost``)."""
+        return sweep_lost(self._store, lambda run: self.backend.knows(run.id, run.created_at), self.lost_after_s, self.lost_confirm_s, wait)
+
+    def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.stop()
+        self.backend.close()
 
     def submit(self, user: User | None, slug: str, inputs: dict[str, Any] | None = None, today: date | None = None) -> QueuedStatus:
         """Reserve the run and queue it (or answer from the execution cache at once)."""
@@ -467,7 +569,7 @@ class QueueService:
         active = [r for r in active if not self._settle_lost(user, r)]  # a job the queue lost holds no place
         if len(active) >= self.cap:
             raise QueueFull(f"You already have {self.cap} runs waiting or running; wait for one to finish or cancel it.")
-        run_id = self._store.runs.reserve_run(user, model.id, ver.id, canonical, key, stale_after_s=self._runs.stale_after_s)
+        run_id = self._store.runs.reserve_run(user, model.id, ver.id, canonical, key, stale_after_s=self._runs.stale_after_s, queued=True)
         limits = self._runs._limits
         bundle = bundle_of(ver)
         job = QueuedJob(
@@ -550,4 +652,4 @@ def _elapsed(run: RunRecord) -> float:
 
 
 __all__ = ["CANCELLED", "QUEUE_LOST", "QUEUE_NAME", "WORKER_LOST", "LocalQueue", "QueueService", "QueuedJob", "QueuedStatus",
-           "RQBackend", "Recorder", "perform", "reap"]
+           "RQBackend", "Recorder", "RedisSweepLock", "Sweeper", "perform", "reap", "rq_knows", "sweep_lost"]

@@ -126,10 +126,17 @@ class RunsStore(Protocol):
     """Runs within the limits, daily usage, and the execution cache (a hit references the run it reuses)."""
 
     def reserve_run(
-        self, viewer: User, model_id: str, version_id: str, inputs: dict[str, Any], inputs_hash: str, stale_after_s: float = STALE_AFTER_S
+        self, viewer: User, model_id: str, version_id: str, inputs: dict[str, Any], inputs_hash: str, stale_after_s: float = STALE_AFTER_S,
+        *, queued: bool = False,
     ) -> str:
         """Reserve a run within the limits (failed runs do not use the daily quota; every run counts per
-        minute), first failing the viewer's runs left pending for longer than ``stale_after_s``."""
+        minute), first failing the viewer's runs left pending for longer than ``stale_after_s``; ``queued``
+        records that the run goes through the queue (the queue's sweep looks only at those)."""
+        ...
+
+    def pending_queued_runs(self, older_than_s: float, limit: int = 100) -> list[RunRecord]:
+        """Queued runs of every user still pending and recorded more than ``older_than_s`` ago, oldest first (at most
+        ``limit``, up to 1000). The server's queue sweep alone: it reads across users, so it takes no viewer."""
         ...
 
     def finish_run(self, viewer: User, run_id: str, status: str, outputs: dict[str, Any] | None, runtime_ms: float | None, error: str | None) -> None: ...

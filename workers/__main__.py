@@ -1,7 +1,10 @@
 """``python -m workers [--burst] [--name NAME]``: run queued model runs until stopped (or, with --burst, until the queue is empty).
 
 Each worker also reaps: every two seconds it fails the runs whose worker stopped beating (killed,
-machine gone), so their users see a sentence and get their quota back.
+machine gone), so their users see a sentence and get their quota back. And it sweeps: every
+``AUSTER_QUEUE_SWEEP_S`` (jittered), if no other worker swept within that interval (a lock in Redis), it
+fails the recorded queued runs the queue lost (Redis restarted without its data), whether or not their
+owners ever look again (services/queue.py, ``sweep_lost``).
 """
 
 from __future__ import annotations
@@ -9,8 +12,9 @@ from __future__ import annotations
 import argparse
 import logging
 import threading
+from collections.abc import Callable
 
-from services.queue import reap
+from services.queue import LOST_CONFIRM_S, RedisSweepLock, Sweeper, reap, rq_knows, sweep_lost
 from workers.jobs import context
 
 REAP_EVERY_S = 2.0
@@ -24,6 +28,21 @@ def _reaper(stop: threading.Event) -> None:
                 logging.getLogger("workers").warning("run %s lost its worker; failed it", run_id)
         except Exception as exc:  # Redis or the database blinked: try again next round
             logging.getLogger("workers").warning("reaping failed: %s", exc)
+
+
+def _sweeper() -> Sweeper | None:
+    """This worker's share of the sweep (None when ``AUSTER_QUEUE_SWEEP_S`` is 0)."""
+    settings, recorder, claims, _ = context()
+    if settings.queue_sweep_s <= 0:
+        return None
+    lock = RedisSweepLock(claims.redis, f"{claims.prefix}:sweep", max(settings.queue_sweep_s, LOST_CONFIRM_S + 1))
+
+    def sweep(wait: Callable[[float], bool]) -> list[str]:
+        if not lock.acquire():
+            return []  # another worker swept within the interval
+        return sweep_lost(recorder.store, lambda run: rq_knows(claims, run.id), settings.queue_lost_after_s, wait=wait)
+
+    return Sweeper(sweep, settings.queue_sweep_s)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
 
     stop = threading.Event()
     threading.Thread(target=_reaper, args=(stop,), name="reaper", daemon=True).start()
+    sweeper = _sweeper()
+    if sweeper is not None:
+        sweeper.start()
     # SimpleWorker runs each job in this process: the engine stays warm between jobs, and a killed worker
     # takes its job with it (its heartbeat stops and the run is failed) instead of leaving an orphan.
     worker = SimpleWorker([Queue(settings.queue_name, connection=claims.redis)], connection=claims.redis, name=args.name)
@@ -47,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         worker.work(burst=args.burst, with_scheduler=False)
     finally:
         stop.set()
+        if sweeper is not None:
+            sweeper.stop()
     return 0
 
 

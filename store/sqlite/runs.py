@@ -96,7 +96,8 @@ class SqliteRuns:
         self._db = db
 
     def reserve_run(
-        self, viewer: User, model_id: str, version_id: str, inputs: dict[str, Any], inputs_hash: str, stale_after_s: float = STALE_AFTER_S
+        self, viewer: User, model_id: str, version_id: str, inputs: dict[str, Any], inputs_hash: str, stale_after_s: float = STALE_AFTER_S,
+        *, queued: bool = False,
     ) -> str:
         now = self._db.now()
         run_id = new_id()
@@ -124,9 +125,9 @@ class SqliteRuns:
                 raise RateLimitExceeded("daily", limit, day_start(now) + timedelta(days=1), "guest" if profile["is_guest"] else profile["tier"])
             check_minute_limit(conn, viewer, model_id, now, profile["tier"])
             conn.execute(
-                "INSERT INTO model_runs (id, model_id, model_version_id, user_id, inputs_json, inputs_hash, status, cached, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?)",
-                (run_id, model_id, version_id, viewer.id, json.dumps(inputs), inputs_hash, ts(now)),
+                "INSERT INTO model_runs (id, model_id, model_version_id, user_id, inputs_json, inputs_hash, status, cached, queued, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
+                (run_id, model_id, version_id, viewer.id, json.dumps(inputs), inputs_hash, int(queued), ts(now)),
             )
         return run_id
 
@@ -199,6 +200,14 @@ class SqliteRuns:
     def get_run(self, viewer: User, run_id: str) -> RunRecord | None:
         row = self._db.one(f"{RESOLVED_RUNS} WHERE r.id = ? AND r.user_id = ?", (run_id, viewer.id))
         return run_from_row(row) if row else None
+
+    def pending_queued_runs(self, older_than_s: float, limit: int = 100) -> list[RunRecord]:
+        before = ts(self._db.now() - timedelta(seconds=max(float(older_than_s), 0.0)))
+        rows = self._db.all(
+            f"{RESOLVED_RUNS} WHERE r.status = 'pending' AND r.queued = 1 AND r.created_at < ? ORDER BY r.created_at LIMIT ?",
+            (before, min(max(int(limit), 1), 1000)),
+        )
+        return [run_from_row(r) for r in rows]
 
     def usage(self, model_id: str, since: datetime) -> list[dict[str, Any]]:
         rows = self._db.all(

@@ -475,5 +475,18 @@ MIGRATIONS.append(
     )
 )
 
+# Issue 15: a run recorded for the queue says so (``queued = 1``), so the queue's sweep can find the queued runs
+# still pending that the queue no longer knows (a Redis restart lost them) and fail them without their owner
+# looking, and leaves alone a run the app is executing in place. As the Supabase migration 20250101000045.
+MIGRATIONS.append(
+    (
+        45,
+        """
+        ALTER TABLE model_runs ADD COLUMN queued INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX model_runs_queued_pending_idx ON model_runs (created_at) WHERE status = 'pending' AND queued = 1;
+        """,
+    )
+)
+
 # Tables that exist only in the embedded store (Supabase keeps these in its own ``auth`` schema).
 SQLITE_ONLY_TABLES = ("local_credentials", "schema_migrations", "local_settings")

@@ -1,8 +1,9 @@
 """Runs on Supabase. What is recorded is written only by the server: ``reserve_run``, ``finish_run``,
-``find_cached_run`` and ``log_cached_run`` are executable by the service role alone and are called
-with the server-side client, naming the acting user (``p_user_id``). What a user reads goes with
-their own JWT: ``my_runs`` (which resolves a cache hit's outputs through the run it reuses, beyond the
-reach of the caller's RLS on that run) and the count of today's runs."""
+``find_cached_run``, ``log_cached_run`` and the queue's ``reserve_queued_run`` and ``pending_queued_runs``
+are executable by the service role alone and are called with the server-side client, naming the acting
+user (``p_user_id``). What a user reads goes with their own JWT: ``my_runs`` (which resolves a cache
+hit's outputs through the run it reuses, beyond the reach of the caller's RLS on that run) and the count
+of today's runs."""
 
 from __future__ import annotations
 
@@ -41,7 +42,8 @@ class SupabaseRuns:
         self._clients = clients
 
     def reserve_run(
-        self, viewer: User, model_id: str, version_id: str, inputs: dict[str, Any], inputs_hash: str, stale_after_s: float = STALE_AFTER_S
+        self, viewer: User, model_id: str, version_id: str, inputs: dict[str, Any], inputs_hash: str, stale_after_s: float = STALE_AFTER_S,
+        *, queued: bool = False,
     ) -> str:
         params = {
             "p_user_id": viewer.id,
@@ -51,7 +53,7 @@ class SupabaseRuns:
             "p_inputs_hash": inputs_hash,
             "p_stale_after_s": float(stale_after_s),
         }
-        return str(execute(self._clients.server().rpc("reserve_run", params)).data)
+        return str(execute(self._clients.server().rpc("reserve_queued_run" if queued else "reserve_run", params)).data)
 
     def finish_run(self, viewer: User, run_id: str, status: str, outputs: dict[str, Any] | None, runtime_ms: float | None, error: str | None) -> None:
         params = {
@@ -92,6 +94,11 @@ class SupabaseRuns:
     def get_run(self, viewer: User, run_id: str) -> RunRecord | None:
         rows = execute(self._clients.for_viewer(viewer).rpc("my_runs", {"p_run_id": run_id, "p_limit": 1})).data
         return run_from_row(rows[0]) if rows else None
+
+    def pending_queued_runs(self, older_than_s: float, limit: int = 100) -> list[RunRecord]:
+        """``pending_queued_runs()`` with the server-side key: it reads every user's runs, so no user's JWT may call it."""
+        params = {"p_older_than_s": max(float(older_than_s), 0.0), "p_limit": min(max(int(limit), 1), 1000)}
+        return [run_from_row(r) for r in execute(self._clients.server().rpc("pending_queued_runs", params)).data]
 
     def usage(self, model_id: str, since: datetime) -> list[dict[str, Any]]:
         request = (

@@ -292,6 +292,8 @@ SERVER_ONLY_CALLS = [
     ("log_cached_run", "select log_cached_run(%(me)s, %(run)s, 'h')"),
     ("sweep_stale_runs", "select sweep_stale_runs(%(me)s, 0)"),
     ("record_artifact_view", "select record_artifact_view(%(artifact)s, 'user:x')"),
+    ("reserve_queued_run", "select reserve_queued_run(%(me)s, %(model)s, %(version)s, '{}', 'x')"),
+    ("pending_queued_runs", "select * from pending_queued_runs(0, 1000)"),
 ]
 
 

@@ -255,3 +255,91 @@ def test_runs_the_embedded_queue_lost_with_the_app_are_failed_with_a_sentence_an
         assert restarted.queue.wait(ana, again.run_id, 30).state == "done"
     finally:
         restarted.close()
+
+
+# ----------------------------------------------------------------------------- the sweep: nobody needs to look
+def test_the_embedded_queue_sweeps_runs_lost_with_the_app_without_their_owner_looking(local):
+    from services.queue import QUEUE_LOST
+
+    svc, gate = local
+    ana, bob, cy = person(svc), person(svc), person(svc)
+    first = svc.queue.submit(ana, SEED, INPUTS)
+    assert gate.started.acquire(timeout=10)
+    second = svc.queue.submit(bob, SEED, {"start": "2023-01-01", "end": "2023-12-31"})
+    model = svc.registry.get_model(SEED, cy)
+    in_place = svc.store.runs.reserve_run(cy, model.id, model.latest.id, {}, "executing-in-place")  # a run the app executes itself
+    restarted = services.build(svc.settings, store=svc.store, data=sample_access(), load_seeds=False)  # the app restarted: its threads are gone
+    restarted.queue.lost_after_s, restarted.queue.lost_confirm_s = 0.0, 0.2
+    try:
+        assert restarted.queue.start_sweeping(0.2)
+        deadline = time.monotonic() + 10
+        while any(svc.store.runs.get_run(u, r).status == "pending" for u, r in ((ana, first.run_id), (bob, second.run_id))) and time.monotonic() < deadline:
+            time.sleep(0.1)  # the store is read directly: no status read by either owner
+        for owner, run_id in ((ana, first.run_id), (bob, second.run_id)):
+            run = svc.store.runs.get_run(owner, run_id)
+            assert (run.status, run.error_message) == ("error", QUEUE_LOST)
+        assert svc.store.runs.runs_today(ana) == 0 and svc.store.runs.runs_today(bob) == 0  # the quota is given back
+        assert svc.store.runs.get_run(cy, in_place).status == "pending"  # not queued: the sweep leaves it alone
+        gate.opened.set()
+        time.sleep(0.5)  # the old thread finishing its job records nothing over the sentence
+        assert svc.store.runs.get_run(ana, first.run_id).error_message == QUEUE_LOST
+    finally:
+        restarted.close()
+
+
+def test_the_sweep_leaves_alone_the_runs_its_queue_knows(local):
+    svc, gate = local
+    ana = person(svc)
+    running = svc.queue.submit(ana, SEED, INPUTS)
+    assert gate.started.acquire(timeout=10)
+    waiting = svc.queue.submit(ana, SEED, {"start": "2023-01-01", "end": "2023-12-31"})
+    svc.queue.lost_after_s = svc.queue.lost_confirm_s = 0.0
+    time.sleep(0.05)
+    assert svc.queue.sweep() == []
+    gate.opened.set()
+    assert [svc.queue.wait(ana, r.run_id, 30).state for r in (running, waiting)] == ["done", "done"]
+
+
+def test_a_run_that_finishes_while_the_sweep_confirms_is_never_overwritten(local):
+    from services.queue import sweep_lost
+
+    svc, _ = local
+    ana = person(svc)
+    model = svc.registry.get_model(SEED, ana)
+    run_id = svc.store.runs.reserve_run(ana, model.id, model.latest.id, INPUTS, "raced", queued=True)
+    time.sleep(0.05)
+    result = {"outputs": {"series": [], "tables": [], "metrics": []}, "trace": [], "provenance": [], "runtime_ms": 1.0}
+
+    def worker_records_it_meanwhile(seconds: float) -> bool:
+        svc.store.runs.finish_run(ana, run_id, "success", result, 1.0, None)
+        return False
+
+    assert sweep_lost(svc.store, lambda run: False, 0.0, 0.0, wait=worker_records_it_meanwhile) == []
+    run = svc.store.runs.get_run(ana, run_id)
+    assert run.status == "success" and run.error_message is None and svc.store.runs.runs_today(ana) == 1
+
+
+def test_the_sweep_settings_are_read_with_the_others():
+    from contracts.errors import ConfigurationError
+
+    settings = Settings.load(env={"AUSTER_QUEUE_SWEEP_S": "1.5", "AUSTER_QUEUE_LOST_AFTER_S": "2"}, secrets={})
+    assert (settings.queue_sweep_s, settings.queue_lost_after_s) == (1.5, 2.0)
+    assert (Settings.load(env={}, secrets={}).queue_sweep_s, Settings.load(env={}, secrets={}).queue_lost_after_s) == (30.0, 10.0)
+    with pytest.raises(ConfigurationError, match="AUSTER_QUEUE_LOST_AFTER_S is '0'"):
+        Settings.load(env={"AUSTER_QUEUE_LOST_AFTER_S": "0"}, secrets={})
+
+
+def test_one_worker_sweeps_per_interval_across_machines(redis_url):
+    """Each worker holds its own connection (as on separate machines); the lock expires after one interval."""
+    from redis import Redis
+
+    from services.queue import RedisSweepLock
+
+    key = f"auster:test-{uuid.uuid4().hex[:8]}:sweep"
+    workers = [RedisSweepLock(Redis.from_url(redis_url), key, ttl_s=1.0) for _ in range(3)]
+    try:
+        assert [lock.acquire() for lock in workers] == [True, False, False]
+        time.sleep(1.2)
+        assert [lock.acquire() for lock in reversed(workers)] == [True, False, False]  # the next interval, whoever comes first
+    finally:
+        workers[0].redis.delete(key)

@@ -1,7 +1,8 @@
 """Redis restarting loses no recorded run (issue 15). A Redis server of the test's own (never the shared one)
 is stopped and started again under a real worker process, once keeping its data (append-only file) and once
 losing it: every recorded run ends done, or failed with a sentence and its quota given back; none stays
-queued or running, and none is run twice."""
+queued or running, and none is run twice. The lost run is failed by the worker's sweep, with no status read
+by its owner; the run that was running through the restart completes and is never touched."""
 
 from __future__ import annotations
 
@@ -103,11 +104,19 @@ def wait_until(svc: Services, user, run_id: str, state: str, timeout_s: float = 
     return now
 
 
+def settled(svc: Services, user, run_id: str, timeout_s: float):
+    """The run as recorded once it is no longer pending, read from the store (not through the queue's status)."""
+    deadline = time.monotonic() + timeout_s
+    while (run := svc.store.runs.get_run(user, run_id)).status == "pending" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return run
+
+
 def test_redis_restarting_loses_no_recorded_run(own_redis: OwnRedis, tmp_path: Path) -> None:
     env = {
         "AUSTER_DB_PATH": str(tmp_path / "auster.db"), "AUSTER_DATA_MODE": "sample", "AUSTER_SEEDS_DIR": str(ROOT / "seeds"),
         "MODEL_WORKER_URL": own_redis.url, "MODEL_WORKER_SECRET": uuid.uuid4().hex, "AUSTER_QUEUE_NAME": f"test-{uuid.uuid4().hex[:8]}",
-        "AUSTER_RUNNER": "inline",
+        "AUSTER_RUNNER": "inline", "AUSTER_QUEUE_SWEEP_S": "1", "AUSTER_QUEUE_LOST_AFTER_S": "2",  # the sweep, quick (30 s and 10 s by default)
     }
     svc = app(env)
     log = tmp_path / "worker.log"
@@ -132,10 +141,12 @@ def test_redis_restarting_loses_no_recorded_run(own_redis: OwnRedis, tmp_path: P
             kept = svc.queue.wait(bob, waiting.run_id, 60)
             assert kept.state == "done", (kept.run.error_message, log.read_text(errors="replace"))
             assert svc.store.runs.runs_today(bob) == 1
-        else:  # the waiting job is gone: its run is failed with a sentence and not charged
-            lost = svc.queue.wait(bob, waiting.run_id, 60)
-            assert lost.state == "failed" and lost.run.error_message == QUEUE_LOST, lost
+        else:  # the waiting job is gone: the worker's sweep fails its run with a sentence, uncharged, with Bob away
+            lost = settled(svc, bob, waiting.run_id, 30)  # the store read directly: no status read, no submission
+            assert lost.status == "error" and lost.error_message == QUEUE_LOST, lost
             assert svc.store.runs.runs_today(bob) == 0
+            assert f"queued run {waiting.run_id} is unknown to the queue" in log.read_text(errors="replace")  # the worker swept it
+        assert svc.store.runs.get_run(ana, running.run_id).error_message is None  # the running one was never touched
         after = svc.queue.submit(bob, SEED, {"start": "2023-01-01", "end": "2023-12-31"})
         assert svc.queue.wait(bob, after.run_id, 60).state == "done"  # the worker serves the restarted Redis
 
