@@ -22,12 +22,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 # bench/ off the path (bench/queue.py would shadow the standard library's queue, which psycopg imports), the repository on it.
-sys.path.remove(str(Path(__file__).resolve().parent))
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import psycopg
+import psycopg  # noqa: E402  (after the path is set)
 
-from tests.store.supabase_pg import apply_files, as_role, bootstrap, fresh_database, migration_files
+from tests.store.supabase_pg import apply_files, as_role, bootstrap, fresh_database, migration_files  # noqa: E402
 
 TARGET_MS = 200.0
 
@@ -76,18 +76,20 @@ FILL = [
         select r.model_id, (r.finished_at at time zone 'utc')::date, kv.key, left(kv.value, 200), count(*)
           from public.model_runs r, jsonb_each_text(r.inputs_json) kv where kv.value is not null group by 1, 2, 3, 4 on conflict do nothing
     """),
+    # The lateral subqueries name the user (u.id) so that each user gets models of their own; without it they ran
+    # once, and every save and rating went to the same two or three models.
     ("saves", """
         insert into public.model_saves (user_id, model_id, created_at)
         select u.id, m.id, now() - random() * interval '90 days'
           from (select id from public.profiles order by random() limit 5000) u
-          cross join lateral (select id from public.models where slug like 'bench-model-%%' order by random() limit 3) m
+          cross join lateral (select id from public.models where slug like 'bench-model-%%' and u.id is not null order by random() limit 3) m
         on conflict do nothing
     """),
     ("ratings", """
         insert into public.model_ratings (user_id, model_id, rating, review, created_at, updated_at)
         select u.id, m.id, 1 + floor(random() * 5)::int, '', now() - random() * interval '90 days', now()
           from (select id from public.profiles order by random() limit 3000) u
-          cross join lateral (select id from public.models where slug like 'bench-model-%%' order by random() limit 2) m
+          cross join lateral (select id from public.models where slug like 'bench-model-%%' and u.id is not null order by random() limit 2) m
         on conflict do nothing
     """),
 ]
