@@ -117,3 +117,18 @@ def test_the_providers_counts_are_walled_from_users_and_anon_and_written_by_the_
         assert conn.execute("select count from provider_health_daily where provider = %s", (provider,)).fetchone()[0] == 7
         (report,) = conn.execute("select admin_health(30)").fetchone()
     assert [e["count"] for e in report["events"] if e["provider"] == provider] == [7]
+
+
+def test_both_schemas_accept_exactly_the_events_the_cache_reports() -> None:
+    """contracts.health.PROVIDER_EVENTS is the one list; each schema's CHECK spells it."""
+    import re
+    from pathlib import Path
+
+    from contracts.health import PROVIDER_EVENTS
+    from store.sqlite.schema import MIGRATIONS
+
+    sqlite_sql = dict(MIGRATIONS)[33]
+    supabase_sql = (Path(__file__).parents[2] / "supabase" / "migrations" / "20250101000035_provider_health.sql").read_text()
+    for sql in (sqlite_sql, supabase_sql):
+        (listed,) = re.findall(r"event\s+\w+\s+NOT NULL CHECK \(event IN \(([^)]*)\)\)", sql, flags=re.IGNORECASE)
+        assert tuple(v.strip().strip("'") for v in listed.split(",")) == PROVIDER_EVENTS
