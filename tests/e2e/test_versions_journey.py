@@ -69,9 +69,9 @@ def edit_smoothing(me: Builder, base_url: str, window: int, changelog: str, vers
     page.get_by_role("option", name="smooth", exact=True).click()
     page.get_by_role("heading", name="Step smooth").wait_for()
     me.settle()
-    window_field = "[data-testid='stElementContainer'][data-stale='false'] input[aria-label^='Window']"
-    label = page.locator(window_field).first.get_attribute("aria-label")
-    me.type_into(label, str(window), check=lambda: page.locator(window_field).first.input_value() == str(window))
+    # the number field itself (the selectbox beside it, "Window from", binds the parameter to a run input instead)
+    window_field = page.locator("[data-testid='stElementContainer'][data-stale='false'] [data-testid='stNumberInput']").get_by_label("Window *", exact=True)
+    me.type_into("Window *", str(window), check=lambda: window_field.input_value() == str(window))
     page.get_by_text("No errors: ready to save.").wait_for()
     me.settle()
     page.get_by_role("button", name="Save…").click()
