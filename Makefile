@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
+# Test processes (pytest-xdist): the browser tests keep to one of them, the rest spread over all.
+TEST_WORKERS ?= 2
 
 .PHONY: run worker test lint bench bench-sandbox bench-queue sandbox-env clean
 
@@ -28,7 +30,7 @@ worker: $(VENV)/.runtime
 test: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-logo --no-cache
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -11,6 +11,8 @@ from typing import Any
 
 import streamlit as st
 
+from components.code_fetch_steps import fetch_steps_panel
+from components.code_fetch_steps import forget as forget_fetch_steps
 from components.results_panel import results_panel
 from components.session import current_user, get_services, require_user
 from components.text import escape
@@ -45,6 +47,7 @@ def _start(draft: Any) -> None:
     st.session_state["editor.generation"] = st.session_state.get("editor.generation", 0) + 1
     st.session_state.pop("editor.trial", None)
     st.session_state.pop("editor.changelog", None)
+    forget_fetch_steps()
 
 
 def _current() -> Any:
@@ -99,7 +102,7 @@ def editor_page() -> None:
     else:
         st.caption(escape(f"Editing {draft.slug} ({RUNTIME_LABEL[draft.runtime]}). Saving adds a version that waits for review; the last approved one stays live."))
 
-    code_tab, steps_tab, inputs_tab = st.tabs(["Code", "Fetch steps and outputs (DSL)", "Input schema"])
+    code_tab, steps_tab, inputs_tab = st.tabs(["Code", "Fetch steps and outputs", "Input schema"])
     with code_tab:
         _editor(draft.runtime)
         if draft.runtime == "python":
@@ -108,7 +111,7 @@ def editor_page() -> None:
             st.multiselect("Dependencies (approved packages)", approved_packages(), key="editor.deps")
         st.caption("run(inputs) receives each input step's value under its step id and the run's inputs under 'args'. No network, no files.")
     with steps_tab:
-        st.text_area("The model's DSL: fetch steps run on the trusted side, the 'code' step runs your code", key="editor.dsl", height=320)
+        fetch_steps_panel(svc, user)
     with inputs_tab:
         st.text_area("Input schema", key="editor.schema", height=240)
 

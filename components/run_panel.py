@@ -25,7 +25,7 @@ from components.run_form import check_inputs, form_values, parse_schema, run_for
 from components.session import current_user, get_services, require_user
 from components.sidebar import refresh_identity
 from components.text import escape
-from contracts.errors import AusterError, InputInvalid, RateLimitExceeded, RunFailed
+from contracts.errors import AusterError, InputInvalid, QueueUnavailable, RateLimitExceeded, RunFailed
 from contracts.rules import daily_limit
 
 
@@ -91,6 +91,9 @@ def queued_panel(slug: str, version: int | None) -> None:
     def follow() -> None:
         try:
             state = get_services().queue.status(user, run_id)
+        except QueueUnavailable as exc:  # Redis restarting: the run is recorded; keep following it
+            st.info(escape(exc), icon=":material/sync_problem:")
+            return
         except AusterError as exc:
             st.session_state.pop(f"{slug}.queued", None)
             st.caption(escape(exc))

@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 from contracts.errors import AusterError, NotFoundError, StoreUnavailable
+from services.runner import InlineRunner
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -71,8 +72,11 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     import services
 
+    # Only ``run`` executes a model: it gets the supervised worker pool. Every other command runs no model, so it
+    # starts no pool (starting and stopping one took seconds per command).
+    overrides: dict[str, Any] = {} if args.command == "run" else {"runner": InlineRunner()}
     try:
-        svc = services.build()
+        svc = services.build(**overrides)
     except AusterError as exc:
         print(exc, file=sys.stderr)
         return 1

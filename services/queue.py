@@ -13,6 +13,15 @@ States a user sees: ``queued`` (waiting for a worker), ``running`` (claimed, hea
 worker's reaper); a failed run uses no daily quota, so the quota is given back. A user has at most
 ``QUEUE_CAP_PER_USER`` queued or running jobs.
 
+Redis restarting loses no recorded run. The run is recorded in the database, not in Redis: a restart that
+keeps Redis's data (RDB or AOF) leaves waiting jobs waiting and the workers reconnect; a running job goes on
+in its worker, whose heartbeat also writes its claim back if the restart lost it. A restart that lost the
+queue leaves recorded runs whose job nobody knows any more (not waiting, not started, not claimed, no
+heartbeat): a status read of such a run (the page polls it; the owner's next submission counts their jobs)
+that finds it still unknown ``LOST_CONFIRM_S`` after first finding it so fails it with ``QUEUE_LOST`` (once it
+is older than ``LOST_AFTER_S``), so it is never shown queued forever, is not charged, and is never run twice
+(nobody enqueues it again behind the user's back).
+
 ``MODEL_WORKER_URL`` is the Redis of the queue (default: ``REDIS_URL``); ``MODEL_WORKER_SECRET`` signs
 each job (HMAC-SHA256) and workers refuse a job whose signature does not verify, so whoever can write
 to that Redis still cannot make a worker record runs in someone else's name.
@@ -30,7 +39,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 from contracts.code import CodeBundle
@@ -54,6 +63,9 @@ CLAIM_TTL_S = 86_400
 WORKER_LOST = "The worker running this model stopped before it finished (its process or machine went away); the run was not charged. Run it again."
 CANCELLED = "Cancelled by you before it finished; the run was not charged."
 BAD_SIGNATURE = "The job's signature did not verify; it was not run."
+QUEUE_LOST = "The run queue restarted and lost this run before a worker took it; the run was not charged. Run it again."
+LOST_AFTER_S = 10.0  # a recorded run the queue does not know is lost once this old (submit reserves, then enqueues)
+LOST_CONFIRM_S = HEARTBEAT_TTL_S  # ... and still unknown this long after first seen so: a running job's heartbeat writes its claim back by then
 
 
 # ----------------------------------------------------------------------------------------------
@@ -108,7 +120,9 @@ def sign(body: dict[str, Any], secret: str) -> str:
 class Claims(Protocol):
     def claim(self, run_id: str, owner: str) -> bool: ...
     def owner(self, run_id: str) -> str | None: ...
-    def beat(self, run_id: str) -> None: ...
+    def beat(self, run_id: str, owner: str | None = None) -> None:
+        """Say the run's worker is alive; with ``owner``, also write back a claim a Redis restart lost."""
+        ...
     def release(self, run_id: str) -> None: ...
     def state(self, run_id: str) -> tuple[bool, bool, float | None]:
         """(claimed, heartbeat fresh, claimed at epoch seconds)."""
@@ -138,8 +152,16 @@ class RedisClaims:
         found = self.redis.get(self._k(run_id, "owner"))
         return found.decode() if isinstance(found, bytes) else found
 
-    def beat(self, run_id: str) -> None:
-        self.redis.set(self._k(run_id, "alive"), "1", ex=HEARTBEAT_TTL_S)
+    def beat(self, run_id: str, owner: str | None = None) -> None:
+        if owner is None:
+            self.redis.set(self._k(run_id, "alive"), "1", ex=HEARTBEAT_TTL_S)
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.set(self._k(run_id, "alive"), "1", ex=HEARTBEAT_TTL_S)
+        pipe.set(self._k(run_id, "claimed"), repr(time.time()), nx=True, ex=CLAIM_TTL_S)
+        pipe.set(self._k(run_id, "owner"), owner, nx=True, ex=CLAIM_TTL_S)
+        pipe.sadd(f"{self.prefix}:running", run_id)
+        pipe.execute()
 
     def release(self, run_id: str) -> None:
         self.redis.delete(self._k(run_id, "alive"))
@@ -175,7 +197,7 @@ class LocalClaims:
         with self._lock:
             return self._owners.get(run_id)
 
-    def beat(self, run_id: str) -> None:
+    def beat(self, run_id: str, owner: str | None = None) -> None:
         return None
 
     def release(self, run_id: str) -> None:
@@ -216,8 +238,8 @@ def perform(job: QueuedJob, claims: Claims, recorder: Recorder, execute: Callabl
     def heartbeat() -> None:
         while not stop.wait(HEARTBEAT_S):
             try:
-                claims.beat(job.run_id)
-            except Exception as exc:  # a Redis blip: the next beat may work
+                claims.beat(job.run_id, job.user_id)  # writes the claim back if Redis restarted empty
+            except Exception as exc:  # a Redis blip (or restart): the next beat may work
                 log.warning("heartbeat of run %s failed: %s", job.run_id, exc)
 
     beating = threading.Thread(target=heartbeat, name=f"heartbeat-{job.run_id[:8]}", daemon=True)
@@ -292,6 +314,10 @@ class Backend(Protocol):
         """Take the job off the queue (True) or stop it if it runs; False when it was not found waiting."""
         ...
     def waiting(self, run_id: str) -> bool: ...
+    def knows(self, run_id: str, recorded_at: datetime) -> bool:
+        """Whether the queue still has this run's job (recorded at ``recorded_at``) in any state: waiting, started,
+        finished, claimed or beating."""
+        ...
     def close(self) -> None: ...
 
 
@@ -340,6 +366,12 @@ class RQBackend:
         except NoSuchJobError:
             return False
 
+    def knows(self, run_id: str, recorded_at: datetime) -> bool:
+        from rq.job import Job
+
+        claimed, alive, _ = self.claims.state(run_id)
+        return claimed or alive or Job.exists(run_id, connection=self.redis)
+
     def close(self) -> None:
         self.redis.close()
 
@@ -351,6 +383,7 @@ class LocalQueue:
 
     def __init__(self, recorder: Recorder, secret: str, threads: int = 2, execute: Callable[[RunJob], dict[str, Any]] | None = None):
         self.claims = LocalClaims()
+        self.started_at = datetime.now(UTC)
         self._recorder = recorder
         self._secret = secret
         self._execute = execute
@@ -373,6 +406,14 @@ class LocalQueue:
         with self._lock:
             future = self._futures.get(run_id)
         return bool(future and not future.running() and not future.done())
+
+    def knows(self, run_id: str, recorded_at: datetime) -> bool:
+        """This process's threads are the whole queue: a run recorded before it started was lost with the app that
+        queued it; one recorded since, if not queued here, belongs to another app process sharing the database."""
+        if recorded_at >= self.started_at:
+            return True
+        with self._lock:
+            return run_id in self._futures
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -401,12 +442,16 @@ class QueuedStatus:
 class QueueService:
     """Submit, follow and cancel queued runs."""
 
-    def __init__(self, store: Any, runs: RunsService, backend: Backend, secret: str, cap_per_user: int = QUEUE_CAP_PER_USER):
+    def __init__(self, store: Any, runs: RunsService, backend: Backend, secret: str, cap_per_user: int = QUEUE_CAP_PER_USER,
+                 lost_after_s: float = LOST_AFTER_S, lost_confirm_s: float = LOST_CONFIRM_S):
         self._store = store
         self._runs = runs
         self.backend = backend
         self._secret = secret
         self.cap = cap_per_user
+        self.lost_after_s = lost_after_s
+        self.lost_confirm_s = lost_confirm_s
+        self._unknown_since: dict[str, float] = {}  # run id -> when this process first found the queue not knowing it
 
     def submit(self, user: User | None, slug: str, inputs: dict[str, Any] | None = None, today: date | None = None) -> QueuedStatus:
         """Reserve the run and queue it (or answer from the execution cache at once)."""
@@ -425,6 +470,7 @@ class QueueService:
             run = self._store.runs.get_run(user, outcome.run_id) if outcome.run_id else None
             return QueuedStatus(outcome.run_id or hit[0], "done", 0.0, run, cached=True)
         active = [r for r in self._store.runs.list_runs(user, limit=50) if r.status == "pending"]
+        active = [r for r in active if not self._settle_lost(user, r)]  # a job the queue lost holds no place
         if len(active) >= self.cap:
             raise QueueFull(f"You already have {self.cap} runs waiting or running; wait for one to finish or cancel it.")
         run_id = self._store.runs.reserve_run(user, model.id, ver.id, canonical, key, stale_after_s=self._runs.stale_after_s)
@@ -448,17 +494,43 @@ class QueueService:
         user = require_user(user, "see a run")
         run = self._runs.get_run(user, run_id)
         if run.status == "pending":
-            claimed, alive, _ = self.backend.claims.state(run_id)
+            claimed, alive, _ = self._ask(lambda: self.backend.claims.state(run_id))
             if claimed and not alive:
                 reap(self.backend.claims, self._store, [run_id])
+                run = self._runs.get_run(user, run_id)
+            elif self._settle_lost(user, run):
                 run = self._runs.get_run(user, run_id)
         elapsed = _elapsed(run)
         if run.status == "success":
             return QueuedStatus(run_id, "done", run.runtime_ms / 1000 if run.runtime_ms else elapsed, run, run.cached)
         if run.status == "error":
             return QueuedStatus(run_id, "cancelled" if run.error_message == CANCELLED else "failed", elapsed, run)
-        claimed, _, _ = self.backend.claims.state(run_id)
+        claimed, _, _ = self._ask(lambda: self.backend.claims.state(run_id))
         return QueuedStatus(run_id, "running" if claimed else "queued", elapsed, run)
+
+    def _settle_lost(self, user: User, run: RunRecord) -> bool:
+        """Fail a recorded run whose job the queue no longer knows (a Redis restart lost it); True when it did."""
+        if run.status != "pending" or run.cached or _elapsed(run) < self.lost_after_s:
+            return False
+        if self._ask(lambda: self.backend.knows(run.id, run.created_at)):
+            self._unknown_since.pop(run.id, None)
+            return False
+        first = self._unknown_since.setdefault(run.id, time.monotonic())
+        if time.monotonic() - first < self.lost_confirm_s:
+            return False
+        self._unknown_since.pop(run.id, None)
+        log.warning("queued run %s is unknown to the queue (Redis restarted without its data?); failing it", run.id)
+        return _finish(Recorder(self._store, DataSettings()), user, run.id, "error", None, None, QUEUE_LOST)
+
+    @staticmethod
+    def _ask(question: Callable[[], Any]) -> Any:
+        """Ask the queue; Redis away (restarting) is one sentence, not a stack trace."""
+        try:
+            return question()
+        except AusterError:
+            raise
+        except Exception as exc:
+            raise QueueUnavailable("The run queue did not answer; your run is recorded and its status will show once the queue is back.") from exc
 
     def cancel(self, user: User | None, run_id: str) -> QueuedStatus:
         """Cancel a queued run (and stop a running one on RQ); the run is failed with a sentence and not charged."""
@@ -480,10 +552,8 @@ class QueueService:
 
 
 def _elapsed(run: RunRecord) -> float:
-    from datetime import UTC, datetime
-
     return max((datetime.now(UTC) - run.created_at).total_seconds(), 0.0)
 
 
-__all__ = ["CANCELLED", "QUEUE_NAME", "WORKER_LOST", "LocalQueue", "QueueService", "QueuedJob", "QueuedStatus",
+__all__ = ["CANCELLED", "QUEUE_LOST", "QUEUE_NAME", "WORKER_LOST", "LocalQueue", "QueueService", "QueuedJob", "QueuedStatus",
            "RQBackend", "Recorder", "perform", "reap"]

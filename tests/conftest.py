@@ -14,7 +14,10 @@ from services.data import sample_access
 
 REQUIRE_SERVICES = os.environ.get("AUSTER_REQUIRE_SERVICES") == "1"
 POSTGRES_DSN = os.environ.get("AUSTER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("AUSTER_TEST_REDIS", "redis://127.0.0.1:6379/15")
+# Under pytest-xdist each worker (gw0, gw1, ...) gets its own Redis database, counting down from 15,
+# because the tests that use Redis flush their database.
+_XDIST_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+REDIS_URL = os.environ.get("AUSTER_TEST_REDIS", f"redis://127.0.0.1:6379/{15 - _XDIST_WORKER}")
 
 
 def missing_service(reason: str) -> None:
@@ -60,3 +63,12 @@ def chromium_path() -> str:
 def sample_data() -> DataAccess:
     """Data access over the bundled real sample snapshot."""
     return sample_access()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under ``pytest -n 2 --dist loadgroup`` (``make test``) the browser tests share one worker, one at a time:
+    two Chromiums and two Streamlit servers at once on a two-core machine only make each journey slower and
+    its waits flakier, while the other worker goes through the rest of the suite."""
+    for item in items:
+        if "tests/e2e/" in item.nodeid.replace("\\", "/") or item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group("browser"))

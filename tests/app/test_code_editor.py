@@ -77,3 +77,73 @@ def test_saving_a_new_version_needs_a_changelog_and_goes_to_review(svc):
     no_failure(at)
     versions = svc.registry.list_versions(slug, ana)
     assert [(v.version, v.review_status, v.changelog) for v in versions][:1] == [(2, "pending", "A comment")]
+
+
+def _dsl(at: AppTest) -> dict:
+    import json
+
+    return json.loads(at.session_state["editor.dsl"])
+
+
+def _step(at: AppTest, step_id: str) -> dict | None:
+    return next((s for s in _dsl(at)["steps"] if s["id"] == step_id), None)
+
+
+def _param_widget(at: AppTest, step_id: str, name: str):
+    """The step editor's widget for a parameter (its key carries the draft's revision)."""
+    return next(w for w in at.text_input if w.key and w.key.startswith(f"builder.param.{step_id}.{name}.r"))
+
+
+def test_the_fetch_steps_are_added_edited_and_removed_with_the_builders_palette(svc):
+    from services.authoring.palette import family_of
+
+    at, _ = signed_in(svc)
+    at.switch_page("views/editor.py").run()
+    no_failure(at)
+    offered = [b.key.removeprefix("editor.add.") for b in at.button if b.key and b.key.startswith("editor.add.")]
+    assert "fetch_series" in offered and {family_of(op) for op in offered} == {"fetch"}  # data-fetch operations only
+    assert at.selectbox(key="editor.fetch.select").options == ["dgs10", "dgs2"]  # the template's fetch steps
+
+    at.button(key="editor.add.fetch_series").click().run()
+    assert not at.exception and [e.value for e in at.error] == [  # the builder's errors on the new step's field
+        "Field required (FRED series id, e.g. DGS10, UNRATE, CPIAUCSL (or a comma-separated list with 'item'))"]
+    added = at.selectbox(key="editor.fetch.select").value
+    assert added not in ("dgs10", "dgs2") and _step(at, added)["operation"] == "fetch_series"
+    assert added in _step(at, "spread")["inputs"]  # it feeds the code step, so run(inputs) gets it under its id
+
+    _param_widget(at, added, "series_id").input("DGS5").run()
+    no_failure(at)
+    assert _step(at, added)["params"]["series_id"] == "DGS5"  # edited with the step editor, written into the JSON
+
+    at.button(key=next(b.key for b in at.button if b.key and b.key.startswith(f"builder.delete.{added}.r"))).click().run()
+    no_failure(at)
+    assert _step(at, added) is None and added not in _step(at, "spread")["inputs"]
+    assert at.selectbox(key="editor.fetch.select").options == ["dgs10", "dgs2"]
+
+
+def test_the_dsl_typed_as_json_is_what_the_step_editor_shows_and_what_is_saved(svc):
+    at, ana = signed_in(svc)
+    at.switch_page("views/editor.py").run()
+    at.session_state["editor.dsl"] = at.session_state["editor.dsl"].replace('"DGS2"', '"DGS1"')  # the advanced JSON view
+    at.run()
+    at.selectbox(key="editor.fetch.select").select("dgs2").run()
+    no_failure(at)
+    assert _param_widget(at, "dgs2", "series_id").value == "DGS1"
+    _param_widget(at, "dgs2", "series_id").input("DGS3").run()
+    slug = f"py-{uuid.uuid4().hex[:6]}"
+    at.text_input(key="editor.name").input("Py 10y-3y")
+    at.text_input(key="editor.slug").input(slug)
+    at.button(key="FormSubmitter:editor.save-Save and submit for review").click().run()
+    no_failure(at)
+    saved = svc.registry.get_model(slug, ana).latest.dsl
+    assert next(s for s in saved["steps"] if s["id"] == "dgs2")["params"]["series_id"] == "DGS3"
+
+
+def test_json_that_does_not_parse_keeps_the_step_editor_aside_with_a_sentence(svc):
+    at, _ = signed_in(svc)
+    at.switch_page("views/editor.py").run()
+    at.session_state["editor.dsl"] = "{not json"
+    at.run()
+    assert not at.exception
+    assert any("not a valid JSON object" in w.value for w in at.warning)
+    assert not [b for b in at.button if b.key and b.key.startswith("editor.add.")]

@@ -95,3 +95,23 @@ def test_a_code_model_runs_through_the_queue_and_its_result_replaces_the_queued_
     no_failure(at)
     assert svc.queue.status(ana, run_id).state == "done"
     assert any("10y - 2y" in c.proto.spec for c in at.get("plotly_chart"))
+
+
+def test_while_the_queue_does_not_answer_the_page_keeps_following_the_recorded_run(svc, monkeypatch):
+    import socket
+
+    ana, _ = people(svc)
+    slug = code_model(svc, ana)
+    model = svc.registry.get_model(slug, ana)
+    run_id = svc.store.runs.reserve_run(ana, model.id, model.latest.id, {}, "h-recorded")  # recorded, then Redis went away
+    with socket.socket() as probe:  # a port nobody listens on: Redis restarting
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("MODEL_WORKER_URL", f"redis://127.0.0.1:{port}/0")
+    monkeypatch.setenv("MODEL_WORKER_SECRET", "a secret for this test")
+    at = as_user(ana, "views/model.py", slug=slug, run=run_id)
+    assert not at.exception and not at.error
+    assert any("The run queue did not answer; your run is recorded" in i.value for i in at.info)
+    at.run()  # the page follows it every second: same sentence, no traceback, the address still names the run
+    assert not at.exception and any("your run is recorded" in i.value for i in at.info)
+    assert at.query_params["run"] in (run_id, [run_id])

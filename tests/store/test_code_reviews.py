@@ -141,6 +141,34 @@ def test_a_fork_of_an_approved_code_model_goes_to_review_again(store: Store) -> 
     assert not visible_to(store, ana, fork)
 
 
+def test_a_fork_taking_its_sources_newer_code_version_sends_it_to_review(store: Store) -> None:
+    ana, bob, admin = people(store)
+    model = code_model(store, ana)
+    approve(store, admin, model.latest.id, V1)
+    store.models.set_visibility(ana, model.id, "public")
+    fork = store.models.fork_model(bob, model.slug, f"fork-{uuid.uuid4().hex[:6]}", None)
+    approve(store, admin, fork.latest.id, V1)
+    store.models.set_visibility(bob, fork.id, "public")
+    v2 = store.models.add_version(ana, model.id, TEMPLATE.dsl, TEMPLATE.input_schema, {}, "Rename the series", code=V2)
+    with pytest.raises(NotFoundError):  # the source's v2 waits for review: its code is ana's alone
+        store.models.take_source_version(bob, fork.slug, 2)
+    approve(store, admin, v2.id, V2)
+
+    taken = store.models.take_source_version(bob, fork.slug, 2)
+    assert (taken.version, taken.runtime, taken.code_bundle, taken.review_status) == (2, "python", V2.source, "pending")
+    assert store.models.get_model(fork.slug, bob).latest.id == taken.id  # the owner works on it
+    item = next(i for i in store.reviews.queue(admin) if i.version.id == taken.id)  # it is in the admin's queue
+    assert item.model.slug == fork.slug and item.last_approved is not None and item.last_approved.version == 1
+    for viewer in (ana, None):  # others still see and run the fork's approved v1 only
+        seen = store.models.get_model(fork.slug, viewer)
+        assert seen is not None and seen.latest.version == 1
+        assert [v.version for v in store.models.list_versions(fork.slug, viewer)] == [1]
+    with pytest.raises(NotFoundError):
+        store.runs.reserve_run(ana, fork.id, taken.id, {}, "h-taken")
+    approve(store, admin, taken.id, V2)
+    assert store.models.get_model(fork.slug, ana).latest.version == 2
+
+
 def test_a_code_model_takes_only_code_versions_of_its_own_language(store: Store) -> None:
     ana, _, _ = people(store)
     model = code_model(store, ana)

@@ -231,3 +231,27 @@ def test_a_job_signed_with_another_secret_is_refused_and_a_claimed_run_is_never_
     claims.claim("r1", "u1")  # a worker has it already
     assert perform(job, claims, Recorder(svc.store, svc.settings.data), execute=lambda rj: ran.append(rj) or {}) == "skipped"
     assert ran == []
+
+
+def test_runs_the_embedded_queue_lost_with_the_app_are_failed_with_a_sentence_and_hold_no_place(local):
+    from services.queue import QUEUE_LOST
+
+    svc, gate = local
+    ana = person(svc)
+    first = svc.queue.submit(ana, SEED, INPUTS)
+    assert gate.started.acquire(timeout=10)
+    second = svc.queue.submit(ana, SEED, {"start": "2023-01-01", "end": "2023-12-31"})
+    restarted = services.build(svc.settings, store=svc.store, data=sample_access(), load_seeds=False)  # the app restarted: its threads are gone
+    restarted.queue.lost_after_s = restarted.queue.lost_confirm_s = 0.0
+    try:
+        lost = restarted.queue.wait(ana, second.run_id, 10)
+        assert lost.state == "failed" and lost.run.error_message == QUEUE_LOST
+        assert restarted.queue.status(ana, first.run_id).state == "failed"
+        assert svc.store.runs.runs_today(ana) == 0  # neither is charged
+        gate.opened.set()
+        time.sleep(0.5)  # the old thread finishing its job records nothing over the sentence
+        assert restarted.queue.status(ana, first.run_id).run.error_message == QUEUE_LOST
+        again = restarted.queue.submit(ana, SEED, {"start": "2022-01-01", "end": "2022-12-31"})  # lost runs hold no place under the cap
+        assert restarted.queue.wait(ana, again.run_id, 30).state == "done"
+    finally:
+        restarted.close()
