@@ -26,15 +26,17 @@ def _layout(fig: go.Figure, title: str, x_title: str, y_title: str) -> go.Figure
 
 
 def providers_figure(report: HealthReport) -> go.Figure:
-    """Each event per day, all providers together (stacked bars), so a day of errors or stale copies stands out."""
-    days = sorted({d["date"] for d in report.daily()})
+    """Each event per day, all providers together (stacked bars, every day of the period), so a day of errors or
+    stale copies stands out."""
+    days = report.days()
     fig = go.Figure()
     for event, label in EVENT_LABELS.items():
-        per_day = {day: 0 for day in days}
+        per_day = dict.fromkeys(days, 0)
         for row in report.daily():
-            per_day[row["date"]] += row[event]
+            per_day[row["date"]] = per_day.get(row["date"], 0) + row[event]
         fig.add_trace(go.Bar(x=days, y=[per_day[d] for d in days], name=plotly_text(label), marker_color=EVENT_COLOURS[event]))
     fig.update_layout(barmode="stack")
+    fig.update_xaxes(type="date", tickformat="%Y-%m-%d")
     return _layout(fig, f"Data provider calls per day since {report.since:%Y-%m-%d}", "Date (UTC)", "Calls")
 
 
@@ -45,8 +47,10 @@ def errors_figure(report: HealthReport) -> go.Figure:
     for code in dict.fromkeys(e["code"] for e in report.errors):
         counts = {e["operation"]: int(e["errors"]) for e in report.errors if e["code"] == code}
         fig.add_trace(go.Bar(y=[plotly_text(o) for o in operations], x=[counts.get(o, 0) for o in operations], name=plotly_text(code or "no code"),
-                             orientation="h"))
-    fig.update_layout(barmode="stack")
+                             orientation="h", showlegend=True))
+    fig.update_layout(barmode="stack", height=220 + 36 * len(operations), legend_title_text="Error code")
+    most = max((sum(int(e["errors"]) for e in report.errors if e["operation"] == o) for o in operations), default=0)
+    fig.update_xaxes(rangemode="tozero", tickformat=",d", **({"dtick": 1} if most <= 10 else {}))  # whole runs only
     return _layout(fig, "Failed runs per operation", "Failed runs", "Operation")
 
 
@@ -76,7 +80,8 @@ def health_panel(report: HealthReport) -> None:
     st.subheader("Errors by operation")
     if report.errors:
         st.plotly_chart(errors_figure(report), key="admin.health.errors", width="stretch")
-        st.table(escape_table(pd.DataFrame(report.errors, columns=["operation", "code", "errors", "last_at"]))[0], hide_index=True)
+        rows = [{**e, "last_at": str(e.get("last_at") or "")[:16].replace("T", " ")} for e in report.errors]  # to the minute, UTC
+        st.table(escape_table(pd.DataFrame(rows, columns=["operation", "code", "errors", "last_at"]))[0], hide_index=True)
     else:
         st.caption("No failed runs in this period.")
     st.download_button("Errors by operation (CSV)", report.errors_csv(), file_name="errors-by-operation.csv", mime="text/csv",

@@ -21,7 +21,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from contracts.errors import AusterError, PermissionDenied, StepFailed
@@ -108,6 +108,12 @@ class HealthReport:
     since: date
     events: list[dict[str, Any]] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
+    until: date | None = None  # the last day of the period (today, UTC); None: the last day with events
+
+    def days(self) -> list[str]:
+        """Every day of the period (ISO), those without events included."""
+        last = self.until or max((date.fromisoformat(str(e["date"])[:10]) for e in self.events), default=self.since)
+        return [(self.since + timedelta(days=i)).isoformat() for i in range((last - self.since).days + 1)]
 
     def providers(self) -> list[dict[str, Any]]:
         """One row per provider: hits, misses, stale copies served, errors, rate limited, and the hit share."""
@@ -183,6 +189,8 @@ class HealthService:
         if not user.is_admin:
             raise PermissionDenied("Only an administrator can see the data providers' health.")
         self.flush()
-        raw = self._store.health.admin_health(user, max(1, min(int(days), 366)))
+        days = max(1, min(int(days), 366))
+        raw = self._store.health.admin_health(user, days)
         errors = [{**row, "operation": row.get("operation") or NO_STEP, "code": row.get("code") or ""} for row in raw.get("errors") or []]
-        return HealthReport(date.fromisoformat(str(raw["since"])[:10]), list(raw.get("events") or []), errors)
+        since = date.fromisoformat(str(raw["since"])[:10])
+        return HealthReport(since, list(raw.get("events") or []), errors, until=since + timedelta(days=days - 1))

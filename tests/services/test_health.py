@@ -97,9 +97,10 @@ def test_the_report_sums_each_providers_events_and_lists_failures_most_frequent_
             ("fred", "series", "error", "E_UPSTREAM_UNAVAILABLE", 2), ("fred", "series", "stale", "E_UPSTREAM_UNAVAILABLE", 1),
             ("polygon", "quote", "miss", "", 3), ("polygon", "quote", "rate_limited", "E_UPSTREAM_RATE_LIMITED", 4)]
     report = HealthReport(date(2026, 3, 1), [{"provider": p, "kind": k, "date": "2026-03-02", "event": e, "code": c, "count": n} for p, k, e, c, n in rows],
-                          [{"operation": NO_STEP, "code": "E_INPUT", "errors": 1, "last_at": "2026-03-02"}])
+                          [{"operation": NO_STEP, "code": "E_INPUT", "errors": 1, "last_at": "2026-03-02"}], until=date(2026, 3, 3))
     fred, polygon = report.providers()
     assert (fred["provider"], fred["hit"], fred["miss"], fred["error"], fred["stale"], fred["hit_share"]) == ("fred", 95, 5, 2, 1, 0.95)
     assert (polygon["hit_share"], polygon["rate_limited"]) == (0.0, 4)
     assert [(f["provider"], f["event"], f["count"]) for f in report.failures()] == [("polygon", "rate_limited", 4), ("fred", "error", 2), ("fred", "stale", 1)]
     assert [(d["date"], d["provider"], d["hit"]) for d in report.daily()] == [("2026-03-02", "fred", 95), ("2026-03-02", "polygon", 0)]
+    assert report.days() == ["2026-03-01", "2026-03-02", "2026-03-03"]  # the chart's days, quiet ones included
