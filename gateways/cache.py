@@ -13,11 +13,14 @@ secret ever enters them. ``CachedGateway`` wraps any gateway and implements all 
 
 Every call is reported to the cache's ``events`` listener (``contracts.health.GatewayEvents``): a hit, a
 miss (a fetch from the provider), a stale copy served, or the provider's failure with its error code; the
-services count them for the admin page. A caller that waited for another's fetch is reported as a hit.
+services count them for the admin page. A caller that waited for another's fetch is reported as a hit. Inside a
+fetch, a gateway reports what its client did meanwhile through ``note_upstream`` (Polygon: each rate limit its
+client retried; the one it could not retry away is the fetch's failure).
 """
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import hashlib
 import json
@@ -255,6 +258,19 @@ class _Flight:
     error: BaseException | None = None
 
 
+# The call being fetched in this thread (its cache, provider and kind), so that a gateway can report what its client
+# did inside one fetch (a rate limit retried away) with ``note_upstream``.
+_FETCHING: contextvars.ContextVar[tuple[Cache, str, str] | None] = contextvars.ContextVar("auster_gateway_fetching", default=None)
+
+
+def note_upstream(event: str, code: str = "") -> None:
+    """For a gateway: report an ``event`` of the call the cache is fetching now (nothing outside a fetch)."""
+    fetching = _FETCHING.get()
+    if fetching is not None:
+        cache, provider, kind = fetching
+        cache._note(provider, kind, event, code)
+
+
 class _NoEvents:
     def note(self, provider: str, kind: str, event: str, code: str = "") -> None:
         return None
@@ -351,6 +367,7 @@ class Cache:
 
     def _fetch(self, key: str, kind: str, fetch: Callable[[], Fetched[Any]], stale: Entry | None, provider: str = "") -> Fetched[Any]:
         self._note(provider, kind, "miss")
+        fetching = _FETCHING.set((self, provider, kind))
         try:
             fetched = fetch()
         except DataError as exc:
@@ -362,6 +379,8 @@ class Cache:
             log.warning("Serving a stale value for %s after: %s", key, exc)
             warning = f"{exc} Showing the copy cached {_ago(age)} ago."
             return Fetched(stale.value.value, stale.value.provenance.replace(cache_hit=True, warning=warning))
+        finally:
+            _FETCHING.reset(fetching)
         now = self._clock()
         ttl = self.ttl.get(kind, 300.0)
         self.backend.set(key, Entry(fetched, now, now + ttl, now + ttl + self.stale_for))

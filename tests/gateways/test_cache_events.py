@@ -94,3 +94,18 @@ def test_a_listener_that_fails_never_fails_the_request(clock: Clock) -> None:
     gateway = CachedGateway(Upstream(), Cache(MemoryBackend(clock=clock), clock=clock, events=Broken()))
     assert gateway.quote("SPY").value["symbol"] == "SPY"
     assert gateway.quote("SPY").provenance.cache_hit
+
+
+def test_each_rate_limit_polygons_client_retries_is_counted_and_the_last_is_the_failure(server: ReplayServer, clock: Clock, polygon) -> None:
+    heard = Heard()
+    gateway = CachedGateway(polygon, Cache(MemoryBackend(clock=clock), clock=clock, events=heard))
+    server.fail("/v2/aggs", "429", times=1)  # one refusal, retried away
+    assert len(gateway.daily_bars("SPY", date(2026, 1, 1), date(2026, 2, 1)).value) > 10
+    assert heard.events == [("polygon", "daily_bars", "miss", ""), ("polygon", "daily_bars", "rate_limited", "E_UPSTREAM_RATE_LIMITED")]
+    heard.events.clear()
+    server.fail("/v3/snapshot/options", "429")  # every answer a refusal: the client gives up after its retries
+    with pytest.raises(UpstreamRateLimited):
+        gateway.options_chain("SPY", date(2026, 6, 18))
+    limited = [e for e in heard.events if e[2] == "rate_limited"]
+    assert len(limited) == server.hits("/v3/snapshot/options") == 3  # one event per refusal, the last one the fetch's failure
+    assert {e[:2] for e in heard.events} == {("polygon", "options_chain")}
