@@ -10,10 +10,17 @@ Backends: ``MemoryBackend`` (cachetools, per process, the default) and ``RedisBa
 every app process; values are stored as data, a JSON header and Arrow for pandas values, so dtypes,
 index and NaN round-trip exactly and nothing read from Redis can run code). Keys are provider + call + arguments, hashed; no key or
 secret ever enters them. ``CachedGateway`` wraps any gateway and implements all three protocols.
+
+Every call is reported to the cache's ``events`` listener (``contracts.health.GatewayEvents``): a hit, a
+miss (a fetch from the provider), a stale copy served, or the provider's failure with its error code; the
+services count them for the admin page. A caller that waited for another's fetch is reported as a hit. Inside a
+fetch, a gateway reports what its client did meanwhile through ``note_upstream`` (Polygon: each rate limit its
+client retried; the one it could not retry away is the fetch's failure).
 """
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import hashlib
 import json
@@ -31,6 +38,7 @@ import pandas as pd
 
 from contracts.data import Fetched
 from contracts.errors import DataError, UpstreamRateLimited, UpstreamUnavailable
+from contracts.health import GatewayEvents
 from gateways import wire
 
 log = logging.getLogger(__name__)
@@ -250,8 +258,29 @@ class _Flight:
     error: BaseException | None = None
 
 
+# The call being fetched in this thread (its cache, provider and kind), so that a gateway can report what its client
+# did inside one fetch (a rate limit retried away) with ``note_upstream``.
+_FETCHING: contextvars.ContextVar[tuple[Cache, str, str] | None] = contextvars.ContextVar("auster_gateway_fetching", default=None)
+
+
+def note_upstream(event: str, code: str = "") -> None:
+    """For a gateway: report an ``event`` of the call the cache is fetching now (nothing outside a fetch)."""
+    fetching = _FETCHING.get()
+    if fetching is not None:
+        cache, provider, kind = fetching
+        cache._note(provider, kind, event, code)
+
+
+class _NoEvents:
+    def note(self, provider: str, kind: str, event: str, code: str = "") -> None:
+        return None
+
+
 class Cache:
-    """TTL per kind, single-flight and stale-on-error over a ``Backend``; safe to share between threads."""
+    """TTL per kind, single-flight and stale-on-error over a ``Backend``; safe to share between threads.
+
+    ``events`` hears of every hit, miss, stale copy served and provider failure (default: nobody).
+    """
 
     def __init__(
         self,
@@ -262,6 +291,7 @@ class Cache:
         lock_seconds: float = 30.0,
         poll_seconds: float = 0.02,
         clock: Callable[[], float] = time.time,
+        events: GatewayEvents | None = None,
     ):
         unknown = set(ttl or {}) - set(DEFAULT_TTLS)
         if unknown:
@@ -273,11 +303,19 @@ class Cache:
         self._clock = clock
         self._flights: dict[str, _Flight] = {}
         self._flights_lock = threading.Lock()
+        self.events: GatewayEvents = events or _NoEvents()
 
-    def get_or_fetch(self, key: str, kind: str, fetch: Callable[[], Fetched[Any]]) -> Fetched[Any]:
-        """The cached value for ``key`` if fresh, else one coalesced upstream ``fetch``."""
+    def _note(self, provider: str, kind: str, event: str, code: str = "") -> None:
+        try:
+            self.events.note(provider, kind, event, code)
+        except Exception:  # counting must never fail a request
+            log.warning("could not count a %s %s event", provider, event, exc_info=True)
+
+    def get_or_fetch(self, key: str, kind: str, fetch: Callable[[], Fetched[Any]], provider: str = "") -> Fetched[Any]:
+        """The cached value for ``key`` if fresh, else one coalesced upstream ``fetch`` (``provider`` names it in events)."""
         entry = self.backend.get(key)
         if entry is not None and entry.fresh_until > self._clock():
+            self._note(provider, kind, "hit")
             return self._hit(entry.value)
         with self._flights_lock:
             flight = self._flights.get(key)
@@ -290,9 +328,10 @@ class Cache:
             if flight.error is not None:
                 raise _fresh_error(flight.error)
             assert flight.result is not None
+            self._note(provider, kind, "hit")
             return self._hit(flight.result)
         try:
-            flight.result = self._load(key, kind, fetch, entry)
+            flight.result = self._load(key, kind, fetch, entry, provider)
             return _with_copy(flight.result)
         except BaseException as exc:
             flight.error = exc
@@ -302,7 +341,7 @@ class Cache:
                 self._flights.pop(key, None)
             flight.done.set()
 
-    def _load(self, key: str, kind: str, fetch: Callable[[], Fetched[Any]], stale: Entry | None) -> Fetched[Any]:
+    def _load(self, key: str, kind: str, fetch: Callable[[], Fetched[Any]], stale: Entry | None, provider: str = "") -> Fetched[Any]:
         """Fetch under the cross-process lock, or wait for the process that holds it."""
         deadline = self._clock() + self.lock_seconds
         while True:
@@ -311,29 +350,37 @@ class Cache:
                 try:
                     entry = self.backend.get(key)  # another process may have filled it meanwhile
                     if entry is not None and entry.fresh_until > self._clock():
+                        self._note(provider, kind, "hit")
                         return Fetched(entry.value.value, entry.value.provenance.replace(cache_hit=True))
-                    return self._fetch(key, kind, fetch, entry or stale)
+                    return self._fetch(key, kind, fetch, entry or stale, provider)
                 finally:
                     self.backend.unlock(key, token)
             while self.backend.locked(key) and self._clock() < deadline:
                 time.sleep(self.poll_seconds)
             entry = self.backend.get(key)
             if entry is not None and entry.fresh_until > self._clock():
+                self._note(provider, kind, "hit")
                 return Fetched(entry.value.value, entry.value.provenance.replace(cache_hit=True))
             stale = entry or stale
             if self._clock() >= deadline:  # the holder vanished or is stuck: fetch ourselves
-                return self._fetch(key, kind, fetch, stale)
+                return self._fetch(key, kind, fetch, stale, provider)
 
-    def _fetch(self, key: str, kind: str, fetch: Callable[[], Fetched[Any]], stale: Entry | None) -> Fetched[Any]:
+    def _fetch(self, key: str, kind: str, fetch: Callable[[], Fetched[Any]], stale: Entry | None, provider: str = "") -> Fetched[Any]:
+        self._note(provider, kind, "miss")
+        fetching = _FETCHING.set((self, provider, kind))
         try:
             fetched = fetch()
-        except TRANSIENT as exc:
-            if stale is None:
+        except DataError as exc:
+            self._note(provider, kind, "rate_limited" if isinstance(exc, UpstreamRateLimited) else "error", exc.code)
+            if stale is None or not isinstance(exc, TRANSIENT):
                 raise
+            self._note(provider, kind, "stale", exc.code)
             age = self._clock() - stale.stored_at
             log.warning("Serving a stale value for %s after: %s", key, exc)
             warning = f"{exc} Showing the copy cached {_ago(age)} ago."
             return Fetched(stale.value.value, stale.value.provenance.replace(cache_hit=True, warning=warning))
+        finally:
+            _FETCHING.reset(fetching)
         now = self._clock()
         ttl = self.ttl.get(kind, 300.0)
         self.backend.set(key, Entry(fetched, now, now + ttl, now + ttl + self.stale_for))
@@ -394,7 +441,7 @@ class CachedGateway:
 
     def _get(self, kind: str, args: dict[str, Any], fetch: Callable[[], Fetched[Any]]) -> Fetched[Any]:
         key = make_key(self.name, self._scope, kind, args)
-        return self.cache.get_or_fetch(key, kind, fetch)
+        return self.cache.get_or_fetch(key, kind, fetch, provider=self.name)
 
     # --- macro ---------------------------------------------------------------------------------
     def series(

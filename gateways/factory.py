@@ -4,7 +4,8 @@ Modes: ``auto`` serves each kind of data live when its key is set and from the b
 otherwise; ``live`` requires the keys; ``sample`` never goes to the network. Every gateway sits behind
 the cache. Caches and gateways are built once per configuration and shared by the whole process (they
 hold deployment settings only, never a user's state); the services wrap them in a fresh
-``engine.data.DataAccess`` per run.
+``engine.data.DataAccess`` per run, and hand in the process's ``GatewayEvents`` listener (the
+providers' health counts), which every cache of the process then reports to.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import threading
 from typing import Any
 
 from contracts.errors import ConfigurationError
+from contracts.health import GatewayEvents
 from contracts.settings import DATA_MODES, DataSettings
 from gateways.cache import Cache, CachedGateway, MemoryBackend, RedisBackend
 
@@ -47,19 +49,21 @@ def describe(mode: str, settings: DataSettings) -> dict[str, str]:
     return {**providers(mode, settings), "cache": "redis" if settings.redis_url else "memory"}
 
 
-def gateways(mode: str, settings: DataSettings) -> dict[str, CachedGateway]:
-    """The cached gateway serving each kind of data (``macro``, ``market``, ``derivatives``)."""
+def gateways(mode: str, settings: DataSettings, events: GatewayEvents | None = None) -> dict[str, CachedGateway]:
+    """The cached gateway serving each kind of data (``macro``, ``market``, ``derivatives``); its cache reports to ``events``."""
     chosen = providers(mode, settings)
     if not 0 < settings.timeout_s <= 120:
         raise ConfigurationError(f"AUSTER_DATA_TIMEOUT '{settings.timeout_s:g}' must be a number of seconds between 0 and 120.")
-    cache = _cache(settings.redis_url or "")
+    cache = _cache(settings.redis_url or "", events)
     return {kind: _gateway(provider, settings, cache) for kind, provider in chosen.items()}
 
 
-def _cache(url: str) -> Cache:
+def _cache(url: str, events: GatewayEvents | None = None) -> Cache:
     with _lock:
         if url not in _caches:
             _caches[url] = Cache(RedisBackend(url) if url else MemoryBackend())
+        if events is not None:
+            _caches[url].events = events
         return _caches[url]
 
 

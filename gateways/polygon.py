@@ -32,6 +32,7 @@ from urllib3.util.retry import Retry
 
 from contracts.data import BAR_COLUMNS, CHAIN_COLUMNS, DAILY_BARS, OPTIONS_CHAIN, Fetched, Provenance
 from contracts.errors import BadRequest, DataError, DataNotFound, NoData, NotEntitled, UpstreamRateLimited, UpstreamUnavailable
+from gateways.cache import note_upstream
 from gateways.conform import conform
 
 PROVIDER = "polygon"
@@ -66,15 +67,19 @@ class _StrictJson:
 
 
 class _RetryRememberingWait(Retry):
-    """urllib3's ``Retry`` that attaches the last ``Retry-After`` and status to ``MaxRetryError``."""
+    """urllib3's ``Retry`` that attaches the last ``Retry-After`` and status to ``MaxRetryError``, and reports each
+    rate limit it retries to the cache's events (the one it gives up on becomes the fetch's failure)."""
 
     def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):  # type: ignore[override]
         try:
-            return super().increment(method, url, response, error, _pool, _stacktrace)
+            retry = super().increment(method, url, response, error, _pool, _stacktrace)
         except MaxRetryError as exc:
             exc.retry_after = response.headers.get("Retry-After") if response is not None else None  # type: ignore[attr-defined]
             exc.status = response.status if response is not None else None  # type: ignore[attr-defined]
             raise
+        if response is not None and response.status == 429:
+            note_upstream("rate_limited", UpstreamRateLimited.code)
+        return retry
 
 
 def _ns_to_iso(ns: float | None) -> str | None:

@@ -2,7 +2,8 @@
 
 ``data_access(settings)`` serves each kind of data live when its key is set (mode ``auto``), always
 live (``live``) or from the bundled sample (``sample``); ``sample_access()`` is the bundled snapshot
-alone. Both return a fresh ``DataAccess`` (its own provenance log) over process-wide cached gateways.
+alone. Both return a fresh ``DataAccess`` (its own provenance log) over process-wide cached gateways,
+whose cache counts its events in the process's ``services.health.TALLY``.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from engine.data import DataAccess
 from gateways import factory
 from gateways.sample import as_of_date as sample_as_of_date
 from services.config import Settings
+from services.health import TALLY
 
 
 def compose(data: DataSettings, mode: str) -> DataAccess:
     """A fresh ``DataAccess`` for ``mode`` over the process-wide cached gateways for ``data``."""
-    chosen = factory.gateways(mode, data)
+    chosen = factory.gateways(mode, data, TALLY)
     return DataAccess(chosen["macro"], chosen["market"], chosen["derivatives"])
 
 

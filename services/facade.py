@@ -20,6 +20,7 @@ from services.code_editor import CodeEditorService
 from services.config import Settings
 from services.data import data_access, reference_date
 from services.discussions import DiscussionsService
+from services.health import HealthService
 from services.labs import LabsService
 from services.publishing import PublishingService
 from services.queue import Backend, LocalQueue, QueueService, Recorder, RQBackend
@@ -102,6 +103,7 @@ class Services:
     versions: VersionsService
     discussions: DiscussionsService
     analytics: AnalyticsService
+    health: HealthService
 
     def close(self) -> None:
         self.queue.close()
@@ -161,4 +163,5 @@ def build(
         versions=VersionsService(store, registry, models, runs),
         discussions=DiscussionsService(store),
         analytics=AnalyticsService(store, registry),
+        health=runs.health,
     )

@@ -60,6 +60,7 @@ from contracts.limits import Limits
 from contracts.records import RunRecord, User
 from contracts.settings import DataSettings
 from services.auth import require_user
+from services.health import HealthService, failure_origin
 from services.runner import GRACE_MS, RunJob, execute_job
 from services.runs import RunsService, bundle_of, inputs_hash
 
@@ -258,27 +259,32 @@ def perform(job: QueuedJob, claims: Claims, recorder: Recorder, execute: Callabl
         try:
             result = (execute or (lambda rj: execute_job(rj)))(job.run_job(recorder.data, recorder.audit_path))
         except ValidationFailed as exc:
-            _finish(recorder, user, job.run_id, "error", None, None, f"This model version is invalid and cannot run: {exc}")
+            _finish(recorder, user, job.run_id, "error", None, None, f"This model version is invalid and cannot run: {exc}", exc)
             return "failed"
         except (EngineError, AusterError) as exc:
-            _finish(recorder, user, job.run_id, "error", None, None, str(exc))
+            _finish(recorder, user, job.run_id, "error", None, None, str(exc), exc)
             return "failed"
         except Exception as exc:
             log.exception("queued run %s failed", job.run_id)
-            _finish(recorder, user, job.run_id, "error", None, None, f"The model stopped on an unexpected error ({type(exc).__name__}); it has been recorded.")
+            _finish(recorder, user, job.run_id, "error", None, None, f"The model stopped on an unexpected error ({type(exc).__name__}); it has been recorded.", exc)
             return "failed"
         _finish(recorder, user, job.run_id, "success", result, result.get("runtime_ms"), None)
         return "done"
     finally:
         stop.set()
         claims.release(job.run_id)
+        HealthService(recorder.store).maybe_flush()  # this worker's providers' counts, at most once a minute
 
 
-def _finish(recorder: Recorder, user: User, run_id: str, status: str, outputs: dict[str, Any] | None, runtime_ms: float | None, error: str | None) -> bool:
+def _finish(
+    recorder: Recorder, user: User, run_id: str, status: str, outputs: dict[str, Any] | None, runtime_ms: float | None, error: str | None,
+    failure: BaseException | None = None,
+) -> bool:
     """Record the outcome once: a run already finished (cancelled, reaped) is left as it is."""
+    code, operation = failure_origin(failure) if failure is not None else (None, None)
     for attempt in range(2):
         try:
-            recorder.store.runs.finish_run(user, run_id, status, outputs, runtime_ms, error)
+            recorder.store.runs.finish_run(user, run_id, status, outputs, runtime_ms, error, error_code=code, error_operation=operation)
             return True
         except NotFoundError:
             return False

@@ -11,7 +11,8 @@
 
 A job crosses the process boundary as plain data (``RunJob``); the result comes back as the stored
 JSON shape (``RunResult.to_json()``) and errors as their code and fields, rebuilt into the same typed
-``AusterError`` on this side (``error_to_wire`` / ``error_from_wire``).
+``AusterError`` on this side (``error_to_wire`` / ``error_from_wire``). Each answer also carries the data
+providers' events the worker counted (``services.health``), added to the parent's counts.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from engine.executor import execute
 from sandbox import JsonLinesAuditLog
 from services.code import SandboxCodeRunner
 from services.data import compose
+from services.health import TALLY, counts_from_wire, counts_to_wire
 
 log = logging.getLogger(__name__)
 
@@ -202,19 +204,24 @@ def _serve(conn: Any, memory_mb: int, preload: tuple[str, ...]) -> None:
         except (EOFError, OSError):
             return
         try:
-            conn.send(("ok", execute_job(job)))
+            _answer(conn, "ok", execute_job(job), False)
         except MemoryError:
-            conn.send(("error", error_to_wire(_memory_error(memory_mb)), True))
+            _answer(conn, "error", error_to_wire(_memory_error(memory_mb)), True)
             return  # leave: a fresh worker replaces this one
         except AusterError as exc:
             if isinstance(exc.__cause__, MemoryError):  # the engine wraps a step's failure; this one is the cap
-                conn.send(("error", error_to_wire(_memory_error(memory_mb)), True))
+                _answer(conn, "error", error_to_wire(_memory_error(memory_mb)), True)
                 return
-            conn.send(("error", error_to_wire(exc), False))
+            _answer(conn, "error", error_to_wire(exc), False)
         except Exception as exc:  # a bug in a primitive still reaches the user as a sentence
             log.exception("model run failed in worker")
             message = f"The model stopped on an unexpected error ({type(exc).__name__}); it has been recorded. Try again or report it."
-            conn.send(("error", {"code": "E_INTERNAL", "message": message}, False))
+            _answer(conn, "error", {"code": "E_INTERNAL", "message": message}, False)
+
+
+def _answer(conn: Any, status: str, body: Any, fatal: bool) -> None:
+    """Send a run's answer with the provider events this worker counted meanwhile (the parent keeps them)."""
+    conn.send((status, body, fatal, counts_to_wire(TALLY.drain())))
 
 
 class _Worker:
@@ -329,6 +336,7 @@ class ProcessPoolRunner:
                 if worker.rss_over_baseline_mb() > memory_mb:
                     raise _memory_error(memory_mb)
             message = worker.conn.recv()
+            TALLY.merge(counts_from_wire(message[3]))
             if message[0] == "ok":
                 healthy = True
                 return message[1]

@@ -49,6 +49,7 @@ from contracts.rules import EXECUTION_CACHE_TTL_S
 from contracts.settings import DataSettings
 from services.auth import require_user
 from services.coalesce import Coalescer
+from services.health import HealthService, failure_origin
 from services.registry import RegistryService
 from services.runner import GRACE_MS, RunJob, Runner
 from store.base import Store
@@ -124,6 +125,7 @@ class RunsService:
         self._schemas: dict[str, InputSchema] = {}
         self._lock = threading.Lock()
         self.audit_path = audit_path  # the sandbox audit of code runs (JSON lines)
+        self.health = HealthService(store)  # keeps the data providers' counts (gathered during runs) in the store
 
     def _schema(self, version_id: str, raw: dict[str, Any]) -> InputSchema:
         schema = self._schemas.get(version_id)
@@ -185,20 +187,22 @@ class RunsService:
 
         try:
             result_json = self.runner.run(job)
-        except InputInvalid:
-            self._record(user, run_id, "error", None, None, "invalid inputs", warnings)
+        except InputInvalid as exc:
+            self._record(user, run_id, "error", None, None, "invalid inputs", warnings, failure=exc)
             raise
         except EngineError as exc:
-            self._record(user, run_id, "error", None, None, str(exc), warnings)
+            self._record(user, run_id, "error", None, None, str(exc), warnings, failure=exc)
             step = exc.step_id if isinstance(exc, StepFailed) else None
             message = str(exc) if not isinstance(exc, ValidationFailed) else f"This model version is invalid and cannot run: {exc}"
             raise RunFailed(message, run_id, step, exc.code) from exc
         except AusterError as exc:
-            self._record(user, run_id, "error", None, None, str(exc), warnings)
+            self._record(user, run_id, "error", None, None, str(exc), warnings, failure=exc)
             raise RunFailed(str(exc), run_id, None, exc.code) from exc
         except Exception as exc:
-            self._record(user, run_id, "error", None, None, f"internal error: {type(exc).__name__}: {exc}", warnings)
+            self._record(user, run_id, "error", None, None, f"internal error: {type(exc).__name__}: {exc}", warnings, failure=exc)
             raise RunFailed("The model stopped on an unexpected error; it has been recorded. Try again or report it.", run_id, None, "E_INTERNAL") from exc
+        finally:
+            self.health.maybe_flush()  # the providers' counts, at most once a minute
 
         recorded = self._record(user, run_id, "success", result_json, result_json.get("runtime_ms"), None, warnings)
         if recorded:
@@ -232,17 +236,22 @@ class RunsService:
     def _lookup(self, user: User, version_id: str, key: str) -> tuple[str, dict[str, Any]] | None:
         return self._cache_get(key) or self._store_cache_get(user, version_id, key)
 
-    def _record(self, user: User, run_id: str | None, status: str, outputs: dict[str, Any] | None, runtime_ms: float | None, error: str | None, warnings: list[str]) -> bool:
+    def _record(
+        self, user: User, run_id: str | None, status: str, outputs: dict[str, Any] | None, runtime_ms: float | None, error: str | None, warnings: list[str],
+        failure: BaseException | None = None,
+    ) -> bool:
         """Finish the reserved run, trying twice; if both fail add a warning instead of losing the result.
+        A failed run keeps its error's code and the failing step's operation (``failure``), for the admin page.
 
         A run that could not be finished stays pending until the store fails it, before the user's
         next reservation once ``stale_after_s`` has passed: it never counts against the quota for ever.
         """
         if run_id is None:
             return False
+        code, operation = failure_origin(failure) if failure is not None else (None, None)
         for attempt in range(RECORD_ATTEMPTS):
             try:
-                self._store.runs.finish_run(user, run_id, status, outputs, runtime_ms, error)
+                self._store.runs.finish_run(user, run_id, status, outputs, runtime_ms, error, error_code=code, error_operation=operation)
                 return True
             except NotFoundError:
                 break  # already finished (or swept): nothing left to record

@@ -18,6 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 from contracts.code import CodeBundle
 from contracts.drafts import DraftRecord
 from contracts.dsl import ModelMeta
+from contracts.health import ProviderEventCount
 from contracts.records import (
     Artifact,
     Comment,
@@ -139,7 +140,14 @@ class RunsStore(Protocol):
         ``limit``, up to 1000). The server's queue sweep alone: it reads across users, so it takes no viewer."""
         ...
 
-    def finish_run(self, viewer: User, run_id: str, status: str, outputs: dict[str, Any] | None, runtime_ms: float | None, error: str | None) -> None: ...
+    def finish_run(
+        self, viewer: User, run_id: str, status: str, outputs: dict[str, Any] | None, runtime_ms: float | None, error: str | None,
+        *, error_code: str | None = None, error_operation: str | None = None,
+    ) -> None:
+        """Finish a pending run and count it in the day's usage; a failed run keeps its error's code and the
+        failing step's operation (None when no step failed)."""
+        ...
+
     def find_cached_run(self, viewer: User | None, version_id: str, inputs_hash: str) -> tuple[str, dict[str, Any]] | None: ...
 
     def log_cached_run(self, viewer: User, source_run_id: str, inputs_hash: str) -> str:
@@ -161,6 +169,20 @@ class RunsStore(Protocol):
     def admin_usage(self, viewer: User, days: int = 30) -> dict[str, Any]:
         """For an admin: ``since``; ``totals`` (runs, cache_hits, errors, active_users); ``top_models`` (slug, name, runs,
         cache_hits, errors, user_days); ``top_users`` (name, days, models)."""
+        ...
+
+
+@runtime_checkable
+class HealthStore(Protocol):
+    """The data providers' daily event counts (written by the server alone) and the admins' health report."""
+
+    def record_provider_events(self, rows: list[ProviderEventCount]) -> None:
+        """Add these counts to the per-day totals (server-side; one statement for the whole batch)."""
+        ...
+
+    def admin_health(self, viewer: User, days: int = 30) -> dict[str, Any]:
+        """For an admin: ``since``; ``events`` (provider, kind, date, event, code, count) per day since then; ``errors``
+        (operation, code, errors, last_at): the failed runs since then per failing operation and error code."""
         ...
 
 
@@ -237,11 +259,12 @@ class Store(Protocol):
     drafts: DraftsStore
     reviews: ReviewsStore
     comments: CommentsStore
+    health: HealthStore
 
     def close(self) -> None: ...
 
 
 AGGREGATES: dict[str, type] = {
     "users": UsersStore, "sessions": SessionsStore, "models": ModelsStore, "runs": RunsStore, "artifacts": ArtifactsStore, "social": SocialStore,
-    "drafts": DraftsStore, "reviews": ReviewsStore, "comments": CommentsStore,
+    "drafts": DraftsStore, "reviews": ReviewsStore, "comments": CommentsStore, "health": HealthStore,
 }

@@ -22,6 +22,7 @@ STALE_RUN_MESSAGE = (
     "The run was not recorded in time (the app stopped or its database was busy); it does not count against your daily runs."
 )
 ANALYTICS_REFUSED = "Only the model's owner (or an administrator) can see its usage."
+HEALTH_REFUSED = "Only an administrator can see the data providers' health."
 TAKE_VERSION_REFUSED = "Only the owner of this fork can take a version of its source."
 FORK_SUFFIX = " (fork)"
 ADD_VERSION_REFUSED = "Only the author can change this model; fork it to make your own copy."

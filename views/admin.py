@@ -1,9 +1,11 @@
-"""/admin : administrators change a user's tier (daily runs) and role. Only listed in the navigation for admins."""
+"""/admin : administrators change a user's tier (daily runs) and role, and see the site's usage, the data providers'
+health and the failed runs per operation. Only listed in the navigation for admins."""
 
 import pandas as pd
 import streamlit as st
 
 from components.discussion import reports_panel
+from components.health_panel import health_panel
 from components.session import current_user, get_services
 from components.text import escape, escape_table
 from contracts.errors import AusterError
@@ -50,6 +52,14 @@ else:
     if site.get("top_users"):
         st.markdown("**Most active users** (days with a run, models used)")
         st.table(escape_table(pd.DataFrame(site["top_users"], columns=["name", "days", "models"]))[0], hide_index=True)
+
+try:
+    health = get_services().health.report(admin, 30)
+except AusterError as exc:
+    st.subheader("Data providers' health")
+    st.error(escape(exc))
+else:
+    health_panel(health)
 
 st.subheader("Reported comments")
 reports_panel(admin)

@@ -131,16 +131,20 @@ class SqliteRuns:
             )
         return run_id
 
-    def finish_run(self, viewer: User, run_id: str, status: str, outputs: dict[str, Any] | None, runtime_ms: float | None, error: str | None) -> None:
+    def finish_run(
+        self, viewer: User, run_id: str, status: str, outputs: dict[str, Any] | None, runtime_ms: float | None, error: str | None,
+        *, error_code: str | None = None, error_operation: str | None = None,
+    ) -> None:
         if status not in ("success", "error"):
             raise ValueError("status must be success or error")
         now = self._db.now()
         body = json.dumps(outputs, allow_nan=False) if outputs is not None else None
+        failed = status == "error"
         with self._db.tx() as conn:
             cur = conn.execute(
-                "UPDATE model_runs SET status = ?, outputs_json = ?, runtime_ms = ?, error_message = ?, finished_at = ?"
+                "UPDATE model_runs SET status = ?, outputs_json = ?, runtime_ms = ?, error_message = ?, error_code = ?, error_operation = ?, finished_at = ?"
                 " WHERE id = ? AND user_id = ? AND status = 'pending'",
-                (status, body, runtime_ms, error, ts(now), run_id, viewer.id),
+                (status, body, runtime_ms, error, (error_code or None) if failed else None, (error_operation or None) if failed else None, ts(now), run_id, viewer.id),
             )
             if cur.rowcount != 1:
                 raise NotFoundError("That run does not exist or is already finished.")

@@ -13,6 +13,7 @@ from store.sqlite.artifacts import SqliteArtifacts
 from store.sqlite.comments import SqliteComments
 from store.sqlite.db import Database
 from store.sqlite.drafts import SqliteDrafts
+from store.sqlite.health import SqliteHealth
 from store.sqlite.models import SqliteModels
 from store.sqlite.reviews import SqliteReviews
 from store.sqlite.runs import SqliteRuns
@@ -22,7 +23,7 @@ from store.sqlite.users import SqliteUsers
 
 
 class SqliteStore:
-    """The embedded backend: ``users``, ``sessions``, ``models``, ``runs``, ``artifacts``, ``social``, ``drafts``, ``reviews`` and ``comments`` share one ``Database``.
+    """The embedded backend: ``users``, ``sessions``, ``models``, ``runs``, ``artifacts``, ``social``, ``drafts``, ``reviews``, ``comments`` and ``health`` share one ``Database``.
 
     Visibility rules mirror the RLS policies of supabase/migrations: public models are listable,
     unlisted ones readable by slug, private ones and drafts only by their owner; runs and saves only
@@ -51,6 +52,7 @@ class SqliteStore:
         self.drafts = SqliteDrafts(self.db)
         self.reviews = SqliteReviews(self.db)
         self.comments = SqliteComments(self.db)
+        self.health = SqliteHealth(self.db)
 
     def get_setting(self, key: str) -> str | None:
         """A value the store keeps for itself (the seeds' fingerprint), or None."""

@@ -55,7 +55,10 @@ class SupabaseRuns:
         }
         return str(execute(self._clients.server().rpc("reserve_queued_run" if queued else "reserve_run", params)).data)
 
-    def finish_run(self, viewer: User, run_id: str, status: str, outputs: dict[str, Any] | None, runtime_ms: float | None, error: str | None) -> None:
+    def finish_run(
+        self, viewer: User, run_id: str, status: str, outputs: dict[str, Any] | None, runtime_ms: float | None, error: str | None,
+        *, error_code: str | None = None, error_operation: str | None = None,
+    ) -> None:
         params = {
             "p_user_id": viewer.id,
             "p_run_id": run_id,
@@ -63,6 +66,8 @@ class SupabaseRuns:
             "p_outputs_json": outputs,
             "p_runtime_ms": runtime_ms,
             "p_error_message": error,
+            "p_error_code": error_code,
+            "p_error_operation": error_operation,
         }
         execute(self._clients.server().rpc("finish_run", params))
 

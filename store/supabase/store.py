@@ -11,6 +11,7 @@ from store.supabase.artifacts import SupabaseArtifacts
 from store.supabase.client import Clients
 from store.supabase.comments import SupabaseComments
 from store.supabase.drafts import SupabaseDrafts
+from store.supabase.health import SupabaseHealth
 from store.supabase.models import SupabaseModels
 from store.supabase.reviews import SupabaseReviews
 from store.supabase.runs import SupabaseRuns
@@ -46,6 +47,7 @@ class SupabaseStore:
         self.drafts = SupabaseDrafts(self.clients)
         self.reviews = SupabaseReviews(self.clients)
         self.comments = SupabaseComments(self.clients)
+        self.health = SupabaseHealth(self.clients)
 
     def new_client(self, key: str | None = None) -> Any:
         """A fresh supabase client (one per browser session) with retries off and a timeout."""

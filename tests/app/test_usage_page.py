@@ -56,3 +56,42 @@ def test_the_admin_page_shows_the_sites_usage(svc) -> None:
     assert metrics["Runs"] == "1" and metrics["Active users"] == "1"
     top = at.table[0].value
     assert top["slug"].tolist() == [YIELD_CURVE]
+
+
+def shown(cell: Any) -> Any:
+    """A table cell as the reader sees it (the table's text is escaped Markdown)."""
+    return cell.replace("\\", "") if isinstance(cell, str) else cell
+
+
+def test_the_admin_page_shows_the_providers_health_and_the_errors_by_operation(svc) -> None:
+    from services.health import TALLY
+
+    TALLY.drain()  # only this test's runs
+    svc.auth.sign_up("root@example.com", "a long passphrase", display_name="Root")
+    root = svc.store.users.set_profile("root@example.com", role="admin")
+    ana = svc.auth.sign_up("ana@example.com", "a long passphrase", display_name="Ana")
+    svc.models.create(ana, {**SPREAD_SEED, "slug": "my-spread"}, visibility="public")
+    svc.runs.run_model(svc.auth.guest(), "my-spread", {"start": "2024-01-01", "end": "2024-06-30"})
+    broken = {**SPREAD_SEED["dsl"], "steps": [{**SPREAD_SEED["dsl"]["steps"][0], "params": {"series_id": "NOSUCHSERIES"}}, *SPREAD_SEED["dsl"]["steps"][1:]]}
+    svc.models.create(ana, {**SPREAD_SEED, "slug": "broken-spread", "dsl": broken}, visibility="public")
+    try:
+        svc.runs.run_model(ana, "broken-spread", {"start": "2024-01-01"})
+    except Exception as exc:  # the failure is the point: what matters is how it is recorded
+        assert "NOSUCHSERIES" in str(exc)
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.session_state["auster.user"] = root
+    at.run()
+    at.switch_page("views/admin.py").run()
+    no_failure(at)
+    health = [c for c in at.get("plotly_chart") if '"meta":"health"' in c.proto.spec.replace(" ", "")]
+    assert len(health) == 2
+    tables = [t.value for t in at.table]
+    providers = next(t for t in tables if "hit share" in t.columns)
+    sample = providers[providers["provider"] == "sample"].iloc[0]
+    assert int(sample["cache hits"]) + int(sample["fetches"]) >= 3  # two series for the spread, one (failing) for the broken copy
+    failures = next(t for t in tables if "event" in t.columns)
+    assert ("sample", "error", "E_DATA_NOT_FOUND") in {tuple(map(shown, row)) for row in failures[["provider", "event", "code"]].values.tolist()}
+    errors = next(t for t in tables if "operation" in t.columns)
+    assert [shown(cell) for cell in errors[["operation", "code", "errors"]].values.tolist()[0]] == ["fetch_series", "E_DATA_NOT_FOUND", 1]
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert {"Provider events (CSV)", "Errors by operation (CSV)"} <= set(labels)

@@ -176,3 +176,16 @@ def test_a_worker_never_imports_the_parents_main_script(tmp_path: Path, monkeypa
     finally:
         runner.close()
     assert not marker.exists(), "the worker imported the parent's main script"
+
+
+def test_the_data_providers_events_counted_in_a_worker_come_back_with_its_answer(pool: ProcessPoolRunner) -> None:
+    """The admin page's providers' health counts what the workers' caches did, each event once."""
+    from services.health import TALLY
+
+    TALLY.drain()  # this process's own counts so far are not the workers'
+    pool.run(SPREAD)
+    pool.run(SPREAD)
+    counted = [r for r in TALLY.drain() if r.provider == "sample"]
+    assert {r.kind for r in counted} == {"series"}
+    assert sum(r.count for r in counted if r.event in ("hit", "miss")) == 4  # two fetch steps a run, two runs
+    assert not TALLY.drain()

@@ -151,9 +151,9 @@ def test_run_functions_are_called_with_the_seeds_argument_names(fake: FakeSupaba
         "/rest/v1/rpc/my_runs": [RUN_ROW],
     }
     ana = backend.users.sign_in("ana@example.com", "pw-ana-123")
-    backend.runs.finish_run(ana, "r1", "error", None, None, "Step 'x' failed")
+    backend.runs.finish_run(ana, "r1", "error", None, None, "Step 'x' failed", error_code="E_NO_DATA", error_operation="fetch_series")
     assert body(fake.requests[-1]) == {"p_user_id": "ana", "p_run_id": "r1", "p_status": "error", "p_outputs_json": None, "p_runtime_ms": None,
-                                       "p_error_message": "Step 'x' failed"}
+                                       "p_error_message": "Step 'x' failed", "p_error_code": "E_NO_DATA", "p_error_operation": "fetch_series"}
     assert backend.runs.find_cached_run(ana, "v", "h") == ("r1", {"outputs": {}})
     assert body(fake.requests[-1]) == {"p_user_id": "ana", "p_model_version_id": "v", "p_inputs_hash": "h"}
     assert backend.runs.log_cached_run(ana, "r1", "h") == "r2"
