@@ -105,7 +105,8 @@ def test_the_fetch_steps_are_added_edited_and_removed_with_the_builders_palette(
     assert at.selectbox(key="editor.fetch.select").options == ["dgs10", "dgs2"]  # the template's fetch steps
 
     at.button(key="editor.add.fetch_series").click().run()
-    assert not at.exception and [e.value for e in at.error] == [  # the builder's errors on the new step's field
+    assert not at.exception and [unescape(e.value) for e in at.error] == [  # counted above the tabs, said on the new step's field
+        "1 error to fix before saving, each shown on its field (Fetch steps: 1).",
         "Field required (FRED series id, e.g. DGS10, UNRATE, CPIAUCSL (or a comma-separated list with 'item'))"]
     added = at.selectbox(key="editor.fetch.select").value
     assert added not in ("dgs10", "dgs2") and _step(at, added)["operation"] == "fetch_series"
