@@ -159,6 +159,8 @@ def editor_page() -> None:
         saved = st.form_submit_button(escape(label), type="primary", icon=":material/save:")
     if saved and require_user("save a model") is not None:
         try:
+            if checked is not None and checked.count:  # the store would refuse it with every problem in one sentence
+                raise ValidationFailed(list(checked.problems))
             current = _current(session)
             if draft.slug:
                 version = svc.editor.save_version(current_user(), current, changelog)
