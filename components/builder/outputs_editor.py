@@ -95,6 +95,9 @@ def _output(session: BuilderSession, checked: Checked, kind: str, index: int, it
         fitting = [s for s in ids if checked.types.get(s) in FITS[kind] or s == source]
         left.selectbox("Step", fitting, index=fitting.index(source) if source in fitting else None, key=key("source"),
                        format_func=lambda s: f"{s} ({checked.types.get(s, '?')})", on_change=_change, args=(session, kind, index, "source", key("source")))
+        with left:  # the step shown is what most errors are about: they go under it
+            for error in [e for e in errors if e.field.split(".")[0] == "source"]:
+                st.error(escape(error.text))
         right.text_input("Label", value=str(item.get("label") or ""), key=key("label"), on_change=_change,
                          args=(session, kind, index, "label", key("label"), kind == "tables"), help="{name} shows a run input's value.")
         columns = E.columns_of(session.draft, source) if isinstance(source, str) else None
@@ -129,9 +132,9 @@ def _output(session: BuilderSession, checked: Checked, kind: str, index: int, it
             formats = FORMATS + ([current] if current not in FORMATS else [])
             right.selectbox("Number format", formats, index=formats.index(current), format_func=lambda f: "as it comes" if f is None else f"{f} → {format(1234.5678, f)}",
                             key=key("format"), on_change=_change, args=(session, kind, index, "format", key("format")))
-        for error in errors:
+        for error in [e for e in errors if e.field.split(".")[0] != "source"]:
             st.error(f"{escape(error.field)}: {escape(error.text)}" if error.field else escape(error.text))
-        show_notice(session, f"output.{kind}.{index}")
+        show_notice(session, f"output.{kind}.{index}", then=" Not taken: the output keeps what it had.")
         up, down, remove = st.columns(3)
         up.button("Move up", key=key("up"), on_click=act, args=(session, E.move_output, kind, index, -1), disabled=index == 0, icon=":material/arrow_upward:")
         down.button("Move down", key=key("down"), on_click=act, args=(session, E.move_output, kind, index, 1), disabled=index == count - 1, icon=":material/arrow_downward:")

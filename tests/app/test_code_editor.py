@@ -248,3 +248,20 @@ def test_a_bad_value_gets_a_sentence_on_its_field_and_is_not_what_is_saved(svc):
     at.button(key="FormSubmitter:editor.save-Save and submit for review").click().run()
     no_failure(at)
     assert svc.registry.get_model(slug, ana).latest.input_schema["fields"][2] == {"name": "side", "type": "enum", "label": "Side", "options": ["buy", "sell"]}
+
+
+def test_an_output_that_cannot_show_its_step_says_so_under_the_step_and_is_counted_above_the_tabs(svc):
+    at, _ = signed_in(svc)
+    at.switch_page("views/editor.py").run()
+    at.selectbox(key="editor.outputs.new.kind").set_value("metrics")
+    at.selectbox(key="editor.outputs.new.source").set_value("dgs10")
+    at.button(key="FormSubmitter:editor.outputs.new-Add output").click().run()
+    assert not at.exception
+    assert [unescape(e.value) for e in at.error] == [
+        "1 error to fix before saving, each shown on its field (Outputs: 1).",
+        "a metric needs a scalar or a record, but 'dgs10' is a series (reduce it first, e.g. with 'summary' or 'last')"]
+    _widget(at, "selectbox", "builder.output.metrics.1.source.r").set_value("stats").run()
+    assert "field: 'stats' is a record; name the field to show" in [unescape(e.value) for e in at.error]
+    _widget(at, "text_input", "builder.output.metrics.1.field.r").input("mean").run()
+    no_failure(at)
+    assert _dsl(at)["outputs"]["metrics"][1] | {"label": None} == {"id": "dgs10", "source": "stats", "field": "mean", "label": None}
