@@ -152,7 +152,7 @@ def editor_page() -> None:
             changelog = st.text_input("What changed in this version?", key="editor.changelog")
             label = "Save as a new version and submit for review"
         else:
-            name = st.text_input("Name", key="editor.name")
+            name = st.text_input("Model name", key="editor.name")
             new_slug = st.text_input("Address (slug)", key="editor.slug", placeholder="my-spread")
             changelog = st.text_input("Changelog", value="First version", key="editor.first_changelog")
             label = "Save and submit for review"
