@@ -37,7 +37,10 @@ def _change(session: BuilderSession, index: int, name: str, key: str, kind: str 
 
 def _add(session: BuilderSession, key: str) -> None:
     name, kind = st.session_state[f"{key}.inputs.new.name"].strip(), st.session_state[f"{key}.inputs.new.type"]
+    before = session.revision
     act_at(f"{key}.inputs.new", session, E.add_field, name, kind, label=name.replace("_", " ").capitalize() if name else None)
+    if session.revision != before:  # added: the form is ready for the next one (a refused name stays, with its sentence)
+        st.session_state[f"{key}.inputs.new.name"] = ""
 
 
 def inputs_editor(session: BuilderSession, checked: Checked, key: str = "builder",
@@ -52,7 +55,9 @@ def inputs_editor(session: BuilderSession, checked: Checked, key: str = "builder
             continue
         name, kind = str(field.get("name", "")), field.get("type", "string")
         errors = [item for item in located if item.key == index]
-        with st.expander(escape(f"{name or '(no name)'} · {kind}" + (f" · {len(errors)} error(s)" if errors else "")), expanded=bool(errors)):
+        # Keyed by place, so an input whose label changes (an error fixed, a new name) stays open as the user left it.
+        with st.expander(escape(f"{name or '(no name)'} · {kind}" + (f" · {len(errors)} error(s)" if errors else "")), expanded=bool(errors),
+                         key=f"{key}.inputs.field.{index}"):
             shown = _field(session, index, field, fields, errors)
             for item in [e for e in errors if e.field.split(".")[0] not in shown]:
                 st.error(f"{escape(item.field)}: {escape(item.text)}" if item.field else escape(item.text))

@@ -54,7 +54,7 @@ def outputs_editor(svc: Any, user: Any, session: BuilderSession, checked: Checke
         for index, item in enumerate(items):
             if isinstance(item, dict):
                 errors = [e for e in located if e.key == (kind, index)]
-                _output(session, checked, kind, index, item, len(items), ids, errors)
+                _output(session, checked, kind, index, item, len(items), ids, errors, key)
     for item in [e for e in checked.located if e.area == "document" and e.field.startswith("outputs")]:
         st.error(escape(item.text))
     with st.form(f"{key}.outputs.new", border=True):
@@ -84,13 +84,14 @@ def outputs_editor(svc: Any, user: Any, session: BuilderSession, checked: Checke
         render_preview(kept[2], key=f"{key}.outputs.chart")
 
 
-def _output(session: BuilderSession, checked: Checked, kind: str, index: int, item: dict[str, Any], count: int, ids: list[str], errors: list[Any]) -> None:
+def _output(session: BuilderSession, checked: Checked, kind: str, index: int, item: dict[str, Any], count: int, ids: list[str], errors: list[Any],
+            prefix: str) -> None:
     def key(name: str) -> str:
         return wkey(session, "output", kind, index, name)
 
     source = item.get("source")
     title = f"{KIND_LABELS[kind]} · {item.get('label') or item.get('id')} ← {source}" + (f" · {len(errors)} error(s)" if errors else "")
-    with st.expander(escape(title), expanded=bool(errors)):
+    with st.expander(escape(title), expanded=bool(errors), key=f"{prefix}.outputs.{kind}.{index}"):  # keyed: stays open as its title changes
         left, right = st.columns(2)
         fitting = [s for s in ids if checked.types.get(s) in FITS[kind] or s == source]
         left.selectbox("Step", fitting, index=fitting.index(source) if source in fitting else None, key=key("source"),

@@ -172,6 +172,7 @@ def test_inputs_and_outputs_edited_with_the_builders_forms_are_saved_and_come_ba
     at.selectbox(key="editor.inputs.new.type").set_value("integer")
     at.button(key="FormSubmitter:editor.inputs.new-Add input").click().run()
     no_failure(at)
+    assert at.text_input(key="editor.inputs.new.name").value == ""  # added: the form is ready for the next one
     _widget(at, "number_input", "builder.field.2.default.r").set_value(20).run()
     _widget(at, "text_input", "builder.field.2.label.r").input("Window (days)").run()
     _widget(at, "text_input", "builder.field.0.label.r").input("First day").run()  # a template input's label
@@ -222,6 +223,7 @@ def test_a_bad_value_gets_a_sentence_on_its_field_and_is_not_what_is_saved(svc):
     at.text_input(key="editor.inputs.new.name").input("Start Date")
     at.button(key="FormSubmitter:editor.inputs.new-Add input").click().run()
     assert any("'Start Date' cannot be an input name" in unescape(w.value) for w in at.warning)
+    assert at.text_input(key="editor.inputs.new.name").value == "Start Date"  # refused: kept to be corrected
     assert any("'soon' is not a date" in unescape(w.value) for w in at.warning)  # each refused change stays said on its field
     assert [f["name"] for f in _schema(at)["fields"]] == ["start", "end"]
 
