@@ -61,7 +61,7 @@ def outputs_panel(svc: Any, user: Any, session: BuilderSession | None, checked: 
     if session is None or checked is None:
         st.caption(escape(UNREADABLE))
         return
-    outputs_editor(svc, user, session, checked, key=KEY, preview="To see them, test-run the model on sample data (below the tabs).")
+    outputs_editor(svc, user, session, checked, key=KEY, instead_of_preview="To see them, test-run the model on sample data (below the tabs).")
 
 
 def json_panel() -> None:

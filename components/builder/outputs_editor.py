@@ -39,10 +39,10 @@ def _add(session: BuilderSession, key: str) -> None:
         say(session, "Choose the step to show.", f"{key}.outputs.new")
 
 
-def outputs_editor(svc: Any, user: Any, session: BuilderSession, checked: Checked, key: str = "builder", preview: str | None = None) -> None:
+def outputs_editor(svc: Any, user: Any, session: BuilderSession, checked: Checked, key: str = "builder", instead_of_preview: str | None = None) -> None:
     """The outputs, each with its errors, and a form to add one; ``key`` namespaces the form and the chart preview.
 
-    ``preview``: None offers the chart preview (a run of the whole draft); a sentence instead says where to see the outputs.
+    ``instead_of_preview``: a sentence shown instead of the chart preview (a run of the whole draft), saying where to see the outputs.
     """
     st.caption("What a run shows: steps as chart series, tables or headline metrics.")
     doc = session.draft.dsl if isinstance(session.draft.dsl, dict) else {}
@@ -65,8 +65,8 @@ def outputs_editor(svc: Any, user: Any, session: BuilderSession, checked: Checke
                         format_func=lambda s: f"{s} ({checked.types.get(s, '?')})")
         st.form_submit_button("Add output", on_click=_add, args=(session, key))
         show_notice(session, f"{key}.outputs.new")
-    if preview is not None:
-        st.caption(escape(preview))
+    if instead_of_preview is not None:
+        st.caption(escape(instead_of_preview))
         return
     if st.button("Preview the chart", key=f"{key}.outputs.preview.run", icon=":material/monitoring:", disabled=checked.count > 0,
                  help="Runs the whole draft on sample data (not recorded)." if not checked.count else "Fix the errors first."):

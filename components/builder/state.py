@@ -1,5 +1,5 @@
-"""The builder's per-browser-session state: one ``BuilderSession`` per user and draft key, the last
-refusal to show, and the widget keys (they carry the draft's revision, so every widget re-reads the
+"""The builder's per-browser-session state: one ``BuilderSession`` per user and draft key, the refusals
+to show (at the top of the page, or on the field the change was made on), and the widget keys (they carry the draft's revision, so every widget re-reads the
 draft after any change, wherever it came from: the canvas, the list, the JSON tab, undo)."""
 
 from __future__ import annotations
