@@ -2,6 +2,9 @@
 
 The editor is streamlit-code-editor (react-ace; its built front end ships in the wheel, served by the app).
 What it returns lands in ``st.session_state["editor.code"]``, the one place the page reads the code from.
+The DSL around the code (fetch steps, input schema, outputs) is one builder session, edited with the
+builder's own components and kept in step with its JSON view (``components.code_session``); the test run
+and the save take that session's draft, so what runs and what is saved is what the forms show.
 """
 
 from __future__ import annotations
@@ -11,12 +14,15 @@ from typing import Any
 
 import streamlit as st
 
+from components.code_editor_forms import UNREADABLE, inputs_panel, json_panel, outputs_panel, status_line
 from components.code_fetch_steps import fetch_steps_panel
-from components.code_fetch_steps import forget as forget_fetch_steps
+from components.code_session import forget as forget_session
+from components.code_session import synced_session
 from components.results_panel import results_panel
 from components.session import current_user, get_services, require_user
 from components.text import escape
-from contracts.errors import AusterError, InputInvalid
+from contracts.errors import AusterError, InputInvalid, ValidationFailed
+from services.authoring.session import BuilderSession
 
 CODE_KEY = "editor.code"
 LANG = {"python": "python", "js": "javascript"}
@@ -47,18 +53,21 @@ def _start(draft: Any) -> None:
     st.session_state["editor.generation"] = st.session_state.get("editor.generation", 0) + 1
     st.session_state.pop("editor.trial", None)
     st.session_state.pop("editor.changelog", None)
-    forget_fetch_steps()
+    forget_session()
 
 
-def _current() -> Any:
-    """The draft as edited now (code, dependencies, DSL, input schema), or a per-field sentence."""
+def _current(session: BuilderSession | None) -> Any:
+    """The draft as edited now (code, dependencies, and the DSL and input schema the forms show), or a per-field sentence."""
     from dataclasses import replace
 
     from services.code_editor import parse_json
 
     draft = st.session_state["editor.draft"]
-    return replace(draft, code=st.session_state[CODE_KEY], dependencies=tuple(st.session_state.get("editor.deps") or ()),
-                   dsl=parse_json(st.session_state["editor.dsl"], "dsl"), input_schema=parse_json(st.session_state["editor.schema"], "input_schema"))
+    if session is None:  # the JSON view does not hold two objects: say which and why
+        dsl, schema = parse_json(st.session_state["editor.dsl"], "dsl"), parse_json(st.session_state["editor.schema"], "input_schema")
+    else:
+        dsl, schema = session.draft.dsl, session.draft.input_schema
+    return replace(draft, code=st.session_state[CODE_KEY], dependencies=tuple(st.session_state.get("editor.deps") or ()), dsl=dsl, input_schema=schema)
 
 
 def _trial_panel(trial: Any) -> None:
@@ -102,7 +111,11 @@ def editor_page() -> None:
     else:
         st.caption(escape(f"Editing {draft.slug} ({RUNTIME_LABEL[draft.runtime]}). Saving adds a version that waits for review; the last approved one stays live."))
 
-    code_tab, steps_tab, inputs_tab = st.tabs(["Code", "Fetch steps and outputs", "Input schema"])
+    session = synced_session()  # before any form or the JSON view is drawn: both show this run's draft
+    checked = session.check() if session is not None else None
+    with st.container():  # one block above the tabs whatever it holds, so the open tab stays open when an error comes or goes
+        status_line(session, checked)
+    code_tab, steps_tab, inputs_tab, outputs_tab, json_tab = st.tabs(["Code", "Fetch steps", "Input schema", "Outputs", "JSON (advanced)"])
     with code_tab:
         _editor(draft.runtime)
         if draft.runtime == "python":
@@ -111,14 +124,21 @@ def editor_page() -> None:
             st.multiselect("Dependencies (approved packages)", approved_packages(), key="editor.deps")
         st.caption("run(inputs) receives each input step's value under its step id and the run's inputs under 'args'. No network, no files.")
     with steps_tab:
-        fetch_steps_panel(svc, user)
+        if session is None:
+            st.caption(escape(UNREADABLE))
+        else:
+            fetch_steps_panel(svc, user, session)
     with inputs_tab:
-        st.text_area("Input schema", key="editor.schema", height=240)
+        inputs_panel(session, checked)
+    with outputs_tab:
+        outputs_panel(svc, user, session, checked)
+    with json_tab:
+        json_panel()
 
     if st.button("Test run on sample data", key="editor.test", icon=":material/science:") and require_user("test-run code") is not None:
         try:
             with st.spinner("Running in the sandbox..."):
-                st.session_state["editor.trial"] = svc.editor.trial(current_user(), _current())
+                st.session_state["editor.trial"] = svc.editor.trial(current_user(), _current(session))
         except InputInvalid as exc:
             st.error(escape(" ".join(exc.fields.values())))
         except AusterError as exc:
@@ -132,14 +152,16 @@ def editor_page() -> None:
             changelog = st.text_input("What changed in this version?", key="editor.changelog")
             label = "Save as a new version and submit for review"
         else:
-            name = st.text_input("Name", key="editor.name")
+            name = st.text_input("Model name", key="editor.name")
             new_slug = st.text_input("Address (slug)", key="editor.slug", placeholder="my-spread")
             changelog = st.text_input("Changelog", value="First version", key="editor.first_changelog")
             label = "Save and submit for review"
         saved = st.form_submit_button(escape(label), type="primary", icon=":material/save:")
     if saved and require_user("save a model") is not None:
         try:
-            current = _current()
+            if checked is not None and checked.count:  # the store would refuse it with every problem in one sentence
+                raise ValidationFailed(list(checked.problems))
+            current = _current(session)
             if draft.slug:
                 version = svc.editor.save_version(current_user(), current, changelog)
                 st.success(escape(f"Saved version {version.version}; it waits for an admin's review."))
@@ -150,6 +172,9 @@ def editor_page() -> None:
                 target = model.slug
         except InputInvalid as exc:
             st.error(escape(" ".join(exc.fields.values())))
+        except ValidationFailed as exc:
+            count = len(exc.problems)
+            st.error(escape(f"Not saved: the model has {count} error{'s' if count != 1 else ''}; each is shown on its field in the tabs above."))
         except AusterError as exc:
             st.error(escape(exc))
         else:

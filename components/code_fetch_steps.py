@@ -3,13 +3,11 @@
 A code model's DSL runs its fetch steps on the trusted side and hands their values to the ``code`` step.
 Here those steps are added from the builder's palette (only the data-fetch family is offered), and edited
 and removed with the builder's step editor (parameters as widgets, bound to run inputs or not, with their
-errors and a preview). The whole DSL stays editable as JSON in an advanced section; the JSON texts
-(``editor.dsl``, ``editor.schema``) and the builder session are kept in step both ways on every run.
+errors and a preview), over the editor's builder session (``components.code_session``).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import streamlit as st
@@ -20,53 +18,10 @@ from components.builder.step_editor import step_editor
 from components.text import escape
 from services.authoring import edits as E
 from services.authoring import graph
-from services.authoring.document import Draft
 from services.authoring.palette import family_of
 from services.authoring.session import BuilderSession
 
 FETCH = "fetch"
-SESSION = "editor.builder"
-SYNCED = "editor.builder.synced"  # the JSON texts and the session's revision when they last agreed
-TEXTS = ("editor.dsl", "editor.schema")
-
-
-def forget() -> None:
-    """Drop the builder session (a new draft was loaded into the JSON texts)."""
-    st.session_state.pop(SESSION, None)
-    st.session_state.pop(SYNCED, None)
-
-
-def _texts() -> tuple[str, str]:
-    return st.session_state[TEXTS[0]], st.session_state[TEXTS[1]]
-
-
-def synced_session() -> BuilderSession | None:
-    """The builder session over the editor's DSL and input schema, after this run's edits on either side.
-
-    JSON typed by hand replaces the session's draft; an edit made with the palette or step editor (its
-    callbacks ran before this) is written back into the JSON texts. None while the JSON does not parse.
-    """
-    texts = _texts()
-    session: BuilderSession | None = st.session_state.get(SESSION)
-    synced = st.session_state.get(SYNCED)
-    if session is None or synced is None or texts != synced[0]:
-        try:
-            dsl, schema = json.loads(texts[0]), json.loads(texts[1])
-        except ValueError:
-            return None
-        if not isinstance(dsl, dict) or not isinstance(schema, dict):
-            return None
-        draft = Draft(dsl=dsl, input_schema=schema)
-        if session is None:
-            session = BuilderSession("editor", draft)
-            st.session_state[SESSION] = session
-        else:
-            session.replace(draft)
-    elif session.revision != synced[1]:
-        texts = (json.dumps(session.draft.dsl, indent=2), json.dumps(session.draft.input_schema, indent=2))
-        st.session_state[TEXTS[0]], st.session_state[TEXTS[1]] = texts
-    st.session_state[SYNCED] = (texts, session.revision)
-    return session
 
 
 def fetch_step_ids(session: BuilderSession) -> list[str]:
@@ -90,18 +45,8 @@ def _select(session: BuilderSession) -> None:
     session.select(st.session_state["editor.fetch.select"])
 
 
-def fetch_steps_panel(svc: Any, user: Any) -> None:
-    """Fetch steps through the builder's palette and step editor, and the whole DSL as JSON below."""
-    session = synced_session()
-    if session is None:
-        st.warning("The DSL below is not a valid JSON object; fix it (or undo your change) to edit the fetch steps here.", icon=":material/data_object:")
-    else:
-        _fetch_steps(svc, user, session)
-    with st.expander("Advanced: the whole DSL and the outputs as JSON", expanded=session is None):
-        st.text_area("The model's DSL: fetch steps run on the trusted side, the 'code' step runs your code", key=TEXTS[0], height=320)
-
-
-def _fetch_steps(svc: Any, user: Any, session: BuilderSession) -> None:
+def fetch_steps_panel(svc: Any, user: Any, session: BuilderSession) -> None:
+    """Fetch steps through the builder's palette (on the left) and step editor (on the right)."""
     show_notice(session)
     ids = fetch_step_ids(session)
     codes = code_step_ids(session)
@@ -122,4 +67,4 @@ def _fetch_steps(svc: Any, user: Any, session: BuilderSession) -> None:
                      format_func=lambda sid: sid + ("" if not codes or sid in fed else " (not read by the code step)"))
         step_editor(svc, user, session, session.check())
         if codes and session.selected not in fed:
-            st.caption(escape(f"'{session.selected}' does not feed the code step '{codes[0]}'; connect it in the JSON below to read it in run(inputs)."))
+            st.caption(escape(f"'{session.selected}' does not feed the code step '{codes[0]}'; connect it in the JSON (advanced) tab to read it in run(inputs)."))

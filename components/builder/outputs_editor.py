@@ -8,7 +8,7 @@ from typing import Any
 
 import streamlit as st
 
-from components.builder.state import act, wkey
+from components.builder.state import act, act_at, say, show_notice, wkey
 from components.builder.step_editor import render_preview
 from components.charts import CHART_KINDS, PALETTE
 from components.text import escape
@@ -20,7 +20,6 @@ from services.authoring.session import BuilderSession, Checked
 KIND_LABELS = {"series": "Chart series", "tables": "Table", "metrics": "Metric"}
 FITS = {"series": ("series", "frame"), "tables": ("series", "frame", "record", "scalar"), "metrics": ("scalar", "record")}
 FORMATS = [None, ".2f", ".1f", ".0f", ".1%", ".2%", ",.0f", "+.2f"]
-OUTPUTS_PREVIEW = "builder.outputs.preview"
 
 
 def _change(session: BuilderSession, kind: str, index: int, name: str, key: str, empty_is_none: bool = True) -> None:
@@ -29,16 +28,22 @@ def _change(session: BuilderSession, kind: str, index: int, name: str, key: str,
         value = value.strip()
     if empty_is_none and value in ("", [], None):
         value = None
-    act(session, E.update_output, kind, index, {name: value})
+    act_at(f"output.{kind}.{index}", session, E.update_output, kind, index, {name: value})
 
 
-def _add(session: BuilderSession) -> None:
-    kind, source = st.session_state["builder.outputs.new.kind"], st.session_state["builder.outputs.new.source"]
+def _add(session: BuilderSession, key: str) -> None:
+    kind, source = st.session_state[f"{key}.outputs.new.kind"], st.session_state[f"{key}.outputs.new.source"]
     if source:
-        act(session, E.add_output, kind, source)
+        act_at(f"{key}.outputs.new", session, E.add_output, kind, source)
+    else:
+        say(session, "Choose the step to show.", f"{key}.outputs.new")
 
 
-def outputs_editor(svc: Any, user: Any, session: BuilderSession, checked: Checked) -> None:
+def outputs_editor(svc: Any, user: Any, session: BuilderSession, checked: Checked, key: str = "builder", instead_of_preview: str | None = None) -> None:
+    """The outputs, each with its errors, and a form to add one; ``key`` namespaces the form and the chart preview.
+
+    ``instead_of_preview``: a sentence shown instead of the chart preview (a run of the whole draft), saying where to see the outputs.
+    """
     st.caption("What a run shows: steps as chart series, tables or headline metrics.")
     doc = session.draft.dsl if isinstance(session.draft.dsl, dict) else {}
     outputs = doc.get("outputs") if isinstance(doc.get("outputs"), dict) else {}
@@ -49,43 +54,51 @@ def outputs_editor(svc: Any, user: Any, session: BuilderSession, checked: Checke
         for index, item in enumerate(items):
             if isinstance(item, dict):
                 errors = [e for e in located if e.key == (kind, index)]
-                _output(session, checked, kind, index, item, len(items), ids, errors)
+                _output(session, checked, kind, index, item, len(items), ids, errors, key)
     for item in [e for e in checked.located if e.area == "document" and e.field.startswith("outputs")]:
         st.error(escape(item.text))
-    with st.form("builder.outputs.new", border=True):
+    with st.form(f"{key}.outputs.new", border=True):
         st.markdown("**Show a step**")
         left, right = st.columns(2)
-        left.selectbox("As", list(KIND_LABELS), format_func=KIND_LABELS.get, key="builder.outputs.new.kind")
-        right.selectbox("Step", ids, index=None, placeholder="choose a step", key="builder.outputs.new.source",
+        left.selectbox("As", list(KIND_LABELS), format_func=KIND_LABELS.get, key=f"{key}.outputs.new.kind")
+        right.selectbox("Step", ids, index=None, placeholder="choose a step", key=f"{key}.outputs.new.source",
                         format_func=lambda s: f"{s} ({checked.types.get(s, '?')})")
-        st.form_submit_button("Add output", on_click=_add, args=(session,))
-    if st.button("Preview the chart", key="builder.outputs.preview.run", icon=":material/monitoring:", disabled=checked.count > 0,
+        st.form_submit_button("Add output", on_click=_add, args=(session, key))
+        show_notice(session, f"{key}.outputs.new")
+    if instead_of_preview is not None:
+        st.caption(escape(instead_of_preview))
+        return
+    if st.button("Preview the chart", key=f"{key}.outputs.preview.run", icon=":material/monitoring:", disabled=checked.count > 0,
                  help="Runs the whole draft on sample data (not recorded)." if not checked.count else "Fix the errors first."):
         try:
             with st.spinner("Running the draft…"):
-                st.session_state[OUTPUTS_PREVIEW] = (session.key, session.revision, svc.builder.preview.preview_outputs(user, session.draft))
+                st.session_state[f"{key}.outputs.preview"] = (session.key, session.revision, svc.builder.preview.preview_outputs(user, session.draft))
         except ValidationFailed as exc:
             st.error(f"Fix {len(exc.problems)} error(s) first.")
         except AusterError as exc:
             st.error(escape(exc))
-    kept = st.session_state.get(OUTPUTS_PREVIEW)
+    kept = st.session_state.get(f"{key}.outputs.preview")
     if kept and kept[0] == session.key:
         if kept[1] != session.revision:
             st.caption("The draft changed since this preview; preview again to update it.")
-        render_preview(kept[2], key="builder.outputs.chart")
+        render_preview(kept[2], key=f"{key}.outputs.chart")
 
 
-def _output(session: BuilderSession, checked: Checked, kind: str, index: int, item: dict[str, Any], count: int, ids: list[str], errors: list[Any]) -> None:
+def _output(session: BuilderSession, checked: Checked, kind: str, index: int, item: dict[str, Any], count: int, ids: list[str], errors: list[Any],
+            prefix: str) -> None:
     def key(name: str) -> str:
         return wkey(session, "output", kind, index, name)
 
     source = item.get("source")
     title = f"{KIND_LABELS[kind]} · {item.get('label') or item.get('id')} ← {source}" + (f" · {len(errors)} error(s)" if errors else "")
-    with st.expander(escape(title), expanded=bool(errors)):
+    with st.expander(escape(title), expanded=bool(errors), key=f"{prefix}.outputs.{kind}.{index}"):  # keyed: stays open as its title changes
         left, right = st.columns(2)
         fitting = [s for s in ids if checked.types.get(s) in FITS[kind] or s == source]
         left.selectbox("Step", fitting, index=fitting.index(source) if source in fitting else None, key=key("source"),
                        format_func=lambda s: f"{s} ({checked.types.get(s, '?')})", on_change=_change, args=(session, kind, index, "source", key("source")))
+        with left:  # the step shown is what most errors are about: they go under it
+            for error in [e for e in errors if e.field.split(".")[0] == "source"]:
+                st.error(escape(error.text))
         right.text_input("Label", value=str(item.get("label") or ""), key=key("label"), on_change=_change,
                          args=(session, kind, index, "label", key("label"), kind == "tables"), help="{name} shows a run input's value.")
         columns = E.columns_of(session.draft, source) if isinstance(source, str) else None
@@ -120,8 +133,9 @@ def _output(session: BuilderSession, checked: Checked, kind: str, index: int, it
             formats = FORMATS + ([current] if current not in FORMATS else [])
             right.selectbox("Number format", formats, index=formats.index(current), format_func=lambda f: "as it comes" if f is None else f"{f} → {format(1234.5678, f)}",
                             key=key("format"), on_change=_change, args=(session, kind, index, "format", key("format")))
-        for error in errors:
+        for error in [e for e in errors if e.field.split(".")[0] != "source"]:
             st.error(f"{escape(error.field)}: {escape(error.text)}" if error.field else escape(error.text))
+        show_notice(session, f"output.{kind}.{index}", then=" Not taken: the output keeps what it had.")
         up, down, remove = st.columns(3)
         up.button("Move up", key=key("up"), on_click=act, args=(session, E.move_output, kind, index, -1), disabled=index == 0, icon=":material/arrow_upward:")
         down.button("Move down", key=key("down"), on_click=act, args=(session, E.move_output, kind, index, 1), disabled=index == count - 1, icon=":material/arrow_downward:")

@@ -1,5 +1,5 @@
-"""The builder's per-browser-session state: one ``BuilderSession`` per user and draft key, the last
-refusal to show, and the widget keys (they carry the draft's revision, so every widget re-reads the
+"""The builder's per-browser-session state: one ``BuilderSession`` per user and draft key, the refusals
+to show (at the top of the page, or on the field the change was made on), and the widget keys (they carry the draft's revision, so every widget re-reads the
 draft after any change, wherever it came from: the canvas, the list, the JSON tab, undo)."""
 
 from __future__ import annotations
@@ -38,24 +38,36 @@ def wkey(session: BuilderSession, *parts: object) -> str:
 
 def act(session: BuilderSession, edit: Any, *args: Any, **kwargs: Any) -> Any:
     """Apply an edit; a refusal becomes the notice shown at the top of the page (nothing changes)."""
+    return act_at(None, session, edit, *args, **kwargs)
+
+
+def act_at(where: str | None, session: BuilderSession, edit: Any, *args: Any, **kwargs: Any) -> Any:
+    """Apply an edit made on one field (``where``, e.g. "input.2"); a refusal is shown on that field."""
     try:
         return session.apply(edit, *args, **kwargs)
     except AusterError as exc:
-        say(session, str(exc))
+        say(session, str(exc), where)
         return None
 
 
-def say(session: BuilderSession, message: str) -> None:
-    """A sentence shown at the top of the page until the draft next changes."""
-    st.session_state[NOTICE] = (session.key, session.revision, message)
+def say(session: BuilderSession, message: str, where: str | None = None) -> None:
+    """A sentence shown until the draft next changes: on the field ``where``, or at the top of the page (None).
+
+    Each field keeps its own, so two refused changes in a row both stay said.
+    """
+    kept = st.session_state.get(NOTICE)
+    said = kept[2] if kept and kept[:2] == (session.key, session.revision) else {}
+    st.session_state[NOTICE] = (session.key, session.revision, said | {where: message})
 
 
-def show_notice(session: BuilderSession) -> None:
+def show_notice(session: BuilderSession, where: str | None = None, then: str = "") -> None:
+    """The sentence said at ``where`` (None: the top of the page), if the draft has not changed since; ``then`` follows it."""
     kept = st.session_state.get(NOTICE)
     if not kept:
         return
-    key, revision, message = kept
+    key, revision, said = kept
     if (key, revision) != (session.key, session.revision):
         st.session_state.pop(NOTICE, None)
         return
-    st.warning(escape(message), icon=":material/block:")
+    if where in said:
+        st.warning(escape(said[where] + then), icon=":material/block:")

@@ -125,7 +125,7 @@ def test_write_review_run_publish_a_code_model(browser, app_url, shots):
         ana.page.get_by_text("Limits: 30 s, 512 MB memory").wait_for()
         ana.page.wait_for_function(f"({VISIBLE_CHARTS}) > 0")
         ana.shot("test-run")
-        ana.page.get_by_label("Name", exact=True).fill("Spread written in the browser")
+        ana.page.get_by_label("Model name", exact=True).fill("Spread written in the browser")
         ana.page.get_by_label("Address (slug)", exact=True).fill(SLUG)
         ana.page.get_by_role("button", name="Save and submit for review").click()
         ana.page.get_by_text("it waits for an admin's review").wait_for()
