@@ -1,5 +1,5 @@
 """The data providers' daily event counts and the admins' health report in the embedded store (the same answers
-as Supabase's ``record_provider_events()`` and ``admin_health()``, migration 20250101000035)."""
+as Supabase's ``record_provider_events()`` and ``admin_health()``, migration 20250101000046)."""
 
 from __future__ import annotations
 

@@ -441,31 +441,6 @@ MIGRATIONS.append(
     )
 )
 
-# Issue 13, the admin page's health (Supabase migration 20250101000035): a failed run keeps its error's code and the
-# operation of the step that failed (NULL when no step did: invalid inputs, an invalid document, a refusal), and the
-# data providers' cache events are counted per provider, kind of call, UTC day, event and error code ('' when
-# none), added to by the server in batches. Numbered 33 (this branch's range); it depends on nothing after 32.
-MIGRATIONS.append(
-    (
-        33,
-        """
-        ALTER TABLE model_runs ADD COLUMN error_code TEXT CHECK (error_code IS NULL OR length(error_code) BETWEEN 1 AND 64);
-        ALTER TABLE model_runs ADD COLUMN error_operation TEXT CHECK (error_operation IS NULL OR length(error_operation) BETWEEN 1 AND 100);
-        CREATE INDEX model_runs_errors_idx ON model_runs (finished_at) WHERE status = 'error';
-        CREATE TABLE provider_health_daily (
-            provider  TEXT NOT NULL CHECK (length(provider) BETWEEN 1 AND 64),
-            kind      TEXT NOT NULL CHECK (length(kind) BETWEEN 1 AND 64),
-            date      TEXT NOT NULL,
-            event     TEXT NOT NULL CHECK (event IN ('hit', 'miss', 'stale', 'error', 'rate_limited')),
-            code      TEXT NOT NULL DEFAULT '' CHECK (length(code) <= 64),
-            count     INTEGER NOT NULL DEFAULT 0 CHECK (count >= 0),
-            PRIMARY KEY (provider, kind, date, event, code)
-        );
-        CREATE INDEX provider_health_daily_date_idx ON provider_health_daily (date);
-        """,
-    )
-)
-
 # Code models in review (issues 14 and 15). A code version (runtime python or js) starts 'pending'; an
 # admin approves or rejects it and the decision is kept in model_reviews (who, when, the code's SHA-256,
 # a note). ``models.review_status`` says whether the model has an approved version ('approved'), else
@@ -509,6 +484,31 @@ MIGRATIONS.append(
         """
         ALTER TABLE model_runs ADD COLUMN queued INTEGER NOT NULL DEFAULT 0;
         CREATE INDEX model_runs_queued_pending_idx ON model_runs (created_at) WHERE status = 'pending' AND queued = 1;
+        """,
+    )
+)
+
+# Issue 13, the admin page's health (Supabase migration 20250101000046): a failed run keeps its error's code and the
+# operation of the step that failed (NULL when no step did: invalid inputs, an invalid document, a refusal), and the
+# data providers' cache events are counted per provider, kind of call, UTC day, event and error code ('' when
+# none), added to by the server in batches. Numbered 46, after 40 and 45, so a deployed database takes it in order.
+MIGRATIONS.append(
+    (
+        46,
+        """
+        ALTER TABLE model_runs ADD COLUMN error_code TEXT CHECK (error_code IS NULL OR length(error_code) BETWEEN 1 AND 64);
+        ALTER TABLE model_runs ADD COLUMN error_operation TEXT CHECK (error_operation IS NULL OR length(error_operation) BETWEEN 1 AND 100);
+        CREATE INDEX model_runs_errors_idx ON model_runs (finished_at) WHERE status = 'error';
+        CREATE TABLE provider_health_daily (
+            provider  TEXT NOT NULL CHECK (length(provider) BETWEEN 1 AND 64),
+            kind      TEXT NOT NULL CHECK (length(kind) BETWEEN 1 AND 64),
+            date      TEXT NOT NULL,
+            event     TEXT NOT NULL CHECK (event IN ('hit', 'miss', 'stale', 'error', 'rate_limited')),
+            code      TEXT NOT NULL DEFAULT '' CHECK (length(code) <= 64),
+            count     INTEGER NOT NULL DEFAULT 0 CHECK (count >= 0),
+            PRIMARY KEY (provider, kind, date, event, code)
+        );
+        CREATE INDEX provider_health_daily_date_idx ON provider_health_daily (date);
         """,
     )
 )

@@ -1,4 +1,4 @@
-"""The data providers' daily event counts and the admins' health report on Supabase (migration 20250101000035):
+"""The data providers' daily event counts and the admins' health report on Supabase (migration 20250101000046):
 ``record_provider_events()`` with the server-side key (the service role's alone), ``admin_health()`` under the
 viewer's JWT (an admin's only)."""
 

@@ -1,4 +1,4 @@
-"""The registry listing's figures (Supabase migration 20250101000036): runs in the last 30 days and ratings come from
+"""The registry listing's figures (Supabase migration 20250101000047): runs in the last 30 days and ratings come from
 model_listing_stats(), a definer function, so they must be the same figures as before and told only about models the
 caller may read (tested by attack: another user, anon)."""
 

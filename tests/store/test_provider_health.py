@@ -127,8 +127,8 @@ def test_both_schemas_accept_exactly_the_events_the_cache_reports() -> None:
     from contracts.health import PROVIDER_EVENTS
     from store.sqlite.schema import MIGRATIONS
 
-    sqlite_sql = dict(MIGRATIONS)[33]
-    supabase_sql = (Path(__file__).parents[2] / "supabase" / "migrations" / "20250101000035_provider_health.sql").read_text()
+    sqlite_sql = dict(MIGRATIONS)[46]
+    supabase_sql = (Path(__file__).parents[2] / "supabase" / "migrations" / "20250101000046_provider_health.sql").read_text()
     for sql in (sqlite_sql, supabase_sql):
         (listed,) = re.findall(r"event\s+\w+\s+NOT NULL CHECK \(event IN \(([^)]*)\)\)", sql, flags=re.IGNORECASE)
         assert tuple(v.strip().strip("'") for v in listed.split(",")) == PROVIDER_EVENTS

@@ -1,5 +1,5 @@
 -- Issue 13, the admin page's health: errors by operation and the data providers' health. The embedded store's
--- migration 33 does the same.
+-- migration 46 does the same.
 --
 -- A failed run keeps its error's code and the operation of the step that failed (null when no step did: invalid
 -- inputs, an invalid document, a refusal); finish_run takes both. The data providers' cache events (hits, misses,
