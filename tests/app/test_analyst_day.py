@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from contracts.dsl import ModelMeta
 from tests.app.conftest import APP
-from tests.app.test_pages import EXPECTED_MOVE, YIELD_CURVE, charts, no_failure, publish, run_model, texts, unescape
+from tests.app.test_pages import EXPECTED_MOVE, YIELD_CURVE, charts, no_failure, open_expander, publish, run_model, texts, unescape
 
 
 def form_errors(at: AppTest) -> list[str]:
@@ -354,6 +354,7 @@ def test_a_results_figures_are_built_once_per_run_not_on_every_rerun(open_page, 
     at = open_page("views/model.py", slug=YIELD_CURVE)
     at.date_input(key=f"{YIELD_CURVE}.start").set_value(date(2011, 3, 1))  # inputs no other test runs: a fresh run id
     run_model(at, YIELD_CURVE)
+    open_expander(at, f"{YIELD_CURVE}.result.downloads.open")
     for i in range(3):
         at.selectbox(key=f"{YIELD_CURVE}.result.download.pick").set_value(i).run()
     assert charts(at) and len(built) == 1
