@@ -4,6 +4,7 @@ the server, the time of a widget change on a page that shows a result. Medians a
     python bench/app.py                      # a free port
     python bench/app.py --port 8765          # or AUSTER_BENCH_PORT=8765 python bench/app.py
     python bench/app.py --pages              # also every page's server-side render (AppTest, median of 10)
+    python bench/app.py --baseline main      # also the browser figures of another ref, interleaved (before/after)
 
 Targets (issue 11, on a quiet machine): Run to chart under 1.5 s, artifact to chart under 2 s, a widget
 change on a page with a result under 150 ms of server time. Runs on a fresh sqlite file in a temporary
@@ -36,9 +37,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# The repository, not this folder: bench/queue.py would stand in for the standard library's queue (pyarrow imports it).
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 
 REPEATS = 10
+THIS, BEFORE = "this checkout", "baseline"
+SHOTS = ROOT / "test-output" / "bench"
 TARGETS = {"run": 1.5, "artifact": 2.0, "widget": 0.150}
 PAGES = [
     ("registry", "views/registry.py", {}),
@@ -66,6 +70,8 @@ def configure(folder: Path) -> None:
         os.environ.pop(name, None)
     os.environ["AUSTER_DB_PATH"] = str(folder / "auster.db")
     os.environ["AUSTER_DATA_MODE"] = "sample"
+    # Every measured tab is a new visitor from 127.0.0.1, so a new guest: lift the per-address and per-hour guest caps.
+    os.environ["AUSTER_GUESTS_PER_ADDRESS_HOUR"] = os.environ["AUSTER_GUESTS_PER_HOUR"] = "100000"
 
 
 def publish_one() -> str:
@@ -95,8 +101,12 @@ def timed(action: Callable[[], None]) -> float:
 # ----------------------------------------------------------------------------------------------
 
 
-def bench_browser(folder: Path, artifact: str, port: int | None) -> dict[str, list[float]]:
-    """Seconds per repetition: Run -> chart per model, artifact -> chart (warm and cold browser)."""
+def bench_browser(folder: Path, artifact: str, port: int | None, baseline: Path | None = None) -> dict[str, dict[str, list[float]]]:
+    """Seconds per repetition, per server: Run -> chart per model, artifact -> chart (warm and cold browser).
+
+    With ``baseline`` (another checkout, e.g. before a change) a second server runs from it over a copy of
+    the same database, and each repetition measures both servers one after the other, so the two columns
+    share the machine's load."""
     from playwright.sync_api import sync_playwright
 
     from tests.e2e.conftest import CHROMIUM_ARGS, start_app, stop_app
@@ -105,56 +115,85 @@ def bench_browser(folder: Path, artifact: str, port: int | None) -> dict[str, li
     if chromium is None:
         print("browser part skipped: Debian's chromium is not installed (apt-get install -y chromium)")
         return {}
-    base, process = start_app(folder / "auster.db", folder / "streamlit.log", port)
-    results: dict[str, list[float]] = {}
+    servers: dict[str, tuple[str, subprocess.Popen]] = {}
+    results: dict[str, dict[str, list[float]]] = {}
     try:
+        servers[THIS] = start_app(folder / "auster.db", folder / "streamlit.log", port)
+        if baseline is not None:
+            (folder / BEFORE).mkdir()
+            shutil.copy(folder / "auster.db", folder / BEFORE / "auster.db")
+            servers[BEFORE] = start_app(folder / BEFORE / "auster.db", folder / BEFORE / "streamlit.log", None, root=baseline)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-            context = browser.new_context(viewport={"width": 1400, "height": 1000})
-            page = context.new_page()
-            page.set_default_timeout(60_000)
-            page.goto(base)  # the app's JavaScript in the browser cache, the services and model workers started
-            page.get_by_role("heading", name="Model registry").wait_for()
-            for slug, field, pattern, values in RUN_CASES:
-                times = []
-                for i in range(REPEATS + 1):  # the first one warms this model's path and is not counted
-                    tab = context.new_page()
-                    tab.set_default_timeout(60_000)
-                    tab.goto(f"{base}/model?slug={slug}&{field}={pattern.format(*values(i))}")
-                    tab.get_by_role("button", name="Run model").wait_for()
-                    tab.locator("[data-testid='stStatusWidget']").wait_for(state="detached")
-                    tab.wait_for_function(f"({FRAME_DRAWN}) > 0")  # the page as the analyst sees it, ready
-                    tab.wait_for_timeout(300)
+            contexts = {}
+            for name, (base, _) in servers.items():
+                contexts[name] = browser.new_context(viewport={"width": 1400, "height": 1000})
+                page = contexts[name].new_page()
+                page.set_default_timeout(60_000)
+                page.goto(base)  # the app's JavaScript in the browser cache, the services and model workers started
+                page.get_by_role("heading", name="Model registry").wait_for()
+                results[name] = {}
 
-                    def run(tab=tab) -> None:
-                        tab.get_by_role("button", name="Run model").click()
-                        tab.locator("[data-testid='stExpander']").filter(has_text="Done in").first.wait_for()
-                        tab.wait_for_function(f"({DRAWN}) > 0")
+            def run_to_chart(name: str, slug: str, query: str) -> float:
+                base, context = servers[name][0], contexts[name]
+                context.clear_cookies()  # a new visitor (the session cookie would bring back the last guest and its daily quota)
+                tab = context.new_page()
+                tab.set_default_timeout(60_000)
+                tab.goto(f"{base}/model?slug={slug}&{query}")
+                tab.get_by_role("button", name="Run model").wait_for()
+                tab.locator("[data-testid='stStatusWidget']").wait_for(state="detached")
+                tab.wait_for_function(f"({FRAME_DRAWN}) > 0")  # the page as the analyst sees it, ready
+                tab.wait_for_timeout(300)
 
+                def run() -> None:
+                    tab.get_by_role("button", name="Run model").click()
+                    tab.locator("[data-testid='stExpander']").filter(has_text="Done in").first.wait_for()
+                    tab.wait_for_function(f"({DRAWN}) > 0")
+
+                try:
                     elapsed = timed(run)
-                    if i:
-                        times.append(elapsed)
-                    tab.close()
-                results[f"Run to chart: {slug}"] = times
+                except Exception:
+                    SHOTS.mkdir(parents=True, exist_ok=True)
+                    tab.screenshot(path=str(SHOTS / "bench-run-failure.png"), full_page=True)
+                    print(f"Run to chart failed on the {name} server ({slug}?{query}); screenshot in {SHOTS}")
+                    raise
+                tab.close()
+                return elapsed
+
+            def artifact_to_chart(name: str, fresh: bool) -> float:
+                base = servers[name][0]
+                holder = browser.new_context(viewport={"width": 1400, "height": 1000}) if fresh else contexts[name]
+                tab = holder.new_page()
+                tab.set_default_timeout(60_000)
+
+                def open_artifact() -> None:
+                    tab.goto(f"{base}/artifact?slug={artifact}")
+                    tab.wait_for_function(f"({DRAWN}) > 0")
+
+                elapsed = timed(open_artifact)
+                tab.close()
+                if fresh:
+                    holder.close()
+                return elapsed
+
+            for slug, field, pattern, values in RUN_CASES:
+                for i in range(REPEATS + 1):  # the first one warms this model's path and is not counted
+                    for name in servers:
+                        elapsed = run_to_chart(name, slug, f"{field}={pattern.format(*values(i))}")
+                        if i:
+                            results[name].setdefault(f"Run to chart: {slug}", []).append(elapsed)
             for label, fresh in (("warm browser", False), ("cold browser", True)):
-                times = []
                 for _ in range(REPEATS):
-                    holder = browser.new_context(viewport={"width": 1400, "height": 1000}) if fresh else context
-                    tab = holder.new_page()
-                    tab.set_default_timeout(60_000)
-
-                    def open_artifact(tab=tab) -> None:
-                        tab.goto(f"{base}/artifact?slug={artifact}")
-                        tab.wait_for_function(f"({DRAWN}) > 0")
-
-                    times.append(timed(open_artifact))
-                    tab.close()
-                    if fresh:
-                        holder.close()
-                results[f"Artifact to chart ({label})"] = times
+                    for name in servers:
+                        results[name].setdefault(f"Artifact to chart ({label})", []).append(artifact_to_chart(name, fresh))
             browser.close()
+    except Exception:
+        for log in sorted(folder.glob("**/streamlit.log")):
+            print(f"--- end of {log.relative_to(folder)}:\n{log.read_text()[-3000:]}")
+        raise
     finally:
-        stop_app(process)
+        for _, process in servers.values():
+            stop_app(process)
     return results
 
 
@@ -174,6 +213,8 @@ def bench_widgets() -> dict[str, list[float]]:
     at.query_params["slug"] = slug
     at.switch_page("views/model.py").run()
     at.button(key=f"{slug}.run").click().run()
+    at.session_state[f"{slug}.result.downloads.open"] = True  # the picker is drawn once its expander is open
+    at.run()
     options = len(at.selectbox(key=f"{slug}.result.download.pick").options)
     at.selectbox(key=f"{slug}.result.download.pick").set_value(1).run()  # the first change warms the caches
     results["Widget change, model page with a result (download picker)"] = [
@@ -227,34 +268,57 @@ def load() -> str:
         return "uptime: not available"
 
 
+def baseline_checkout(ref: str, folder: Path) -> Path:
+    """The files of ``ref`` (a commit, branch or tag of this repository) in ``folder`` (``git archive``, no work tree)."""
+    folder.mkdir()
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", ref], check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    return folder
+
+
+def print_table(rows: dict[str, dict[str, list[float]]]) -> None:
+    """The issue's table: median and maximum per measure, and the baseline's beside them when there is one."""
+    compared = BEFORE in rows
+    header = f"{'measure':<72}{'median':>10}{'max':>10}"
+    if compared:
+        header += f"{'before median':>16}{'before max':>12}{'after/before':>14}"
+    print(header)
+    for name, times in rows[THIS].items():
+        median, worst = summary(times)
+        widget = name.startswith("Widget")
+        target = TARGETS["widget"] if widget else TARGETS["run"] if name.startswith("Run") else TARGETS["artifact"]
+        scale, unit, digits = (1000, "ms", 0) if widget else (1, "s", 2)
+        line = f"{name:<72}{median * scale:>{9 if unit == 's' else 8}.{digits}f}{unit}{worst * scale:>{9 if unit == 's' else 8}.{digits}f}{unit}"
+        if compared and name in rows[BEFORE]:
+            before, before_worst = summary(rows[BEFORE][name])
+            line += f"{before * scale:>15.{digits}f}{unit}{before_worst * scale:>11.{digits}f}{unit}{median / before:>14.2f}"
+        print(line + ("" if median < target else "  over target"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=int(os.environ.get("AUSTER_BENCH_PORT") or 0) or None,
                         help="port of the app server the browser part starts (default: AUSTER_BENCH_PORT, else a free port)")
     parser.add_argument("--no-browser", action="store_true", help="only the server-side measures")
     parser.add_argument("--pages", action="store_true", help="also every page's server-side render time")
+    parser.add_argument("--baseline", metavar="REF",
+                        help="also measure the browser figures of this git ref (e.g. main), interleaved with this checkout's, in a second column")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="auster-bench-") as tmp:
         folder = Path(tmp)
         configure(folder)
         artifact = publish_one()
+        baseline = baseline_checkout(args.baseline, folder / "baseline-checkout") if args.baseline and not args.no_browser else None
         print(f"load before: {load()}")
-        rows: dict[str, list[float]] = {}
+        rows: dict[str, dict[str, list[float]]] = {THIS: {}}
         if not args.no_browser:
-            rows.update(bench_browser(folder, artifact, args.port))
-        rows.update(bench_widgets())
+            rows.update(bench_browser(folder, artifact, args.port, baseline))
+        rows[THIS].update(bench_widgets())
         print(f"load after:  {load()}\n")
         print(f"Issue 11 (medians and maxima of {REPEATS}; targets: run {TARGETS['run']} s, artifact {TARGETS['artifact']} s, widget {TARGETS['widget'] * 1000:.0f} ms)")
-        print(f"{'measure':<72}{'median':>10}{'max':>10}")
-        for name, times in rows.items():
-            median, worst = summary(times)
-            if name.startswith("Widget"):
-                flag = "" if median < TARGETS["widget"] else "  over target"
-                print(f"{name:<72}{median * 1000:>8.0f}ms{worst * 1000:>8.0f}ms{flag}")
-            else:
-                target = TARGETS["run"] if name.startswith("Run") else TARGETS["artifact"]
-                flag = "" if median < target else "  over target"
-                print(f"{name:<72}{median:>9.2f}s{worst:>9.2f}s{flag}")
+        if baseline is not None:
+            print(f"'before': {args.baseline}, measured in the same run, one repetition after the other (widget figures: this checkout only)")
+        print_table(rows)
         if args.pages:
             print(f"\nServer-side render per page (AppTest, median of {REPEATS} reruns)")
             print(f"{'page':<18}{'median ms':>12}{'first ms':>12}")

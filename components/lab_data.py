@@ -18,14 +18,14 @@ from services.labs import LabSeries
 
 @st.cache_data(ttl=900, show_spinner=False)
 def fred_catalogue() -> pd.DataFrame:
-    """Series the data source can search (id, title, units, frequency, observation_start)."""
+    """Series the data source can search (id, title, units, frequency, observation_start, observation_end)."""
     return get_services().labs.catalogue()
 
 
-@st.cache_data(ttl=86_400, show_spinner=False)
-def first_observation(series_id: str) -> date | None:
-    """The first observation's date of a series outside the catalogue (typed in with live data)."""
-    return get_services().labs.first_observation(series_id)
+@st.cache_data(ttl=900, show_spinner=False)
+def observation_span(series_id: str) -> tuple[date | None, date | None]:
+    """The first and last observations' dates of a series outside the catalogue (typed in with live data)."""
+    return get_services().labs.observation_span(series_id)
 
 
 @st.cache_data(ttl=900, show_spinner="Fetching series…")

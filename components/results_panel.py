@@ -5,7 +5,9 @@ workspace and a published artifact render the same way without re-running anythi
 
 Speed: a result never changes once stored, so its figures are built once per run (``st.cache_resource``
 keyed by the run id or artifact slug) and every later rerun only sends them; the panel is a fragment,
-so its own widgets (the download picker) rerun the panel alone, not the page.
+so its own widgets (the download picker) rerun the panel alone, not the page. The step trace and the
+downloads are drawn only once their expander is opened: a page that opens on a result (an artifact
+link, a run) paints its charts without waiting for their tables' and widgets' scripts.
 """
 
 from __future__ import annotations
@@ -148,10 +150,15 @@ def results_panel(result: dict[str, Any], key: str, filename: str = "result", me
         st.info("This run produced no outputs to show; the model declares no series, tables or metrics.")
     provenance = result.get("provenance") or []
     st.caption(escape(f"{data_mode_text(provenance)} Runtime {float(result.get('runtime_ms') or 0):,.0f} ms."))
-    with st.expander("Step trace and data provenance"):  # static tables: no data-grid script to load for a results page
-        frame, formats = escape_table(trace_frame(result.get("trace") or []), {"Milliseconds": "{:,.1f}", "Rows": "{:,.0f}"})
-        st.table(frame.style.format(formats), hide_index=True)
-        if provenance:
-            st.table(escape_table(provenance_frame(provenance))[0], hide_index=True)
-    with st.expander("Downloads"):
-        _downloads(result, key, filename, meta)
+    # Drawn only when opened (the panel alone reruns): their tables and widgets stay out of the first paint.
+    trace = st.expander("Step trace and data provenance", key=f"{key}.trace.open", on_change="rerun")
+    if trace.open:
+        with trace:  # static tables: no data-grid script to load for a results page
+            frame, formats = escape_table(trace_frame(result.get("trace") or []), {"Milliseconds": "{:,.1f}", "Rows": "{:,.0f}"})
+            st.table(frame.style.format(formats), hide_index=True)
+            if provenance:
+                st.table(escape_table(provenance_frame(provenance))[0], hide_index=True)
+    downloads = st.expander("Downloads", key=f"{key}.downloads.open", on_change="rerun")
+    if downloads.open:
+        with downloads:
+            _downloads(result, key, filename, meta)

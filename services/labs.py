@@ -85,19 +85,24 @@ class LabsService:
         return DataMode(True, providers, f"Live data ({parts}).{rest}")
 
     def catalogue(self) -> pd.DataFrame:
-        """Series the macro provider can search: id, title, units, frequency and the first observation's date."""
+        """Series the macro provider can search: id, title, units, frequency and the first and last observations' dates."""
         frame = self._data().macro.search("", 200).value.copy()
-        if "observation_start" not in frame.columns:
-            frame["observation_start"] = [self.first_observation(sid) for sid in frame["id"]]
-        frame["observation_start"] = [_as_date(v) for v in frame["observation_start"]]
+        missing = [c for c in ("observation_start", "observation_end") if c not in frame.columns]
+        if missing:
+            spans = [self.observation_span(sid) for sid in frame["id"]]
+            for column in missing:
+                frame[column] = [span[0 if column == "observation_start" else 1] for span in spans]
+        for column in ("observation_start", "observation_end"):
+            frame[column] = [_as_date(v) for v in frame[column]]
         return frame
 
-    def first_observation(self, series_id: str) -> date | None:
-        """The date of a series' first observation (``None`` when the provider does not know the series)."""
+    def observation_span(self, series_id: str) -> tuple[date | None, date | None]:
+        """The dates of a series' first and last observations (``None`` where the provider does not know the series)."""
         try:
-            return _as_date(self._data().series_info(series_id).get("observation_start"))
+            info = self._data().series_info(series_id)
         except DataError:
-            return None
+            return None, None
+        return _as_date(info.get("observation_start")), _as_date(info.get("observation_end"))
 
     def series(self, series_ids: Iterable[str], start: date, end: date, units: Mapping[str, str] | None = None) -> LabSeries:
         """Each series on its own dates (``{id: {"x": [...], "y": [...]}}``) in its chosen FRED ``units``

@@ -1,15 +1,16 @@
 """/econ-lab : FRED series over a date range (each in its own transform), and the econ models prefilled from that context."""
 
-from datetime import date, timedelta
+from datetime import date
 
 import streamlit as st
 
 from components.charts import ChartContext, chart_title, context_figure
-from components.lab_data import first_observation, fred_catalogue, lab_series
+from components.lab_data import fred_catalogue, lab_series, observation_span
 from components.lab_url import parse_date, parse_list, parse_units, seed_widget, sync_query, units_text
 from components.links import page_url
 from components.models_tab import models_tab
 from components.results_panel import CHART_CONFIG, data_mode_text
+from components.run_panel import form_today
 from components.text import escape
 from services.labs import SERIES_UNITS, recession_spans
 
@@ -18,10 +19,19 @@ st.title("Econ Lab")
 catalogue = fred_catalogue()
 titles = dict(zip(catalogue["id"], catalogue["title"], strict=True))
 native_units = dict(zip(catalogue["id"], catalogue["units"], strict=True))
-starts = {sid: start for sid, start in zip(catalogue["id"], catalogue["observation_start"], strict=True) if start}
-today = date.today()
+spans = dict(zip(catalogue["id"], zip(catalogue["observation_start"], catalogue["observation_end"], strict=True), strict=True))
 notes = [seed_widget("econ.series", "series_ids", parse_list, allowed=titles, what="FRED series")]
 st.session_state.setdefault("econ.series", ["DGS10", "DGS2"])
+
+
+def _span(sid: str) -> tuple[date | None, date | None]:
+    """A series' first and last observations: from the catalogue, else asked of the data source."""
+    first, last = spans.get(sid, (None, None))
+    return (first, last) if first and last else observation_span(sid)
+
+
+def _years_before(day: date, years: int) -> date:
+    return day.replace(year=day.year - years) if (day.month, day.day) != (2, 29) else day.replace(year=day.year - years, day=28)
 
 
 def _units_label(sid: str, code: str) -> str:
@@ -42,19 +52,23 @@ with st.sidebar:
         accept_new_options=True, help="Type to search; with FRED_API_KEY set any FRED id can be typed in.",
     )
     chosen = list(dict.fromkeys(s.strip().upper() for s in series))
-    known_starts = [starts.get(sid) or first_observation(sid) for sid in chosen]
-    earliest = min([d for d in known_starts if d] or list(starts.values()) or [date(1900, 1, 1)])
-    notes.append(seed_widget("econ.start", "start", parse_date, what="date", fallback="the last ten years"))
-    notes.append(seed_widget("econ.end", "end", parse_date, what="date", fallback="today"))
-    st.session_state.setdefault("econ.start", max(earliest, today - timedelta(days=365 * 10)))
-    st.session_state.setdefault("econ.end", today)
+    known = [_span(sid) for sid in chosen] or list(spans.values())
+    earliest = min([first for first, _ in known if first] or [date(1900, 1, 1)])
+    # The data's as-of date: the latest observation of the chosen series (the data's reference date when unknown).
+    as_of = max([last for _, last in known if last] or [form_today()])
+    notes.append(seed_widget("econ.start", "start", parse_date, what="date", fallback="the last ten years of data"))
+    notes.append(seed_widget("econ.end", "end", parse_date, what="date", fallback="the latest observation"))
+    st.session_state.setdefault("econ.end", as_of)
+    st.session_state.setdefault("econ.start", max(earliest, _years_before(st.session_state["econ.end"], 10)))
     if st.session_state["econ.start"] < earliest:  # the widget refuses dates before its minimum
         notes.append(f"The chosen series start on {earliest.isoformat()}, so the start date is {earliest.isoformat()}.")
         st.session_state["econ.start"] = earliest
-    st.session_state["econ.end"] = min(max(st.session_state["econ.end"], earliest), today)
-    start = st.date_input("Start", key="econ.start", min_value=earliest, max_value=today, format="YYYY-MM-DD",
+    st.session_state["econ.start"] = min(st.session_state["econ.start"], as_of)  # nor after its maximum
+    st.session_state["econ.end"] = min(max(st.session_state["econ.end"], earliest), as_of)
+    start = st.date_input("Start", key="econ.start", min_value=earliest, max_value=as_of, format="YYYY-MM-DD",
                           help=escape(f"Any date from {earliest.isoformat()}, the first observation of the chosen series."))
-    end = st.date_input("End", key="econ.end", min_value=earliest, max_value=today, format="YYYY-MM-DD")
+    end = st.date_input("End", key="econ.end", min_value=earliest, max_value=as_of, format="YYYY-MM-DD",
+                        help=escape(f"Up to {as_of.isoformat()}, the latest observation of the chosen series."))
     linked_units = parse_units(st.query_params.get("units", ""))
     units: dict[str, str] = {}
     if chosen:

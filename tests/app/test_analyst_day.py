@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from contracts.dsl import ModelMeta
 from tests.app.conftest import APP
-from tests.app.test_pages import EXPECTED_MOVE, YIELD_CURVE, charts, no_failure, publish, run_model, texts, unescape
+from tests.app.test_pages import EXPECTED_MOVE, YIELD_CURVE, charts, no_failure, open_expander, publish, run_model, texts, unescape
 
 
 def form_errors(at: AppTest) -> list[str]:
@@ -216,6 +216,35 @@ def test_econ_lab_dates_reach_back_to_the_first_observation(open_page):
     assert charts(at)[0].proto.spec.count("1970-01-02") >= 1
 
 
+def test_econ_lab_dates_end_at_the_data_as_of_date_not_the_calendar(open_page):
+    """The sample's DGS10 and DGS2 end on 2026-08-20: the default end (and the latest date the picker
+    offers) is that observation, whatever today's date is; the start is ten years earlier."""
+    at = open_page("views/econ_lab.py")
+    no_failure(at)
+    end = at.sidebar.date_input(key="econ.end")
+    assert end.value == date(2026, 8, 20) and end.max == date(2026, 8, 20), (end.value, end.max)
+    assert at.sidebar.date_input(key="econ.start").value == date(2016, 8, 20)
+    assert at.sidebar.date_input(key="econ.start").max == date(2026, 8, 20)
+    at.sidebar.multiselect(key="econ.series").set_value(["GDPC1"]).run()  # quarterly, last observed 2026-04-01
+    assert at.sidebar.date_input(key="econ.end").max == date(2026, 4, 1)
+
+
+def test_econ_lab_start_ten_years_back_is_clamped_to_the_first_observation(open_page):
+    at = open_page("views/econ_lab.py", series_ids="SP500")  # the sample's SP500: 2021-04-14 to 2026-04-14
+    no_failure(at)
+    assert at.sidebar.date_input(key="econ.end").value == date(2026, 4, 14)
+    assert at.sidebar.date_input(key="econ.start").value == date(2021, 4, 14)
+
+
+def test_econ_lab_links_still_choose_the_dates(open_page):
+    at = open_page("views/econ_lab.py", series_ids="UNRATE", start="2001-03-01", end="2009-06-01")
+    no_failure(at)
+    assert at.sidebar.date_input(key="econ.start").value == date(2001, 3, 1)
+    assert at.sidebar.date_input(key="econ.end").value == date(2009, 6, 1)
+    late = open_page("views/econ_lab.py", series_ids="UNRATE", end="2030-01-01")
+    assert late.sidebar.date_input(key="econ.end").value == date(2026, 7, 1), "a link past the data ends at its last observation"
+
+
 def test_econ_lab_units_transforms_per_series_as_fred_offers_them(open_page):
     at = open_page("views/econ_lab.py", series_ids="CPIAUCSL,UNRATE", start="2019-01-01", end="2023-12-31")
     at.sidebar.selectbox(key="econ.units.CPIAUCSL").set_value("pc1").run()
@@ -325,6 +354,7 @@ def test_a_results_figures_are_built_once_per_run_not_on_every_rerun(open_page, 
     at = open_page("views/model.py", slug=YIELD_CURVE)
     at.date_input(key=f"{YIELD_CURVE}.start").set_value(date(2011, 3, 1))  # inputs no other test runs: a fresh run id
     run_model(at, YIELD_CURVE)
+    open_expander(at, f"{YIELD_CURVE}.result.downloads.open")
     for i in range(3):
         at.selectbox(key=f"{YIELD_CURVE}.result.download.pick").set_value(i).run()
     assert charts(at) and len(built) == 1

@@ -57,6 +57,12 @@ def run_model(at: AppTest, slug: str) -> AppTest:
     return at
 
 
+def open_expander(at: AppTest, key: str) -> AppTest:
+    """Open a result's expander (``{panel key}.downloads.open``, ``.trace.open``): its content is drawn only then."""
+    at.session_state[key] = True
+    return at.run()
+
+
 def metric_values(at: AppTest) -> dict[str, str]:
     return {unescape(m.label): m.value for m in at.metric}
 
@@ -97,6 +103,10 @@ def test_the_form_runs_a_model_and_shows_chart_metrics_and_provenance(open_page,
     assert charts(at), "a chart is shown"
     assert "Latest spread (pp)" in metric_values(at)
     assert "Sample data (bundled snapshot of FRED data), as of" in texts(at)
+    assert not at.get("download_button") and not any("Operation" in t.value.columns for t in at.table), "the downloads and the step trace wait until opened"
+    open_expander(at, f"{YIELD_CURVE}.result.trace.open")
+    assert any("Operation" in t.value.columns for t in at.table), "the step trace, once opened"
+    open_expander(at, f"{YIELD_CURVE}.result.downloads.open")
     picker = at.selectbox(key=f"{YIELD_CURVE}.result.download.pick")
     assert len(picker.options) >= 4  # two tables, the series, the whole JSON
     assert len(at.get("download_button")) == 1

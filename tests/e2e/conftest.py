@@ -46,18 +46,18 @@ def wait_healthy(base: str, process: subprocess.Popen, timeout: float = 60) -> N
     raise TimeoutError(f"streamlit did not answer on {base} within {timeout:.0f} s")
 
 
-def start_app(db_path: Path, log_path: Path, port: int | None = None) -> tuple[str, subprocess.Popen]:
-    """``streamlit run serve.py`` (app.py with the session-cookie route) on 127.0.0.1 and ``port`` (a free one by default);
-    returns its base URL and process."""
+def start_app(db_path: Path, log_path: Path, port: int | None = None, root: Path = ROOT) -> tuple[str, subprocess.Popen]:
+    """``streamlit run serve.py`` (app.py with the session-cookie route) on 127.0.0.1 and ``port`` (a free one by default)
+    from the checkout at ``root`` (this one by default); returns its base URL and process."""
     port = port or free_port()
     base = f"http://127.0.0.1:{port}"
     command = [
-        sys.executable, "-m", "streamlit", "run", str(ROOT / "serve.py"),
+        sys.executable, "-m", "streamlit", "run", str(root / "serve.py"),
         "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", "--server.runOnSave", "false",
     ]
     log = log_path.open("w")
-    process = subprocess.Popen(command, cwd=ROOT, env=app_env(db_path), stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(command, cwd=root, env=app_env(db_path), stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_healthy(base, process)
     except Exception:
