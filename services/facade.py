@@ -107,6 +107,7 @@ class Services:
 
     def close(self) -> None:
         self.queue.close()
+        self.health.flush()  # the providers' counts since the last flush (it keeps them if the store is down)
         self.store.close()
 
 

@@ -14,6 +14,7 @@ import logging
 import threading
 from collections.abc import Callable
 
+from services.health import HealthService
 from services.queue import LOST_CONFIRM_S, RedisSweepLock, Sweeper, reap, rq_knows, sweep_lost
 from workers.jobs import context
 
@@ -71,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         stop.set()
         if sweeper is not None:
             sweeper.stop()
+        HealthService(context()[1].store).flush()  # this worker's providers' counts since its last flush
     return 0
 
 

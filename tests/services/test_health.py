@@ -65,6 +65,22 @@ def test_counts_reach_the_store_at_most_once_a_minute_and_a_failed_flush_keeps_t
     assert tally.drain() == [ProviderEventCount("polygon", "quote", "2026-03-02", "miss", "", 1)]  # kept for the next flush
 
 
+def test_closing_the_services_writes_the_counts_of_the_last_minute(tmp_path: Path, sample) -> None:
+    """A process that stops (the app, a queue worker) does not take its last minute of counts with it."""
+    import services
+    from services.config import Settings
+
+    store = SqliteStore(tmp_path / "auster.db", password_hasher=FAST_HASHER)
+    built = services.build(Settings(db_path=str(tmp_path / "auster.db")), store=store, data=sample, load_seeds=False)
+    TALLY.drain()
+    TALLY.note("fred", "series", "stale", "E_UPSTREAM_UNAVAILABLE")
+    built.close()
+    reopened = SqliteStore(tmp_path / "auster.db", password_hasher=FAST_HASHER)
+    rows = [tuple(r) for r in reopened.db.all("SELECT provider, kind, event, code, count FROM provider_health_daily")]
+    assert rows == [("fred", "series", "stale", "E_UPSTREAM_UNAVAILABLE", 1)]
+    reopened.close()
+
+
 def test_a_run_counts_its_data_fetches_and_the_admin_reads_them(svc: Services) -> None:
     TALLY.drain()
     ana = svc.auth.sign_up("ana@example.com", "password1", "Ana")
