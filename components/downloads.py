@@ -20,8 +20,8 @@ import pandas as pd
 from components.charts import axis_title, base_label, is_date_axis, value_format
 from components.labels import clean_number, clean_numbers, is_fraction
 from components.tables import is_record, table_frame
+from services.csv_cells import safe_cell  # the cell rule, shared with the dashboards' CSVs
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 PROVIDER_NAMES = {"fred": "FRED", "polygon": "Polygon/Massive", "sample": "bundled sample"}
 
 
@@ -33,16 +33,6 @@ class ResultMeta:
     name: str = ""
     version: int | None = None
     run_id: str | None = None
-
-
-def safe_cell(value: Any) -> Any:
-    """A cell as written to CSV: text that would start a formula gets a leading ``'``; numbers are kept
-    (a whole float is written as a whole number: a count of 7436, not 7436.0)."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return int(value)
-    return value
 
 
 def _inputs_text(inputs: Mapping[str, Any]) -> str:

@@ -7,8 +7,6 @@ walled to the owner and admins); this service fills the days without activity an
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -16,6 +14,7 @@ from typing import Any
 from contracts.errors import PermissionDenied
 from contracts.records import User
 from services.auth import require_user
+from services.csv_cells import rows_csv
 from services.registry import RegistryService
 from store.base import Store
 
@@ -52,18 +51,10 @@ class ModelDashboard:
         return self.total("errors") / runs if runs else None
 
     def daily_csv(self) -> bytes:
-        return _csv(DAILY_COLUMNS, self.daily)
+        return rows_csv(DAILY_COLUMNS, self.daily)
 
     def inputs_csv(self) -> bytes:
-        return _csv(("name", "value", "runs"), self.top_inputs)
-
-
-def _csv(columns: tuple[str, ...], rows: list[dict[str, Any]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue().encode()
+        return rows_csv(("name", "value", "runs"), self.top_inputs)
 
 
 def build_dashboard(slug: str, name: str, raw: dict[str, Any], today: date) -> ModelDashboard:

@@ -13,8 +13,6 @@ operation (the step's operation and the error's code recorded with each failed r
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import threading
 import time
@@ -28,6 +26,7 @@ from contracts.errors import AusterError, PermissionDenied, StepFailed
 from contracts.health import FAILURE_EVENTS, PROVIDER_EVENTS, ProviderEventCount
 from contracts.records import User
 from services.auth import require_user
+from services.csv_cells import rows_csv
 from store.base import Store
 
 log = logging.getLogger(__name__)
@@ -143,18 +142,10 @@ class HealthReport:
         return [table[k] for k in sorted(table)]
 
     def events_csv(self) -> bytes:
-        return _csv(("date", "provider", "kind", "event", "code", "count"), sorted(self.events, key=lambda r: (str(r["date"]), r["provider"], r["kind"], r["event"], r["code"])))
+        return rows_csv(("date", "provider", "kind", "event", "code", "count"), sorted(self.events, key=lambda r: (str(r["date"]), r["provider"], r["kind"], r["event"], r["code"])))
 
     def errors_csv(self) -> bytes:
-        return _csv(("operation", "code", "errors", "last_at"), self.errors)
-
-
-def _csv(columns: tuple[str, ...], rows: list[dict[str, Any]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue().encode()
+        return rows_csv(("operation", "code", "errors", "last_at"), self.errors)
 
 
 class HealthService:

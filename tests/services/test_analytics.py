@@ -28,3 +28,13 @@ def test_every_day_of_the_period_is_a_row_and_the_shares_add_up() -> None:
 def test_no_activity_gives_no_shares_rather_than_zero() -> None:
     board = build_dashboard("m", "Model", {"since": "2026-11-27"}, date(2026, 11, 27))
     assert board.cache_hit_share is None and board.error_rate is None and board.runtime_p50_ms is None
+
+
+def test_input_values_typed_by_other_users_reach_the_owners_csv_as_text_never_as_formulas() -> None:
+    """Anyone who may run a model chooses its input values; the owner opens the dashboard's CSV in a spreadsheet."""
+    raw = RAW | {"top_inputs": [{"name": "label", "value": '=HYPERLINK("http://127.0.0.1/x","open")', "runs": 3},
+                                {"name": "start", "value": "2024-01-01", "runs": 2}]}
+    lines = build_dashboard("m", "Model", raw, date(2026, 11, 27)).inputs_csv().decode().splitlines()
+    assert lines[0] == "name,value,runs"
+    assert lines[1] == 'label,"\'=HYPERLINK(""http://127.0.0.1/x"",""open"")",3'
+    assert lines[2] == "start,2024-01-01,2"
