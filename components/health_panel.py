@@ -37,6 +37,8 @@ def providers_figure(report: HealthReport) -> go.Figure:
         fig.add_trace(go.Bar(x=days, y=[per_day[d] for d in days], name=plotly_text(label), marker_color=EVENT_COLOURS[event]))
     fig.update_layout(barmode="stack")
     fig.update_xaxes(type="date", tickformat="%Y-%m-%d")
+    most = max((sum(row[e] for e in EVENT_LABELS) for row in report.daily()), default=0)
+    fig.update_yaxes(rangemode="tozero", tickformat=",d", **({"dtick": 1} if most <= 10 else {}))  # whole calls only
     return _layout(fig, f"Data provider calls per day since {report.since:%Y-%m-%d}", "Date (UTC)", "Calls")
 
 
@@ -65,13 +67,16 @@ def health_panel(report: HealthReport) -> None:
     if providers:
         st.plotly_chart(providers_figure(report), key="admin.health.providers", width="stretch")
         table = pd.DataFrame(
-            [{"provider": p["provider"], "cache hits": p["hit"], "fetches": p["miss"], "hit share": _share(p["hit_share"]), "stale served": p["stale"],
-              "errors": p["error"], "rate limited": p["rate_limited"]} for p in providers]
+            [{"Provider": p["provider"], "Cache hits": p["hit"], "Fetches": p["miss"], "Hit share": _share(p["hit_share"]), "Stale copies served": p["stale"],
+              "Errors": p["error"], "Rate limited": p["rate_limited"]} for p in providers]
         )
         st.table(escape_table(table)[0], hide_index=True)
         if report.failures():
             st.markdown("**Provider failures by error code**")
-            st.table(escape_table(pd.DataFrame(report.failures(), columns=["provider", "event", "code", "count"]))[0], hide_index=True)
+            failures = pd.DataFrame(report.failures(), columns=["provider", "event", "code", "count"])
+            failures["event"] = failures["event"].map(lambda e: EVENT_LABELS.get(e, e))
+            st.table(escape_table(failures.rename(columns={"provider": "Provider", "event": "Event", "code": "Error code", "count": "Calls"}))[0],
+                     hide_index=True)
     else:
         st.caption("No data provider calls counted in this period yet.")
     st.download_button("Provider events (CSV)", report.events_csv(), file_name="provider-health.csv", mime="text/csv", key="admin.health.events_csv",
@@ -81,7 +86,9 @@ def health_panel(report: HealthReport) -> None:
     if report.errors:
         st.plotly_chart(errors_figure(report), key="admin.health.errors", width="stretch")
         rows = [{**e, "last_at": str(e.get("last_at") or "")[:16].replace("T", " ")} for e in report.errors]  # to the minute, UTC
-        st.table(escape_table(pd.DataFrame(rows, columns=["operation", "code", "errors", "last_at"]))[0], hide_index=True)
+        errors = pd.DataFrame(rows, columns=["operation", "code", "errors", "last_at"])
+        errors = errors.rename(columns={"operation": "Operation", "code": "Error code", "errors": "Failed runs", "last_at": "Last failure (UTC)"})
+        st.table(escape_table(errors)[0], hide_index=True)
     else:
         st.caption("No failed runs in this period.")
     st.download_button("Errors by operation (CSV)", report.errors_csv(), file_name="errors-by-operation.csv", mime="text/csv",

@@ -76,7 +76,8 @@ def usage_dashboard(board: ModelDashboard) -> None:
     st.plotly_chart(social_figure(board), key=f"usage.{board.slug}.social", width="stretch")
     st.subheader("Most used input values")
     if board.top_inputs:
-        st.table(escape_table(pd.DataFrame(board.top_inputs, columns=["name", "value", "runs"]))[0], hide_index=True)
+        inputs = pd.DataFrame(board.top_inputs, columns=["name", "value", "runs"])
+        st.table(escape_table(inputs.rename(columns={"name": "Input", "value": "Value", "runs": "Runs"}))[0], hide_index=True)
     else:
         st.caption("No runs in this period yet.")
     row = st.container(horizontal=True, gap="small")

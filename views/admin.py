@@ -48,10 +48,14 @@ else:
     cols[3].metric("Active users", f"{int(totals.get('active_users') or 0):,}")
     if site.get("top_models"):
         st.markdown("**Top models**")
-        st.table(escape_table(pd.DataFrame(site["top_models"], columns=["slug", "name", "runs", "cache_hits", "errors", "user_days"]))[0], hide_index=True)
+        top = pd.DataFrame(site["top_models"], columns=["slug", "name", "runs", "cache_hits", "errors", "user_days"])
+        top = top.rename(columns={"slug": "Address", "name": "Model", "runs": "Runs", "cache_hits": "Served from the cache",
+                                  "errors": "Failed runs", "user_days": "User-days"})
+        st.table(escape_table(top)[0], hide_index=True)
     if site.get("top_users"):
-        st.markdown("**Most active users** (days with a run, models used)")
-        st.table(escape_table(pd.DataFrame(site["top_users"], columns=["name", "days", "models"]))[0], hide_index=True)
+        st.markdown("**Most active users**")
+        users = pd.DataFrame(site["top_users"], columns=["name", "days", "models"])
+        st.table(escape_table(users.rename(columns={"name": "User", "days": "Days with a run", "models": "Models used"}))[0], hide_index=True)
 
 try:
     health = get_services().health.report(admin, 30)

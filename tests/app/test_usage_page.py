@@ -34,7 +34,7 @@ def test_the_owner_sees_runs_users_cache_hits_and_the_inputs_used(svc) -> None:
     usage = [c for c in at.get("plotly_chart") if '"meta":"usage"' in c.proto.spec.replace(" ", "")]
     assert len(usage) == 3
     inputs = at.table[0].value
-    assert ("start", "2024-01-01", 2) in set(map(tuple, inputs[["name", "value", "runs"]].values.tolist()))
+    assert ("start", "2024-01-01", 2) in set(map(tuple, inputs[["Input", "Value", "Runs"]].values.tolist()))
     assert len(at.get("download_button")) == 2
 
 
@@ -55,7 +55,8 @@ def test_the_admin_page_shows_the_sites_usage(svc) -> None:
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Runs"] == "1" and metrics["Active users"] == "1"
     top = at.table[0].value
-    assert top["slug"].tolist() == [YIELD_CURVE]
+    assert list(top.columns) == ["Address", "Model", "Runs", "Served from the cache", "Failed runs", "User-days"]  # readable labels
+    assert [shown(a) for a in top["Address"]] == [YIELD_CURVE]
 
 
 def shown(cell: Any) -> Any:
@@ -85,13 +86,14 @@ def test_the_admin_page_shows_the_providers_health_and_the_errors_by_operation(s
     no_failure(at)
     health = [c for c in at.get("plotly_chart") if '"meta":"health"' in c.proto.spec.replace(" ", "")]
     assert len(health) == 2
-    tables = [t.value for t in at.table]
-    providers = next(t for t in tables if "hit share" in t.columns)
-    sample = providers[providers["provider"] == "sample"].iloc[0]
-    assert int(sample["cache hits"]) + int(sample["fetches"]) >= 3  # two series for the spread, one (failing) for the broken copy
-    failures = next(t for t in tables if "event" in t.columns)
-    assert ("sample", "error", "E_DATA_NOT_FOUND") in {tuple(map(shown, row)) for row in failures[["provider", "event", "code"]].values.tolist()}
-    errors = next(t for t in tables if "operation" in t.columns)
-    assert [shown(cell) for cell in errors[["operation", "code", "errors"]].values.tolist()[0]] == ["fetch_series", "E_DATA_NOT_FOUND", 1]
+    tables = [t.value.rename(columns=shown) for t in at.table]
+    providers = next(t for t in tables if "Hit share" in t.columns)
+    sample = providers[providers["Provider"] == "sample"].iloc[0]
+    assert int(sample["Cache hits"]) + int(sample["Fetches"]) >= 3  # two series for the spread, one (failing) for the broken copy
+    failures = next(t for t in tables if "Event" in t.columns)
+    assert ("sample", "Provider errors", "E_DATA_NOT_FOUND") in {tuple(map(shown, row)) for row in failures[["Provider", "Event", "Error code"]].values.tolist()}
+    errors = next(t for t in tables if "Operation" in t.columns)
+    assert [shown(cell) for cell in errors[["Operation", "Error code", "Failed runs"]].values.tolist()[0]] == ["fetch_series", "E_DATA_NOT_FOUND", 1]
+    assert "Last failure (UTC)" in errors.columns
     labels = [b.proto.label for b in at.get("download_button")]
     assert {"Provider events (CSV)", "Errors by operation (CSV)"} <= set(labels)
