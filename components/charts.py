@@ -95,6 +95,14 @@ def plotly_text(text: object) -> str:
     return html.escape(str(text), quote=False)
 
 
+def count_axis(fig: go.Figure, most: float, axis: str = "y") -> go.Figure:
+    """An axis of counts: from zero, whole numbers only (a tick every 1 up to 10), and 0 to 1 when every count is 0
+    (instead of Plotly's -1 to 1, which would show negative counts)."""
+    update = fig.update_yaxes if axis == "y" else fig.update_xaxes
+    update(rangemode="tozero", tickformat=",d", **({"dtick": 1} if most <= 10 else {}), **({"range": [0, 1]} if most <= 0 else {}))
+    return fig
+
+
 # ----------------------------------------------------------------------------------------------
 # What the run's result says about its charts
 # ----------------------------------------------------------------------------------------------

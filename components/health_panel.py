@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from components.charts import plotly_text
+from components.charts import count_axis, plotly_text
 from components.text import escape, escape_table
 from services.health import HealthReport
 
@@ -37,8 +37,7 @@ def providers_figure(report: HealthReport) -> go.Figure:
         fig.add_trace(go.Bar(x=days, y=[per_day[d] for d in days], name=plotly_text(label), marker_color=EVENT_COLOURS[event]))
     fig.update_layout(barmode="stack")
     fig.update_xaxes(type="date", tickformat="%Y-%m-%d")
-    most = max((sum(row[e] for e in EVENT_LABELS) for row in report.daily()), default=0)
-    fig.update_yaxes(rangemode="tozero", tickformat=",d", **({"dtick": 1} if most <= 10 else {}))  # whole calls only
+    count_axis(fig, max((sum(row[e] for e in EVENT_LABELS) for row in report.daily()), default=0))
     return _layout(fig, f"Data provider calls per day since {report.since:%Y-%m-%d}", "Date (UTC)", "Calls")
 
 
@@ -52,7 +51,7 @@ def errors_figure(report: HealthReport) -> go.Figure:
                              orientation="h", showlegend=True))
     fig.update_layout(barmode="stack", height=220 + 36 * len(operations), legend_title_text="Error code")
     most = max((sum(int(e["errors"]) for e in report.errors if e["operation"] == o) for o in operations), default=0)
-    fig.update_xaxes(rangemode="tozero", tickformat=",d", **({"dtick": 1} if most <= 10 else {}))  # whole runs only
+    count_axis(fig, most, axis="x")
     return _layout(fig, "Failed runs per operation", "Failed runs", "Operation")
 
 

@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from components.charts import plotly_text
+from components.charts import count_axis, plotly_text
 from components.text import escape, escape_table
 from services.analytics import ModelDashboard
 
@@ -28,6 +28,7 @@ def runs_figure(board: ModelDashboard) -> go.Figure:
     fig.add_trace(go.Bar(x=days, y=[d["cache_hits"] for d in board.daily], name="Served from the cache", marker_color="#aec7e8"))
     fig.add_trace(go.Scatter(x=days, y=[d["unique_users"] for d in board.daily], name="Unique users", mode="lines+markers", line={"color": "#ff7f0e"}))
     fig.update_layout(barmode="stack")
+    count_axis(fig, max((max(d["runs"] + d["cache_hits"], d["unique_users"]) for d in board.daily), default=0))
     return _layout(fig, f"Runs and unique users per day since {board.since:%Y-%m-%d}", "Count")
 
 
@@ -50,6 +51,7 @@ def social_figure(board: ModelDashboard) -> go.Figure:
     fig = go.Figure()
     for column, label, colour in (("saves", "Saves", "#2ca02c"), ("forks", "Forks", "#9467bd"), ("ratings", "Ratings", "#8c564b")):
         fig.add_trace(go.Bar(x=days, y=[d[column] for d in board.daily], name=label, marker_color=colour))
+    count_axis(fig, max((max(d["saves"], d["forks"], d["ratings"]) for d in board.daily), default=0))
     return _layout(fig, "Saves, forks and ratings per day", "Count")
 
 

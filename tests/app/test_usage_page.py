@@ -97,3 +97,17 @@ def test_the_admin_page_shows_the_providers_health_and_the_errors_by_operation(s
     assert "Last failure (UTC)" in errors.columns
     labels = [b.proto.label for b in at.get("download_button")]
     assert {"Provider events (CSV)", "Errors by operation (CSV)"} <= set(labels)
+
+
+def test_count_charts_show_whole_numbers_from_zero_never_negative_or_half_counts() -> None:
+    from datetime import date
+
+    from components.usage_dashboard import runs_figure, social_figure
+    from services.analytics import build_dashboard
+
+    quiet = build_dashboard("m", "Model", {"since": "2026-11-25", "daily": [{"date": "2026-11-27", "runs": 1, "unique_users": 1}]},
+                            date(2026, 11, 27))
+    social = social_figure(quiet).layout.yaxis  # nobody saved, forked or rated: 0 to 1, not -1 to 1
+    assert tuple(social.range) == (0, 1) and social.tickformat == ",d" and social.dtick == 1
+    runs = runs_figure(quiet).layout.yaxis  # one run: ticks of one run, not 0.2
+    assert runs.rangemode == "tozero" and runs.tickformat == ",d" and runs.dtick == 1 and runs.range is None
