@@ -57,7 +57,9 @@ def artifact_view(artifact: Any) -> None:
     st.caption(escape(data_mode_text(result.get("provenance") or [])))
     inputs = content.inputs
     if inputs:
-        st.markdown("**Inputs**  \n" + "  \n".join(f"{escape(k)}: {escape(_shown(v))}" for k, v in inputs.items()))
+        fields = (content.version.input_schema or {}).get("fields") or []
+        labels = {f.get("name"): f.get("label") or f.get("name") for f in fields if isinstance(f, dict)}  # as the model's form says them
+        st.markdown("**Inputs**  \n" + "  \n".join(f"{escape(labels.get(k) or k)}: {escape(_shown(v))}" for k, v in inputs.items()))
     with st.container(horizontal=True, gap="small"):
         st.page_link(MODEL_PAGE, label="Run this model yourself with the same inputs", query_params=rerun_query(content), icon=":material/play_arrow:")
         with st.popover("Copy link", icon=":material/link:"):  # opened on demand: the code block's script loads only then

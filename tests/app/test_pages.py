@@ -222,6 +222,8 @@ def test_publish_then_open_the_artifact_as_an_anonymous_visitor(open_page, svc):
     assert "2s10s since the 90s" in unescape(visitor.title[0].value)
     assert metric_values(visitor) == numbers
     assert charts(visitor)
+    inputs = next(unescape(m.value) for m in visitor.markdown if m.value.startswith("**Inputs**"))
+    assert "Start date: " in inputs and "End date: " in inputs and "start:" not in inputs  # the form's labels, not the names
     assert svc.publishing.get_artifact(artifact_slug, None, count_view=False).views == 1
     gallery = open_page("views/artifacts.py")
     assert any("2s10s since the 90s" in unescape(link.proto.label) for link in gallery.get("page_link"))
