@@ -203,6 +203,7 @@ class RunRecord:
     created_at: datetime
     model_slug: str | None = None
     cached_from_run_id: str | None = None
+    queued: bool = False  # recorded for the queue (issue 15), not executed in place by the app
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ each by the same rules, asks again ``LOST_CONFIRM_S`` later about those it did n
 unknown with ``QUEUE_LOST``. Finishing a run is conditional (only a run still pending is finished), so a run
 is failed once however many sweepers look, and a run that finishes meanwhile is never overwritten. A run the
 app executes in place (not queued) is pending too and no queue knows it: it is not marked queued, so the
-sweep leaves it alone.
+sweep leaves it alone, and so do the owner's status reads and submissions (the store's run records carry the mark).
 
 ``MODEL_WORKER_URL`` is the Redis of the queue (default: ``REDIS_URL``); ``MODEL_WORKER_SECRET`` signs
 each job (HMAC-SHA256) and workers refuse a job whose signature does not verify, so whoever can write
@@ -611,8 +611,11 @@ class QueueService:
         return QueuedStatus(run_id, "running" if claimed else "queued", elapsed, run)
 
     def _settle_lost(self, user: User, run: RunRecord) -> bool:
-        """Fail a recorded run whose job the queue no longer knows (a Redis restart lost it); True when it did."""
-        if run.status != "pending" or run.cached or _elapsed(run) < self.lost_after_s:
+        """Fail a recorded run whose job the queue no longer knows (a Redis restart lost it); True when it did.
+
+        Only a run recorded for the queue can be lost so: one the app executes in place is pending too and no queue
+        knows it, however long it takes."""
+        if run.status != "pending" or run.cached or not run.queued or _elapsed(run) < self.lost_after_s:
             return False
         if self._ask(lambda: self.backend.knows(run.id, run.created_at)):
             self._unknown_since.pop(run.id, None)

@@ -61,6 +61,7 @@ def run_from_row(row: sqlite3.Row) -> RunRecord:
         created_at=dt(row["created_at"]),
         model_slug=row["model_slug"],
         cached_from_run_id=row["cached_from_run_id"],
+        queued=bool(row["queued"]),
     )
 
 

@@ -32,6 +32,7 @@ def run_from_row(row: dict[str, Any]) -> RunRecord:
         created_at=parse_time(row.get("created_at")),
         model_slug=row.get("model_slug"),
         cached_from_run_id=row.get("cached_from_run_id"),
+        queued=bool(row.get("queued")),
     )
 
 

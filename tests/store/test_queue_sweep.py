@@ -74,6 +74,19 @@ def test_a_run_that_finished_meanwhile_is_never_overwritten(store: Store) -> Non
     assert store.runs.runs_today(ana) == 1
 
 
+def test_a_users_runs_say_whether_they_were_recorded_for_the_queue(store: Store) -> None:
+    """The owner's status reads and submissions may fail as lost only a run recorded for the queue: the run records
+    they read carry the mark, so a slow run the app executes in place is told apart from a queued one."""
+    ana = store.users.sign_up(email(), "password1")
+    queued = reserve(store, ana, "for-the-queue")
+    in_place = reserve(store, ana, "in-place", queued=False)
+    assert (store.runs.get_run(ana, queued).queued, store.runs.get_run(ana, in_place).queued) == (True, False)
+    listed = {r.id: r.queued for r in store.runs.list_runs(ana)}
+    assert (listed[queued], listed[in_place]) == (True, False)
+    time.sleep(0.05)
+    assert all(r.queued for r in store.runs.pending_queued_runs(0, 1000))
+
+
 # ----------------------------------------------------------------------------- Supabase: attacks with a user's JWT
 @pytest.mark.parametrize("who", ["owner", "other", "visitor"])
 def test_attack_no_user_or_visitor_can_list_the_queued_runs_or_reserve_one(store: Store, who: str) -> None:

@@ -471,3 +471,33 @@ def test_tier_role_and_email_hold_even_under_a_looser_grant(conn: psycopg.Connec
     with as_service(conn):  # the server (an admin's tier change) still may
         conn.execute("update profiles set tier = 'paid' where id = %s", (world["bob"],))
     conn.execute("update profiles set tier = 'free' where id = %s", (world["bob"],))
+
+
+# ----------------------------------------------------------------------------- issue 15: my_runs() says which runs were queued
+def test_my_runs_says_whether_a_run_was_queued_with_its_rights_and_grants_unchanged(postgres_dsn: str) -> None:
+    """20250101000048 recreates my_runs() with one more column, queued: the function's definer rights, search_path
+    and grants must be exactly those it had, and each user still reads only their own runs through it."""
+    from tests.store.supabase_pg import apply_files, bootstrap, migration_files
+
+    files = migration_files()
+    cut = [p.name for p in files].index("20250101000048_my_runs_queued.sql")
+    rights = ("select prosecdef, proconfig, array(select a::text from unnest(proacl) a order by 1)"
+              " from pg_proc where proname = 'my_runs' and pronamespace = 'public'::regnamespace")
+    with fresh_database(postgres_dsn) as dsn, psycopg.connect(dsn, autocommit=True) as conn:
+        bootstrap(conn)
+        apply_files(conn, files[:cut])
+        before = conn.execute(rights).fetchall()
+        for path in files[cut:]:
+            conn.execute(path.read_text())
+        assert conn.execute(rights).fetchall() == before and len(before) == 1
+        ana, bob = create_auth_user(conn, "ana-queued@example.com"), create_auth_user(conn, "bob-queued@example.com")
+        model, version = add_model(conn, None, "queued-mark", "public")
+        with as_service(conn):
+            queued = conn.execute("select reserve_queued_run(%s, %s, %s, '{}', 'q')", (ana, model, version)).fetchone()[0]
+            in_place = conn.execute("select reserve_run(%s, %s, %s, '{}', 'p')", (ana, model, version)).fetchone()[0]
+        with as_role(conn, ana):
+            assert dict(conn.execute("select id, queued from my_runs(null, 50)").fetchall()) == {queued: True, in_place: False}
+        with as_role(conn, bob):
+            assert conn.execute("select count(*) from my_runs(null, 50)").fetchone()[0] == 0
+        with pytest.raises(psycopg.errors.InsufficientPrivilege), as_role(conn, None):
+            conn.execute("select * from my_runs(null, 50)")

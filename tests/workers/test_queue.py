@@ -28,8 +28,9 @@ from services.facade import Services
 from services.queue import CANCELLED, WORKER_LOST, LocalQueue
 from services.runner import RunJob, execute_job
 from store.sqlite import SqliteStore
+from store.supabase import SupabaseStore
 from tests.conftest import missing_service
-from tests.store.conftest import FAST_HASHER
+from tests.store.conftest import FAST_HASHER, seed_meta, supabase_loopback  # noqa: F401  (the loopback PostgREST/GoTrue, shared with tests/store)
 
 ROOT = Path(__file__).resolve().parents[2]
 INPUTS = {"start": "2024-01-01", "end": "2024-12-31"}
@@ -298,6 +299,50 @@ def test_the_sweep_leaves_alone_the_runs_its_queue_knows(local):
     assert svc.queue.sweep() == []
     gate.opened.set()
     assert [svc.queue.wait(ana, r.run_id, 30).state for r in (running, waiting)] == ["done", "done"]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("supabase-loopback", marks=pytest.mark.services)])
+def on_either_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Services, Gate]]:
+    """Services over each backend (sqlite, or the real migrations behind the loopback PostgREST), with the seed
+    spread model and the embedded queue's one worker thread behind a gate."""
+    if request.param == "sqlite":
+        store: Any = SqliteStore(tmp_path / "auster.db", password_hasher=FAST_HASHER)
+        settings = Settings(db_path=str(tmp_path / "auster.db"))
+    else:
+        loopback = request.getfixturevalue("supabase_loopback")
+        store = SupabaseStore(loopback.url, loopback.anon_key, service_role_key=loopback.service_role_key, auto_refresh_token=False)
+        settings = Settings(db_path=str(tmp_path / "unused.db"), supabase_url=loopback.url, supabase_anon_key=loopback.anon_key)
+    store.models.load_seeds([seed_meta()])
+    built = services.build(settings, store=store, data=sample_access(), load_seeds=False)
+    gate = Gate()
+    built.queue.backend.close()
+    built.queue.backend = LocalQueue(built.queue.backend._recorder, built.queue._secret, threads=1, execute=gate)
+    yield built, gate
+    gate.opened.set()
+    built.close()
+
+
+def test_issue15_a_slow_run_executed_in_place_is_never_failed_as_lost_by_its_owners_reads(on_either_store):
+    """A run the app executes in place is pending and no queue knows it: however long it takes, its owner submitting
+    again or reading its status must not fail it as lost; a queued run the queue lost still is."""
+    from services.queue import QUEUE_LOST
+
+    svc, gate = on_either_store
+    ana = person(svc)
+    model = svc.registry.get_model("spread-10y-2y", ana)
+    in_place = svc.store.runs.reserve_run(ana, model.id, model.latest.id, {"start": "2024-01-01"}, "executing-in-place")
+    lost = svc.store.runs.reserve_run(ana, model.id, model.latest.id, {"start": "2023-01-01"}, "lost-with-redis", queued=True)  # never enqueued
+    time.sleep(0.05)
+    old = svc.queue.backend
+    old.close()
+    svc.queue.backend = LocalQueue(old._recorder, svc.queue._secret, threads=1, execute=gate)  # the app restarted: neither is known to its queue
+    svc.queue.lost_after_s = svc.queue.lost_confirm_s = 0.0  # and both are past the threshold
+    again = svc.queue.submit(ana, "spread-10y-2y", {"start": "2022-01-01"})  # from another tab, while the first still runs
+    assert again.state in ("queued", "running")
+    assert svc.store.runs.get_run(ana, lost).error_message == QUEUE_LOST
+    assert svc.queue.status(ana, in_place).run.status == "pending"  # its page reads its status: still running
+    run = svc.store.runs.get_run(ana, in_place)
+    assert (run.status, run.error_message) == ("pending", None)
 
 
 def test_a_run_that_finishes_while_the_sweep_confirms_is_never_overwritten(local):
