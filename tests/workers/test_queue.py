@@ -59,6 +59,11 @@ def local(tmp_path: Path) -> Iterator[tuple[Services, Gate]]:
     """Services whose queue is the embedded one: one local worker thread behind a gate."""
     store = SqliteStore(tmp_path / "auster.db", password_hasher=FAST_HASHER)
     built = services.build(Settings(db_path=str(tmp_path / "auster.db"), seeds_dir=str(ROOT / "seeds"), queue_cap=2), store=store, data=sample_access())
+    yield from gated(built)
+
+
+def gated(built: Services) -> Iterator[tuple[Services, Gate]]:
+    """``built`` with its embedded queue's one worker thread behind a gate (opened and closed at the end)."""
     gate = Gate()
     built.queue.backend.close()
     built.queue.backend = LocalQueue(built.queue.backend._recorder, built.queue._secret, threads=1, execute=gate)
@@ -313,13 +318,7 @@ def on_either_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[
         store = SupabaseStore(loopback.url, loopback.anon_key, service_role_key=loopback.service_role_key, auto_refresh_token=False)
         settings = Settings(db_path=str(tmp_path / "unused.db"), supabase_url=loopback.url, supabase_anon_key=loopback.anon_key)
     store.models.load_seeds([seed_meta()])
-    built = services.build(settings, store=store, data=sample_access(), load_seeds=False)
-    gate = Gate()
-    built.queue.backend.close()
-    built.queue.backend = LocalQueue(built.queue.backend._recorder, built.queue._secret, threads=1, execute=gate)
-    yield built, gate
-    gate.opened.set()
-    built.close()
+    yield from gated(services.build(settings, store=store, data=sample_access(), load_seeds=False))
 
 
 def test_issue15_a_slow_run_executed_in_place_is_never_failed_as_lost_by_its_owners_reads(on_either_store):
