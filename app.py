@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from components.session import cookie_bridge, current_user, expire, get_services, session_notice
@@ -10,6 +12,7 @@ from components.text import escape
 from contracts.errors import AusterError, SessionExpired
 
 # url_path values are part of every shared link: never rename them.
+FAVICON = Path(__file__).parent / "components" / "static" / "favicon.png"
 PAGES = {
     "Discover": [
         st.Page("views/registry.py", title="Model registry", icon=":material/apps:", default=True),
@@ -46,7 +49,8 @@ def pages() -> dict[str, list[st.Page]]:
 
 
 def run() -> None:
-    st.set_page_config(page_title="Auster Models", page_icon=":material/ssid_chart:", layout="wide")
+    # A file, not a material icon: Streamlit fetches a material favicon from a font host on the internet.
+    st.set_page_config(page_title="Auster Models", page_icon=str(FAVICON), layout="wide")
     try:
         get_services()  # opens the store: a database the app cannot write to is a sentence, not a traceback
     except AusterError as exc:
