@@ -6,7 +6,7 @@ PORT ?= 8501
 # Test processes (pytest-xdist): the browser tests keep to one of them, the rest spread over all.
 TEST_WORKERS ?= 2
 
-.PHONY: run worker test lint bench bench-sandbox bench-queue sandbox-env clean
+.PHONY: run worker test lint bench bench-sandbox bench-queue sandbox-env vendor-plotly clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,3 +49,11 @@ bench-sandbox: $(VENV)/.dev
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# The charts' plotly.js cartesian bundle, the release the installed plotly package targets (README, Dependencies).
+# Needs npm; set BUNDLE_VERSION in components/plotly_view.py to the version printed.
+vendor-plotly: $(VENV)/.runtime
+	set -e; version=$$($(BIN)/python -c "from plotly.offline import get_plotlyjs_version as v; print(v())"); \
+	tmp=$$(mktemp -d); (cd $$tmp && npm pack --silent plotly.js-cartesian-dist-min@$$version >/dev/null && tar xzf *.tgz); \
+	cp $$tmp/package/plotly-cartesian.min.js $$tmp/package/LICENSE components/vendor/plotly/; rm -rf $$tmp; \
+	echo "components/vendor/plotly/ now holds plotly.js cartesian $$version"

@@ -1,12 +1,15 @@
 """Serve Auster Models with the routes the app needs beside its pages: ``streamlit run serve.py``.
 
 ``st.App`` (Streamlit's ASGI entry point) runs app.py exactly as ``streamlit run app.py`` does and
-mounts ``/api/session``, which sets and clears the HttpOnly session cookie (components/cookies.py).
-Started as ``streamlit run app.py`` the app works the same, but a sign-in lasts only as long as its tab.
+mounts ``/api/session``, which sets and clears the HttpOnly session cookie (components/cookies.py), and
+the charting library the app's charts use (components/plotly_view.py). Started as ``streamlit run app.py``
+the app works the same, but a sign-in lasts only as long as its tab and charts load Streamlit's larger
+plotly.js.
 """
 
 import streamlit as st
 
 from components.cookies import session_routes
+from components.plotly_view import chart_routes
 
-app = st.App("app.py", routes=session_routes())
+app = st.App("app.py", routes=session_routes() + chart_routes())

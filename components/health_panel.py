@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from components.charts import count_axis, plotly_text
+from components.plotly_view import show_chart
 from components.text import escape, escape_table
 from services.health import HealthReport
 
@@ -19,6 +20,7 @@ EVENT_COLOURS = {"hit": "#aec7e8", "miss": "#1f77b4", "stale": "#ff7f0e", "error
 
 def _layout(fig: go.Figure, title: str, x_title: str, y_title: str) -> go.Figure:
     fig.update_layout(
+        template="plotly_white",
         title=plotly_text(title), xaxis_title=x_title, yaxis_title=y_title, legend={"orientation": "h", "y": -0.25},
         margin={"t": 50, "l": 10, "r": 10, "b": 10}, meta="health",
     )
@@ -64,7 +66,7 @@ def health_panel(report: HealthReport) -> None:
     st.subheader("Data providers' health")
     providers = report.providers()
     if providers:
-        st.plotly_chart(providers_figure(report), key="admin.health.providers", width="stretch")
+        show_chart(providers_figure(report), key="admin.health.providers")
         table = pd.DataFrame(
             [{"Provider": p["provider"], "Cache hits": p["hit"], "Fetches": p["miss"], "Hit share": _share(p["hit_share"]), "Stale copies served": p["stale"],
               "Errors": p["error"], "Rate limited": p["rate_limited"]} for p in providers]
@@ -83,7 +85,7 @@ def health_panel(report: HealthReport) -> None:
 
     st.subheader("Errors by operation")
     if report.errors:
-        st.plotly_chart(errors_figure(report), key="admin.health.errors", width="stretch")
+        show_chart(errors_figure(report), key="admin.health.errors")
         rows = [{**e, "last_at": str(e.get("last_at") or "")[:16].replace("T", " ")} for e in report.errors]  # to the minute, UTC
         errors = pd.DataFrame(rows, columns=["operation", "code", "errors", "last_at"])
         errors = errors.rename(columns={"operation": "Operation", "code": "Error code", "errors": "Failed runs", "last_at": "Last failure (UTC)"})

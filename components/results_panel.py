@@ -22,6 +22,7 @@ import streamlit as st
 
 from components.charts import Chart, context_from_result, figures_for
 from components.downloads import ResultMeta, series_csv, table_csv
+from components.plotly_view import show_chart
 from components.tables import MAX_ROWS_SHOWN, styler_formats, table_view
 from components.text import escape, escape_table
 
@@ -142,7 +143,7 @@ def results_panel(result: dict[str, Any], key: str, filename: str = "result", me
     charts = result_charts(result, meta, cache_key)
     for chart in charts:
         config = {**CHART_CONFIG, "toImageButtonOptions": {"format": "png", "filename": f"{filename}-{chart.key}", "scale": 2}}
-        st.plotly_chart(chart.figure, key=f"{key}.{chart.key}", width="stretch", config=config, theme=None)
+        show_chart(chart.figure, key=f"{key}.{chart.key}", config=config)
     for table in outputs.get("tables") or []:
         st.markdown(f"**{escape(table.get('label') or table.get('id'))}**")
         show_table(table)

@@ -19,6 +19,7 @@ import streamlit as st
 
 from components.charts import placeholder_figure
 from components.downloads import ResultMeta
+from components.plotly_view import show_chart
 from components.publish_dialog import publish_controls
 from components.results_panel import results_panel
 from components.run_form import check_inputs, form_values, parse_schema, run_form, seed_state
@@ -233,7 +234,7 @@ def run_panel(
     kept = last_run(slug)
     draws_charts = bool(((model.latest.dsl if model.latest else {}) or {}).get("outputs", {}).get("series"))
     if show_results and draws_charts and not kept and not st.session_state.get(f"{slug}.error"):
-        st.plotly_chart(placeholder_figure(), key=f"{slug}.placeholder", width="stretch", config={"staticPlot": True, "displayModeBar": False}, theme=None)
+        show_chart(placeholder_figure(), key=f"{slug}.placeholder", config={"staticPlot": True, "displayModeBar": False})
     if kept and show_results:
         for warning in kept.get("warnings") or []:
             if warning not in (kept["result"].get("warnings") or []):

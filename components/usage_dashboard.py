@@ -8,12 +8,14 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from components.charts import count_axis, plotly_text
+from components.plotly_view import show_chart
 from components.text import escape, escape_table
 from services.analytics import ModelDashboard
 
 
 def _layout(fig: go.Figure, title: str, y_title: str) -> go.Figure:
     fig.update_layout(
+        template="plotly_white",
         title=plotly_text(title), xaxis_title="Date (UTC)", yaxis_title=y_title, legend={"orientation": "h", "y": -0.25},
         margin={"t": 50, "l": 10, "r": 10, "b": 10}, meta="usage",
     )
@@ -73,9 +75,9 @@ def usage_dashboard(board: ModelDashboard) -> None:
     columns[4].metric("Runtime p95", _ms(board.runtime_p95_ms))
     peak = max((d["unique_users"] for d in board.daily), default=0)
     st.caption(escape(f"Unique users are counted per day (the most in one day: {peak}). Runtimes are of {board.runtime_runs:,} executed successful runs."))
-    st.plotly_chart(runs_figure(board), key=f"usage.{board.slug}.runs", width="stretch")
-    st.plotly_chart(rates_figure(board), key=f"usage.{board.slug}.rates", width="stretch")
-    st.plotly_chart(social_figure(board), key=f"usage.{board.slug}.social", width="stretch")
+    show_chart(runs_figure(board), key=f"usage.{board.slug}.runs")
+    show_chart(rates_figure(board), key=f"usage.{board.slug}.rates")
+    show_chart(social_figure(board), key=f"usage.{board.slug}.social")
     st.subheader("Most used input values")
     if board.top_inputs:
         inputs = pd.DataFrame(board.top_inputs, columns=["name", "value", "runs"])

@@ -17,6 +17,7 @@ import streamlit as st
 
 from components.charts import plotly_text, thin
 from components.model_card import MODEL_PAGE
+from components.plotly_view import show_chart
 from components.run_panel import last_run
 from components.session import current_user, get_services, require_user
 from components.text import escape, escape_table
@@ -90,6 +91,7 @@ def overlay_figure(pair: SeriesPair, old: int, new: int) -> go.Figure:
         legend={"orientation": "h", "y": -0.15},
         margin={"t": 60, "l": 10, "r": 10, "b": 10},
         meta="version-overlay",
+        template="plotly_white",
     )
     return fig
 
@@ -326,7 +328,7 @@ def show_comparison(slug: str, comparison: Comparison) -> None:
     if comparison.metrics:
         st.table(escape_table(metrics_frame(comparison))[0], hide_index=True)
     for i, pair in enumerate(comparison.series):
-        st.plotly_chart(overlay_figure(pair, old, new), key=f"{slug}.compare.series.{i}", width="stretch")
+        show_chart(overlay_figure(pair, old, new), key=f"{slug}.compare.series.{i}")
     for table in comparison.tables:
         st.markdown(f"**{escape(table.label)}**" + ("" if not table.same else " (the same in both versions)"))
         frame = table_frame(table, old, new)

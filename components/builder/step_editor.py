@@ -13,6 +13,7 @@ import streamlit as st
 
 from components.builder.state import act, say, wkey
 from components.charts import series_figure
+from components.plotly_view import show_chart
 from components.text import escape
 from contracts.errors import AusterError, ValidationFailed
 from services.authoring import edits as E
@@ -243,7 +244,7 @@ def render_preview(shown: Any, key: str) -> None:
     """A preview's value: a chart of a series, the head of a table, a record's fields, a number; with its timing."""
     outputs = shown.outputs
     if outputs.get("series"):
-        st.plotly_chart(series_figure(outputs["series"]), key=key, width="stretch")
+        show_chart(series_figure(outputs["series"]), key=key)
     for table in outputs.get("tables") or []:
         rows = table.get("rows") or []
         st.dataframe(pd.DataFrame(rows[:20], columns=table.get("columns")), hide_index=True, width="stretch")

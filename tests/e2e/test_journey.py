@@ -1,4 +1,4 @@
-"""The analyst's journey in a real browser (Debian's Chromium via Playwright) against `streamlit run app.py`.
+"""The analyst's journey in a real browser (Debian's Chromium via Playwright) against `streamlit run serve.py`.
 
 Sign up, search the registry, open a model, run it, see the chart, publish, open the artifact URL in a
 new anonymous browser context and see the same numbers; open both labs and run a prefilled model from
@@ -201,6 +201,11 @@ def journey(me: Journey, browser: Any, shots: Path) -> None:
     colleague.page.get_by_role("heading", name=XSS_TITLE).wait_for()
     colleague.page.locator(".js-plotly-plot").first.wait_for()
     assert colleague.metrics() == numbers
+    # Drawn by plotly.js's cartesian bundle from serve.py's route; Streamlit's 4.7 MB plotly chunk is never fetched.
+    scripts = colleague.page.evaluate("performance.getEntriesByType('resource').map(r => r.name)")
+    assert any("/api/assets/plotly-cartesian-" in s for s in scripts), scripts
+    assert not any("/PlotlyChart." in s for s in scripts), scripts
+    assert colleague.page.evaluate("window.Plotly.version") == "4.1.1"
     colleague.page.locator("[data-testid='stSidebar']").get_by_text("Not signed in").wait_for()
     assert colleague.page.locator("img[src='x']").count() == 0
     colleague.shot("artifact-anonymous")
