@@ -16,6 +16,23 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-output" / "e2e"
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
+LOCAL = ("http://127.0.0.1", "data:", "blob:", "about:")
+
+
+class OffsiteRequests:
+    """Every request a browser context sent anywhere but the app (127.0.0.1). A request the page's
+    Content-Security-Policy refused never left the browser and does not count."""
+
+    def __init__(self, context: object) -> None:
+        self.asked: list[str] = []
+        self.refused: set[str] = set()
+        context.on("request", lambda r: None if r.url.startswith(LOCAL) else self.asked.append(r.url))
+        context.on("requestfailed", lambda r: self.refused.add(r.url) if "csp" in str(r.failure).lower() else None)
+
+    def sent(self) -> list[str]:
+        return [url for url in self.asked if url not in self.refused]
+
+
 LIVE_KEYS = ("FRED_API_KEY", "MASSIVE_API_KEY", "POLYGON_API_KEY", "SUPABASE_URL", "SUPABASE_ANON_KEY", "SUPABASE_SERVICE_ROLE_KEY", "REDIS_URL", "KV_URL")
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import app_env, start_app, stop_app
+from tests.e2e.conftest import OffsiteRequests, app_env, start_app, stop_app
 from tests.e2e.test_journey import VISIBLE_CHARTS
 
 pytestmark = pytest.mark.browser
@@ -112,6 +112,7 @@ def test_write_review_run_publish_a_code_model(browser, app_url, shots):
     try:
         # The author writes a Python model from the template, test-runs it and submits it.
         ana.sign_in("ana@example.com", "Ana Author")
+        offsite = OffsiteRequests(ana.context)
         ana.nav("Code editor")
         editor = ana.page.frame_locator("iframe[title*='code_editor']")
         editor.locator(".ace_content").first.click()
@@ -125,6 +126,8 @@ def test_write_review_run_publish_a_code_model(browser, app_url, shots):
         ana.page.get_by_text("Limits: 30 s, 512 MB memory").wait_for()
         ana.page.wait_for_function(f"({VISIBLE_CHARTS}) > 0")
         ana.shot("test-run")
+        # The editor's theme imports a web font from a font host: serve.py's policy refuses it unsent.
+        assert offsite.sent() == [], offsite.sent()
         ana.page.get_by_label("Model name", exact=True).fill("Spread written in the browser")
         ana.page.get_by_label("Address (slug)", exact=True).fill(SLUG)
         ana.page.get_by_role("button", name="Save and submit for review").click()

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import app_env, start_app, stop_app
+from tests.e2e.conftest import OffsiteRequests, app_env, start_app, stop_app
 
 pytestmark = pytest.mark.browser
 
@@ -127,10 +127,12 @@ class Journey:
 
 def test_analyst_journey(browser, base_url, shots):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    offsite = OffsiteRequests(context)
     me = Journey(context.new_page(), shots, "1")
     me.base_url = base_url
     try:
         journey(me, browser, shots)
+        assert offsite.sent() == [], "every page, chart and icon comes from the app itself"
     except Exception:
         me.shot("failure")
         raise
