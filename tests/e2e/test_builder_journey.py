@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import start_app, stop_app
+from tests.e2e.conftest import OffsiteRequests, start_app, stop_app
 from tests.e2e.test_journey import VISIBLE_CHARTS, Journey
 
 pytestmark = pytest.mark.browser
@@ -151,9 +151,11 @@ def test_builder_journey(browser, base_url, shots):
     # 1800 wide: on a busy machine the canvas can keep the fit it had before the step editor narrowed it, and a
     # step at its right edge would be out of reach of the mouse (a reader pans; the journey needs the handle).
     context = browser.new_context(viewport={"width": 1800, "height": 1100})
+    offsite = OffsiteRequests(context)
     me = Builder(context.new_page(), shots, "builder")
     try:
         journey(me, browser, base_url)
+        assert offsite.sent() == [], "the canvas, its fonts and styles come from the app itself"
     except Exception:
         me.shot("failure")
         raise
