@@ -12,7 +12,9 @@ from components.text import escape
 from contracts.errors import AusterError, SessionExpired
 
 # url_path values are part of every shared link: never rename them.
-FAVICON = Path(__file__).parent / "components" / "static" / "favicon.png"
+STATIC = Path(__file__).parent / "components" / "static"
+FAVICON = STATIC / "favicon.png"
+STYLES = STATIC / "app.css"  # the few rules Streamlit has no option for
 PAGES = {
     "Discover": [
         st.Page("views/registry.py", title="Model registry", icon=":material/apps:", default=True),
@@ -51,6 +53,7 @@ def pages() -> dict[str, list[st.Page]]:
 def run() -> None:
     # A file, not a material icon: Streamlit fetches a material favicon from a font host on the internet.
     st.set_page_config(page_title="Auster Models", page_icon=str(FAVICON), layout="wide")
+    st.html(STYLES)
     try:
         get_services()  # opens the store: a database the app cannot write to is a sentence, not a traceback
     except AusterError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -294,7 +295,8 @@ def create_hostile_model(svc: Any) -> str:
 
 
 def assert_shown_as_text(at: AppTest) -> None:
-    assert not at.get("html"), "no st.html"
+    stylesheet = f"<style>{(Path(APP).parent / 'components' / 'static' / 'app.css').read_text(encoding='utf-8')}</style>"
+    assert [h.proto.body for h in at.get("html")] == [stylesheet], "no st.html but the app's own stylesheet"
     assert not any(m.allow_html for m in at.markdown), "no markdown with HTML allowed"
     assert not any("<script>" in m.value for m in at.markdown), "the script tag is escaped"
 

@@ -40,6 +40,11 @@ CUT_BUTTONS = """[...document.querySelectorAll('button')].filter(b => b.checkVis
     b => [b, ...b.querySelectorAll('*')].some(el => el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflow !== 'visible')
 ).map(b => b.innerText.trim())"""
 
+# Model cards whose title (a page link) is clipped instead of read whole.
+CUT_CARD_TITLES = """[...document.querySelectorAll("[class*='st-key-card'] [data-testid='stPageLink'] a")].filter(a => a.checkVisibility()).filter(
+    a => [...a.querySelectorAll('*')].some(el => el.scrollWidth > el.clientWidth + 1)
+).map(a => a.innerText.trim())"""
+
 
 def arrange_hostile_model(db_path: Path) -> None:
     """Before the server starts: a public model whose description carries a script payload."""
@@ -148,6 +153,8 @@ def journey(me: Journey, browser: Any, shots: Path) -> None:
     page.goto(base_url)
     page.get_by_role("heading", name="Model registry").wait_for()
     assert page.locator("[data-testid='stSidebar']").get_by_text("Sample data (bundled snapshot)").is_visible()
+    page.get_by_role("link", name="Expected move from the ATM straddle").wait_for()
+    assert page.evaluate(CUT_CARD_TITLES) == [], "a card's title wraps: the whole model name is read"
     me.shot("registry")
     me.nav("Account")
     page.get_by_role("tab", name="Sign up").click()
@@ -300,6 +307,7 @@ def test_every_button_keeps_its_label_at_800_px(browser, base_url, shots):
             page.get_by_role("heading", name=heading).first.wait_for()
             narrow.settle()
             assert page.evaluate(CUT_BUTTONS) == [], path
+            assert page.evaluate(CUT_CARD_TITLES) == [], path
             narrow.shot(f"{path or 'registry'}-800")
     except Exception:
         narrow.shot("failure")
