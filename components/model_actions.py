@@ -22,8 +22,9 @@ def _flash(slug: str) -> None:
         (st.success if kind == "ok" else st.error)(escape(text))
 
 
-def action_bar(model: Any) -> None:
-    """Save or unsave and fork; results show as one sentence."""
+def action_bar(model: Any, bar: Any) -> None:
+    """Save or unsave and fork, as buttons in ``bar`` (a horizontal container the page's other actions share);
+    results show as one sentence below it."""
     svc, user, slug = get_services(), current_user(), model.slug
     saved = False
     if user is not None:
@@ -31,7 +32,6 @@ def action_bar(model: Any) -> None:
             saved = svc.social.is_saved(user, slug)
         except AusterError:
             saved = False
-    bar = st.container(horizontal=True, gap="small")  # buttons as wide as their labels, at any screen width
     with bar:
         if st.button("Saved ✓" if saved else "Save", key=f"{slug}.save", icon=":material/bookmark:", width="content"):
             acting = require_user("save models")

@@ -44,11 +44,13 @@ shown = Model(model.summary, earlier) if earlier else model  # /model?slug=X&ver
 st.caption(escape(facts_line(model.summary) + (f" · version {shown.latest.version}" if shown.latest else "")))
 review_badge(shown.latest)
 lineage = lineage_line(model)
-action_bar(model)
-model_builder_actions(model)
+actions = st.container(horizontal=True, gap="small", vertical_alignment="center")  # one row, each as wide as its label; wraps when narrow
+action_bar(model, actions)
+model_builder_actions(model, actions)
 viewer = current_user()
 if viewer is not None and (viewer.id == model.owner_id or viewer.is_admin):
-    st.page_link("views/analytics.py", label="Usage of this model", query_params={"slug": slug}, icon=":material/query_stats:")
+    with actions:
+        st.page_link("views/analytics.py", label="Usage of this model", query_params={"slug": slug}, icon=":material/query_stats:", width="content")
 
 is_code = model.latest is not None and model.latest.is_code
 names = ["Run", "Ratings and reviews", "Versions", "Discussion", "DSL source"] + (["Code", "Code review"] if is_code else [])

@@ -23,12 +23,12 @@ def start_from_link(slug: str) -> None:
                  help="A new model of your own, beginning as a copy of this one.")
 
 
-def model_builder_actions(model: Any) -> None:
-    """On a model page: edit it (its author) or fork and edit it (anyone who can see it); publish it (its author)."""
+def model_builder_actions(model: Any, bar: Any) -> None:
+    """On a model page, in ``bar`` beside its other actions: edit it (its author) or fork and edit it (anyone who
+    can see it); publish it (its author)."""
     svc, user = get_services(), current_user()
     own = user is not None and model.owner_id == user.id
     is_code = model.latest is not None and model.latest.is_code
-    bar = st.container(horizontal=True, gap="small")  # each action as wide as its label, at any screen width
     with bar:
         if is_code and own:
             st.page_link("views/editor.py", label="Edit the code", query_params={"slug": model.slug}, icon=":material/code:", width="content")
