@@ -32,6 +32,9 @@ BUNDLE_VERSION = "4.1.1"
 ROUTE = f"/api/assets/plotly-cartesian-{BUNDLE_VERSION}.min.js"
 COMPONENT = "auster_plotly_chart"
 DEFAULT_HEIGHT = 450
+# Every chart's configuration under its own: no Plotly logo, the width of its column, and no "Share chart..."
+# button (plotly.js 4 shows one by default; it uploads the figure's data to Plotly's cloud).
+BASE_CONFIG = {"displaylogo": False, "responsive": True, "showSendToCloud": False, "showEditInChartStudio": False}
 
 _served = {"routes": False}
 
@@ -131,13 +134,13 @@ def _asset_url() -> str:
 def chart_payload(figure: go.Figure, config: dict[str, Any] | None = None) -> dict[str, Any]:
     """What the component is given: the figure as Plotly JSON, its configuration and where the library is."""
     height = figure.layout.height or DEFAULT_HEIGHT
-    return {"figure": figure.to_json(), "config": {"displaylogo": False, "responsive": True, **(config or {})}, "src": _asset_url(), "height": int(height)}
+    return {"figure": figure.to_json(), "config": {**BASE_CONFIG, **(config or {})}, "src": _asset_url(), "height": int(height)}
 
 
 def show_chart(figure: go.Figure, key: str, config: dict[str, Any] | None = None) -> None:
     """Draw ``figure`` full width under ``key``: the light library when serve.py serves it, else ``st.plotly_chart``."""
     if not light_charts():
-        st.plotly_chart(figure, key=key, width="stretch", config=config or {}, theme=None)
+        st.plotly_chart(figure, key=key, width="stretch", config={**BASE_CONFIG, **(config or {})}, theme=None)
         return
     _component()(data=chart_payload(figure, config), key=key, width="stretch")
 

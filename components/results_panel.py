@@ -27,7 +27,6 @@ from components.tables import MAX_ROWS_SHOWN, styler_formats, table_view
 from components.text import escape, escape_table
 
 PROVIDER_NAMES = {"fred": "FRED", "polygon": "Polygon/Massive", "sample": "the bundled sample"}
-CHART_CONFIG = {"displaylogo": False, "responsive": True}
 
 
 def data_mode_text(provenance: list[dict[str, Any]]) -> str:
@@ -142,7 +141,7 @@ def results_panel(result: dict[str, Any], key: str, filename: str = "result", me
     _metrics(outputs.get("metrics") or [])
     charts = result_charts(result, meta, cache_key)
     for chart in charts:
-        config = {**CHART_CONFIG, "toImageButtonOptions": {"format": "png", "filename": f"{filename}-{chart.key}", "scale": 2}}
+        config = {"toImageButtonOptions": {"format": "png", "filename": f"{filename}-{chart.key}", "scale": 2}}
         show_chart(chart.figure, key=f"{key}.{chart.key}", config=config)
     for table in outputs.get("tables") or []:
         st.markdown(f"**{escape(table.get('label') or table.get('id'))}**")

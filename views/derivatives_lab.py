@@ -10,7 +10,7 @@ from components.lab_url import parse_date, seed_widget, sync_query
 from components.links import page_url
 from components.models_tab import models_tab
 from components.plotly_view import show_chart
-from components.results_panel import CHART_CONFIG, data_mode_text, show_table
+from components.results_panel import data_mode_text, show_table
 from components.text import escape
 from contracts.errors import AusterError
 from services.labs import smile_points, spot_price, unlisted_sentence
@@ -61,7 +61,7 @@ with chain_tab:
     calls, puts = chain[chain["type"] == "call"], chain[chain["type"] == "put"]
     as_of = max((str(p.get("as_of") or "")[:10] for p in provenance), default="")
     title = chart_title("Implied volatility by strike", ChartContext(subject=f"{symbol} {expiration} expiry", as_of=as_of))
-    show_chart(smile_figure(smile_points(calls), smile_points(puts), spot, title), key="deriv.smile", config=CHART_CONFIG)
+    show_chart(smile_figure(smile_points(calls), smile_points(puts), spot, title), key="deriv.smile")
     sources = chain["greeks_source"].value_counts().to_dict() if "greeks_source" in chain else {}
     if sources.get("engine"):
         vendor = f"the vendor's on {sources['vendor']:,} contracts, " if sources.get("vendor") else ""

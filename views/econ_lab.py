@@ -10,7 +10,7 @@ from components.lab_url import parse_date, parse_list, parse_units, seed_widget,
 from components.links import page_url
 from components.models_tab import models_tab
 from components.plotly_view import show_chart
-from components.results_panel import CHART_CONFIG, data_mode_text
+from components.results_panel import data_mode_text
 from components.run_panel import form_today
 from components.text import escape
 from services.labs import SERIES_UNITS, recession_spans
@@ -106,7 +106,7 @@ with chart_tab:
             chart_context = ChartContext(subject=", ".join(fetched.values), as_of=as_of)
             title = chart_title("FRED series", chart_context, f"{start.isoformat()} to {end.isoformat()}")
             figure = context_figure(fetched.values, labels, title, chart_context, shading=recession_spans(start, end))  # NBER recessions shaded
-            show_chart(figure, key="econ.chart", config=CHART_CONFIG)
+            show_chart(figure, key="econ.chart")
             kinds = set(labels.values())
             if len(kinds) > 2:
                 st.caption(f"These series come in {len(kinds)} different units; all but the first series' share the right axis. Pick fewer for a clearer chart.")

@@ -74,7 +74,7 @@ def test_with_the_route_a_chart_is_the_component_with_the_figure_its_config_and_
     payload = json.loads(element.proto.json)
     figure = json.loads(payload["figure"])
     assert figure["layout"]["title"]["text"] == "10y - 2y (pp)" and figure["data"][0]["y"] == [0.5, -0.25, 1.0]
-    assert payload["config"] == {"displaylogo": False, "responsive": True, "displayModeBar": False}
+    assert payload["config"] == {"displaylogo": False, "responsive": True, "showSendToCloud": False, "showEditInChartStudio": False, "displayModeBar": False}
     assert payload["src"] == plotly_view.ROUTE and payload["height"] == 420
 
 
@@ -83,6 +83,8 @@ def test_without_the_route_a_chart_is_streamlits_own_plotly_chart() -> None:
     assert not at.exception and not at.get("bidi_component")
     [chart] = at.get("plotly_chart")
     assert json.loads(chart.proto.spec)["layout"]["meta"] == "result"
+    config = json.loads(chart.proto.config)
+    assert config["showSendToCloud"] is False and config["displayModeBar"] is False, "no button that uploads the data to Plotly's cloud"
 
 
 def test_every_trace_the_app_draws_is_in_the_cartesian_bundle() -> None:

@@ -115,6 +115,8 @@ class Journey:
         for chart in charts:
             assert chart["title"] and chart["x"] and chart["y"], chart
             assert chart["y2"] is None or chart["y2"], chart
+        buttons = self.page.evaluate("[...document.querySelectorAll('.js-plotly-plot .modebar-btn')].map(b => b.getAttribute('data-title'))")
+        assert "Download plot as a PNG" in buttons and not any("Share" in b for b in buttons), buttons  # no upload to Plotly's cloud
         return charts
 
     def run_and_wait_for_chart(self, form: Any = None) -> float:
