@@ -32,9 +32,11 @@ BUNDLE_VERSION = "4.1.1"
 ROUTE = f"/api/assets/plotly-cartesian-{BUNDLE_VERSION}.min.js"
 COMPONENT = "auster_plotly_chart"
 DEFAULT_HEIGHT = 450
-# Every chart's configuration under its own: no Plotly logo, the width of its column, and no "Share chart..."
-# button (plotly.js 4 shows one by default; it uploads the figure's data to Plotly's cloud).
-BASE_CONFIG = {"displaylogo": False, "responsive": True, "showSendToCloud": False, "showEditInChartStudio": False}
+# Every chart's configuration under its own: no Plotly logo, the width of its column, no "Share chart..."
+# button (plotly.js 4 shows one by default; it uploads the figure's data to Plotly's cloud), and no box or
+# lasso selection (nothing in the app reads a selection).
+BASE_CONFIG = {"displaylogo": False, "responsive": True, "showSendToCloud": False, "showEditInChartStudio": False,
+               "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
 
 _served = {"routes": False}
 

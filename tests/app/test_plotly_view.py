@@ -74,7 +74,8 @@ def test_with_the_route_a_chart_is_the_component_with_the_figure_its_config_and_
     payload = json.loads(element.proto.json)
     figure = json.loads(payload["figure"])
     assert figure["layout"]["title"]["text"] == "10y - 2y (pp)" and figure["data"][0]["y"] == [0.5, -0.25, 1.0]
-    assert payload["config"] == {"displaylogo": False, "responsive": True, "showSendToCloud": False, "showEditInChartStudio": False, "displayModeBar": False}
+    assert payload["config"] == {**plotly_view.BASE_CONFIG, "displayModeBar": False}
+    assert payload["config"]["showSendToCloud"] is False and "lasso2d" in payload["config"]["modeBarButtonsToRemove"]
     assert payload["src"] == plotly_view.ROUTE and payload["height"] == 420
 
 

@@ -117,6 +117,7 @@ class Journey:
             assert chart["y2"] is None or chart["y2"], chart
         buttons = self.page.evaluate("[...document.querySelectorAll('.js-plotly-plot .modebar-btn')].map(b => b.getAttribute('data-title'))")
         assert "Download plot as a PNG" in buttons and not any("Share" in b for b in buttons), buttons  # no upload to Plotly's cloud
+        assert "Lasso Select" not in buttons and "Box Select" not in buttons, buttons  # nothing reads a selection
         return charts
 
     def run_and_wait_for_chart(self, form: Any = None) -> float:
