@@ -74,6 +74,11 @@ export default function (component) {
     if (!holder.isConnected || holder.__austerWanted !== drawn || holder.__austerFigure === drawn) return;
     const figure = JSON.parse(drawn);
     holder.__austerFigure = drawn;
+    // For screen readers: a figure named by its title (Plotly's SVG has no text alternative of its own).
+    const layout = figure.layout || {};
+    const title = ((layout.title || {}).text || ((layout.annotations || [])[0] || {}).text || "").replace(/<br>/g, ": ").replace(/<[^>]*>/g, "").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+    holder.setAttribute("role", "figure");
+    holder.setAttribute("aria-label", title ? "Chart: " + title : "Chart");
     return Plotly.react(holder, figure.data || [], figure.layout || {}, data.config || {}).then(() => {
       if (!holder.__austerResize) {
         holder.__austerResize = new ResizeObserver(() => { if (holder.isConnected && holder._fullLayout) Plotly.Plots.resize(holder); });

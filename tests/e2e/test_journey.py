@@ -118,6 +118,8 @@ class Journey:
         buttons = self.page.evaluate("[...document.querySelectorAll('.js-plotly-plot .modebar-btn')].map(b => b.getAttribute('data-title'))")
         assert "Download plot as a PNG" in buttons and not any("Share" in b for b in buttons), buttons  # no upload to Plotly's cloud
         assert "Lasso Select" not in buttons and "Box Select" not in buttons, buttons  # nothing reads a selection
+        names = self.page.evaluate("[...document.querySelectorAll('.auster-chart[role=figure]')].filter(e => e.checkVisibility()).map(e => e.getAttribute('aria-label'))")
+        assert len(names) >= len(charts) and all(n.startswith("Chart: ") and "<" not in n for n in names), names  # named for screen readers
         return charts
 
     def run_and_wait_for_chart(self, form: Any = None) -> float:
