@@ -93,6 +93,27 @@ class Builder(Journey):
                 self.page.wait_for_timeout(500)
         raise AssertionError(f"the edge {source} -> {target} was neither drawn nor refused")
 
+    def add_output(self, option: str, listed: str) -> None:
+        """Choose ``option`` in the "Show a step" form and add it; again if the choice or the click was lost to a
+        rerun (on a busy machine), until the outputs list shows it (an expander whose title has ``listed``)."""
+        form = self.page.locator("[data-testid='stForm']").filter(has_text="Show a step")
+        added = self.page.locator("[data-testid='stExpander']").filter(has_text=listed)
+        for _ in range(3):
+            self.settle()
+            if added.count():
+                return
+            step = form.locator("[data-testid='stSelectbox']").nth(1)
+            step.click()
+            self.page.get_by_role("option", name=option).click()
+            form.get_by_role("button", name="Add output").click()
+            self.settle()
+            try:
+                added.first.wait_for(timeout=10_000)
+                return
+            except Exception:
+                continue
+        added.first.wait_for()
+
     def select(self, step: str) -> None:
         """Click a node; again if the click landed while the canvas was redrawing."""
         heading = self.page.get_by_role("heading", name=f"Step {step}")
@@ -144,8 +165,10 @@ def sign_in(me: Builder, base_url: str, *, new: bool) -> None:
 
 
 # A browser journey on a busy machine can lose a click to a redraw; one retry, on a fresh server and database.
-# Known flaky step (builder: an edge drawn while the canvas redraws; code: a worker quicker than the address
-# check, fixed; versions: none known): a second failure fails the suite.
+# Known flaky steps (builder: an edge drawn while the canvas redraws; an output chosen in the form while the page
+# reran, now added again until it is listed; under a loaded machine, once, the first fetch's series id typed and
+# taken, then gone a few edits later, not understood yet; code: a worker quicker than the address check, fixed;
+# versions: none known): a second failure fails the suite.
 @pytest.mark.flaky(reruns=1)
 def test_builder_journey(browser, base_url, shots):
     # 1800 wide: on a busy machine the canvas can keep the fit it had before the step editor narrowed it, and a
@@ -193,13 +216,7 @@ def journey(me: Builder, browser: Any, base_url: str) -> None:
     # One output: the z-score as a chart series.
     me.settle()
     page.get_by_role("tab", name="Outputs").click()
-    form = page.locator("[data-testid='stForm']").filter(has_text="Show a step")
-    form.locator("[data-testid='stSelectbox']").nth(1).click()
-    page.get_by_role("option", name="zscore (series)").click()
-    form.get_by_role("button", name="Add output").click()
-    me.settle()
-    page.wait_for_timeout(1000)
-    me.settle()
+    me.add_output("zscore (series)", "← zscore")
     page.get_by_role("tab", name="Canvas").click()
 
     # The missing series id of the second fetch: on its node, on its field, and Save is disabled.
