@@ -49,6 +49,7 @@ def builder_page() -> None:
     except AusterError as exc:
         st.error(escape(exc))
         st.stop()
+    _keep(svc, user, session)
     checked = session.check()
     with st.container():  # one block above the tabs whatever it holds, so the tabs keep their place from run to run
         saved_panel(svc, user)
@@ -118,6 +119,16 @@ def _toolbar(session: BuilderSession, checked: Checked) -> None:
     elsewhere = [item for item in checked.located if item.area == "document"]
     for item in elsewhere:
         st.error(f"{escape(item.field) + ': ' if item.field else ''}{escape(item.text)}")
+
+
+def _keep(svc: Any, user: Any, session: BuilderSession) -> None:
+    """Keep an edit the widgets' callbacks made before this run, first thing: a run cut short by the next click
+    (or a browser that reconnects as a new session) must not lose it. A failure is said by ``_autosave`` at the end."""
+    try:
+        if svc.builder.autosave(user, session):
+            st.session_state["builder.autosaved"] = True
+    except AusterError:
+        pass
 
 
 def _autosave(svc: Any, user: Any, session: BuilderSession) -> None:

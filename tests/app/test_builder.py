@@ -10,6 +10,7 @@ from typing import Any
 
 from streamlit.testing.v1 import AppTest
 
+from components.builder import page as builder_page_module
 from tests.app.conftest import APP
 from tests.app.test_pages import texts, unescape
 
@@ -223,6 +224,19 @@ def test_a_draft_comes_back_in_a_new_browser_session_of_the_same_user(open_page,
     assert session(again).draft.dsl["steps"][0]["id"] == "zscore"
     again.button(key="builder.discard").click().run()
     assert session(again).draft.dsl["steps"] == []
+
+
+def test_an_edit_is_kept_first_thing_in_the_next_run_not_only_at_the_pages_end(open_page, svc, monkeypatch) -> None:
+    """A run cut short by the next click (or a browser that reconnects as a new session under load) must not lose
+    the edit a field's callback made before it: the draft is kept before the page draws anything."""
+    at = builder(open_page)
+    add(at, "fetch_series")
+    monkeypatch.setattr(builder_page_module, "_autosave", lambda *args: None)  # the page's end is never reached
+    set_text(at, "builder.param.series.series_id.r", "DGS10")
+    no_failure(at)
+    user = at.session_state["auster.user"]
+    [kept] = [d for d in svc.builder.drafts(user) if d.key == session(at).key]
+    assert kept.document["dsl"]["steps"][0]["params"]["series_id"] == "DGS10"
 
 
 def test_editing_someone_elses_model_offers_fork_and_edit(open_page, svc) -> None:
