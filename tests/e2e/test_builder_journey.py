@@ -128,12 +128,15 @@ class Builder(Journey):
         heading.wait_for()
         self.settle()
 
+    def live(self, label: str) -> Any:
+        """The live field labelled ``label``, not one left over from the previous rerun (Streamlit marks those data-stale)."""
+        return self.page.locator("[data-testid='stElementContainer'][data-stale='false']").get_by_label(label, exact=True)
+
     def type_into(self, label: str, value: str, *, check: Any = None) -> None:
         """Type into an editor field and press Enter; ``check()`` says when the change is in (typed again if not)."""
         for _ in range(3):
             self.settle()
-            # the live widget, not one left over from the previous rerun (Streamlit marks those data-stale)
-            field = self.page.locator("[data-testid='stElementContainer'][data-stale='false']").get_by_label(label, exact=True)
+            field = self.live(label)
             field.fill(value)
             field.press("Enter")
             self.settle()
@@ -210,7 +213,8 @@ def journey(me: Builder, browser: Any, base_url: str) -> None:
 
     # Parameters in the step editor: the 10-year series and a 5-year (1,260 trading days) window.
     me.select("series")
-    me.type_into("Series Id *", "DGS10", check=lambda: "error" not in me.canvas.locator(".react-flow__node[data-id='series']").inner_text())
+    # Taken when the live field shows it and the status counts one error fewer (the canvas's node text can lag a redraw).
+    me.type_into("Series Id *", "DGS10", check=lambda: me.live("Series Id *").input_value() == "DGS10" and page.get_by_text("3 errors:").count() == 0)
     me.select("zscore")
     me.type_into("Window", "1260", check=lambda: page.get_by_label("Window", exact=True).input_value() == "1260")
     # One output: the z-score as a chart series.
@@ -222,7 +226,7 @@ def journey(me: Builder, browser: Any, base_url: str) -> None:
     # The missing series id of the second fetch: on its node, on its field, and Save is disabled.
     page.get_by_text("1 error: fix it to save").wait_for()
     node = me.canvas.locator(".react-flow__node[data-id='series_2']")
-    assert "series_id: Field required" in node.inner_text()
+    expect(node).to_contain_text("series_id: Field required", timeout=30_000)  # the canvas redraws a moment after the status
     assert page.get_by_role("button", name="Save…").is_disabled()
     me.select("series_2")
     assert page.locator("[data-testid='stAlert']").filter(has_text="Field required").count() >= 1
@@ -230,7 +234,7 @@ def journey(me: Builder, browser: Any, base_url: str) -> None:
 
     me.type_into("Series Id *", "DGS3MO", check=lambda: page.get_by_text("No errors: ready to save.").is_visible())
     page.get_by_text("No errors: ready to save.").wait_for()
-    assert "error" not in me.canvas.locator(".react-flow__node[data-id='series_2']").inner_text()
+    expect(me.canvas.locator(".react-flow__node[data-id='series_2']")).not_to_contain_text("error", timeout=30_000)
     me.shot("05-fixed")
 
     # Preview the z-score: a chart and its timing, not a recorded run.
