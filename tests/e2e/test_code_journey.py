@@ -87,8 +87,18 @@ class Person:
         self.settle()
 
     def nav(self, label: str, heading: str | None = None) -> None:
-        self.page.locator("[data-testid='stSidebarNav']").get_by_role("link", name=label).click()
-        self.page.get_by_role("heading", name=heading or label).first.wait_for()
+        """Open a page from the sidebar; again if the click was lost to the navigation redrawing (the admin's
+        pages join it when the sign-in's rerun ends)."""
+        target = self.page.get_by_role("heading", name=heading or label).first
+        for _ in range(3):
+            self.settle()
+            self.page.locator("[data-testid='stSidebarNav']").get_by_role("link", name=label).click()
+            try:
+                target.wait_for(timeout=15_000)
+                break
+            except Exception:
+                continue
+        target.wait_for()
         self.settle()
 
 

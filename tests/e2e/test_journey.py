@@ -100,9 +100,17 @@ class Journey:
         self.page.locator("[data-testid='stStatusWidget']").wait_for(state="detached", timeout=TIMEOUT_MS)
 
     def nav(self, label: str) -> None:
-        """Open a page from the sidebar and wait for its own title (the previous page's elements do not count)."""
-        self.page.locator("[data-testid='stSidebarNav']").get_by_role("link", name=label).click()
-        self.page.get_by_role("heading", name=label).first.wait_for()
+        """Open a page from the sidebar and wait for its own title (the previous page's elements do not count);
+        again if the click was lost to the navigation redrawing on a busy machine."""
+        target = self.page.get_by_role("heading", name=label).first
+        for _ in range(3):
+            self.page.locator("[data-testid='stSidebarNav']").get_by_role("link", name=label).click()
+            try:
+                target.wait_for(timeout=15_000)
+                break
+            except Exception:
+                self.settle()
+        target.wait_for()
         self.settle()
 
     def metrics(self) -> list[str]:
