@@ -134,8 +134,9 @@ class Builder(Journey):
 
     def type_into(self, label: str, value: str, *, check: Any = None) -> None:
         """Type into an editor field and press Enter; ``check()`` says when the change is in (typed again if not)."""
-        for _ in range(3):
+        for attempt in range(5):  # under load the canvas's echo can rerun the page while a value is typed
             self.settle()
+            self.page.wait_for_timeout(1000 * attempt)
             field = self.live(label)
             field.fill(value)
             field.press("Enter")
